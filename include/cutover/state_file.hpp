@@ -1,0 +1,256 @@
+// A reader and weight writer for the cutover state file, for the agent,
+// cutoverctl and the tests. nginx creates and owns the file; this maps it
+// shared, validates it with the same rules the module uses, reads
+// snapshots of records and stores new weights (one atomic store each).
+#pragma once
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cutover/latency.hpp"
+#include "cutover/state_layout.hpp"
+
+namespace cutover::state {
+
+class StateFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SlotSnapshot {
+  std::uint64_t requests = 0;
+  std::array<std::uint64_t, 5> responses{};  // 1xx..5xx
+  std::uint64_t failures = 0;
+  std::uint64_t failovers = 0;
+  std::uint64_t writes = 0;
+  std::uint64_t latency_sum_us = 0;
+  std::array<std::uint64_t, kLatencyBuckets> latency{};
+
+  std::uint64_t Responses5xx() const { return responses[4]; }
+  double LatencyQuantileUs(double q) const { return state::LatencyQuantileUs(latency.data(), q); }
+};
+
+struct PeerSnapshot {
+  Slot slot = Slot::kBlue;
+  std::string address;
+  std::uint64_t requests = 0;
+  std::array<std::uint64_t, 5> responses{};
+  std::uint64_t failures = 0;
+  std::uint64_t latency_sum_us = 0;
+};
+
+struct RecordSnapshot {
+  std::string name;
+  std::string blue;
+  std::string green;
+  Control control{0, 0};
+  std::array<SlotSnapshot, kSlotCount> slots{};
+  std::vector<PeerSnapshot> peers;
+
+  const SlotSnapshot& slot(Slot s) const { return slots[static_cast<std::size_t>(s)]; }
+};
+
+inline SlotSnapshot ReadSlot(const Record& r, Slot slot) {
+  SlotSnapshot s;
+  const auto idx = static_cast<std::size_t>(slot);
+  for (std::uint32_t shard = 0; shard < kShards; ++shard) {
+    const SlotCounters& c = r.slots[idx][shard];
+    auto v = [&](SlotCounter k) { return c.scalar[k].load(std::memory_order_relaxed); };
+    s.requests += v(kRequests);
+    for (std::size_t k = 0; k < 5; ++k) s.responses[k] += v(static_cast<SlotCounter>(kResponses1xx + k));
+    s.failures += v(kFailures);
+    s.failovers += v(kFailovers);
+    s.writes += v(kWrites);
+    s.latency_sum_us += v(kLatencySumUs);
+    for (std::size_t b = 0; b < kLatencyBuckets; ++b)
+      s.latency[b] += c.latency[b].load(std::memory_order_relaxed);
+  }
+  return s;
+}
+
+inline RecordSnapshot ReadRecord(const Record& r) {
+  RecordSnapshot snap;
+  snap.name = std::string(FixedString(r.name, kNameSize));
+  snap.blue = std::string(FixedString(r.blue, kNameSize));
+  snap.green = std::string(FixedString(r.green, kNameSize));
+  snap.control = Control::Unpack(r.control.word.load(std::memory_order_acquire));
+  snap.slots[0] = ReadSlot(r, Slot::kBlue);
+  snap.slots[1] = ReadSlot(r, Slot::kGreen);
+  for (std::uint32_t p = 0; p < kMaxPeers; ++p) {
+    const PeerInfo& info = r.peers[p];
+    if (info.state.load(std::memory_order_acquire) != kPeerLive) continue;
+    PeerSnapshot ps;
+    ps.slot = info.slot == 1 ? Slot::kGreen : Slot::kBlue;
+    ps.address = std::string(FixedString(info.address, kAddressSize));
+    for (std::uint32_t shard = 0; shard < kShards; ++shard) {
+      const PeerCounters& c = r.peer_counters[p][shard];
+      auto v = [&](PeerCounter k) { return c.value[k].load(std::memory_order_relaxed); };
+      ps.requests += v(kPeerRequests);
+      for (std::size_t k = 0; k < 5; ++k) ps.responses[k] += v(static_cast<PeerCounter>(kPeer1xx + k));
+      ps.failures += v(kPeerFailures);
+      ps.latency_sum_us += v(kPeerLatencySumUs);
+    }
+    snap.peers.push_back(std::move(ps));
+  }
+  return snap;
+}
+
+class StateFile {
+ public:
+  enum class Access { kReadOnly, kReadWrite };
+
+  // Throws StateFileError naming the path and what is wrong with it.
+  static StateFile Open(const std::string& path, Access access = Access::kReadWrite) {
+    const bool rw = access == Access::kReadWrite;
+    int fd = ::open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0)
+      throw StateFileError("state file " + path + ": cannot open: " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      int e = errno;
+      ::close(fd);
+      throw StateFileError("state file " + path + ": cannot stat: " + std::strerror(e));
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size < kHeaderSize) {
+      ::close(fd);
+      throw StateFileError("state file " + path + ": truncated: shorter than the header");
+    }
+    void* base = ::mmap(nullptr, size, PROT_READ | (rw ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (base == MAP_FAILED)
+      throw StateFileError("state file " + path + ": cannot map: " + std::strerror(errno));
+    if (const char* why = ValidateFile(base, size)) {
+      ::munmap(base, size);
+      throw StateFileError("state file " + path + ": " + why);
+    }
+    return StateFile(path, base, size, st.st_dev, st.st_ino);
+  }
+
+  StateFile(StateFile&& o) noexcept
+      : path_(std::move(o.path_)), base_(std::exchange(o.base_, nullptr)), size_(o.size_),
+        dev_(o.dev_), ino_(o.ino_) {}
+  StateFile& operator=(StateFile&& o) noexcept {
+    if (this != &o) {
+      Unmap();
+      path_ = std::move(o.path_);
+      base_ = std::exchange(o.base_, nullptr);
+      size_ = o.size_;
+      dev_ = o.dev_;
+      ino_ = o.ino_;
+    }
+    return *this;
+  }
+  StateFile(const StateFile&) = delete;
+  StateFile& operator=(const StateFile&) = delete;
+  ~StateFile() { Unmap(); }
+
+  const std::string& path() const { return path_; }
+
+  // True when the path now names another file than the one mapped (nginx
+  // quarantined and recreated it): the caller should Open() again.
+  bool Replaced() const {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) return true;
+    return st.st_dev != dev_ || st.st_ino != ino_;
+  }
+
+  std::vector<std::string> Names() const {
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < kMaxRecords; ++i) {
+      const Record* r = RecordAt(base_, i);
+      if (r->state.load(std::memory_order_acquire) == kRecordLive)
+        names.emplace_back(FixedString(r->name, kNameSize));
+    }
+    return names;
+  }
+
+  std::optional<RecordSnapshot> Snapshot(std::string_view name) const {
+    const Record* r = Find(name);
+    if (r == nullptr) return std::nullopt;
+    return ReadRecord(*r);
+  }
+
+  std::vector<RecordSnapshot> SnapshotAll() const {
+    std::vector<RecordSnapshot> all;
+    for (std::size_t i = 0; i < kMaxRecords; ++i) {
+      const Record* r = RecordAt(base_, i);
+      if (r->state.load(std::memory_order_acquire) == kRecordLive) all.push_back(ReadRecord(*r));
+    }
+    return all;
+  }
+
+  std::optional<Control> ReadControl(std::string_view name) const {
+    const Record* r = Find(name);
+    if (r == nullptr) return std::nullopt;
+    return Control::Unpack(r->control.word.load(std::memory_order_acquire));
+  }
+
+  // Stores green's weight and bumps the epoch in one atomic step; returns
+  // the control word now in force. Throws for an unknown name or a weight
+  // above kWeightScale.
+  Control StoreWeight(std::string_view name, std::uint32_t weight_bp) {
+    auto result = CompareAndStoreWeight(name, std::nullopt, weight_bp);
+    return *result;
+  }
+
+  // As StoreWeight, but only if the epoch is still expected_epoch (when
+  // given); nullopt when another writer got there first.
+  std::optional<Control> CompareAndStoreWeight(std::string_view name,
+                                               std::optional<std::uint64_t> expected_epoch,
+                                               std::uint32_t weight_bp) {
+    if (weight_bp > kWeightScale)
+      throw StateFileError("weight " + std::to_string(weight_bp) + " bp is above 10000");
+    Record* r = Find(name);
+    if (r == nullptr) throw StateFileError("no cutover named \"" + std::string(name) + "\"");
+    std::uint64_t word = r->control.word.load(std::memory_order_acquire);
+    for (;;) {
+      Control cur = Control::Unpack(word);
+      if (expected_epoch && cur.epoch != *expected_epoch) return std::nullopt;
+      Control next{weight_bp, cur.epoch + 1};
+      if (r->control.word.compare_exchange_weak(word, next.Pack(), std::memory_order_acq_rel,
+                                                std::memory_order_acquire))
+        return next;
+    }
+  }
+
+ private:
+  StateFile(std::string path, void* base, std::size_t size, dev_t dev, ino_t ino)
+      : path_(std::move(path)), base_(base), size_(size), dev_(dev), ino_(ino) {}
+
+  void Unmap() {
+    if (base_ != nullptr) ::munmap(base_, size_);
+    base_ = nullptr;
+  }
+
+  Record* Find(std::string_view name) const {
+    for (std::size_t i = 0; i < kMaxRecords; ++i) {
+      Record* r = RecordAt(base_, i);
+      if (r->state.load(std::memory_order_acquire) == kRecordLive &&
+          FixedString(r->name, kNameSize) == name)
+        return r;
+    }
+    return nullptr;
+  }
+
+  std::string path_;
+  void* base_ = nullptr;
+  std::size_t size_ = 0;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+};
+
+}  // namespace cutover::state

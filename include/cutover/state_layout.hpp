@@ -1,0 +1,363 @@
+// The cutover state file: the one contract between the nginx module and
+// everything that reads or steers it (cutover-agent, cutoverctl, tests).
+//
+// Modelled on Aeron's counters file: fixed geometry, fixed-width fields,
+// every hot field on a cache line of its own, and a ready flag that the
+// creator writes last with release ordering so that a reader which sees
+// ready == 1 sees the whole header.
+//
+// This header is deliberately C++17 and exception free: the module includes
+// it from code that runs inside nginx, where nothing may throw.
+//
+//  File (kFileSize bytes, created 0660):
+//  +--------------------------------------------------------------+ 0
+//  | FileHeader                                       (4096 bytes) |
+//  +--------------------------------------------------------------+ 4096
+//  | Record[0]                                  (kRecordSize bytes)|
+//  | Record[1]                                                     |
+//  | ...                                                           |
+//  | Record[kMaxRecords - 1]                                       |
+//  +--------------------------------------------------------------+ kFileSize
+//
+//  FileHeader
+//  +0    u64 magic            "CUTOVRST" (kMagic)
+//  +8    u32 layout_version   kLayoutVersion
+//  +12   u32 header_size      4096
+//  +16   u64 file_size        kFileSize
+//  +24   u32 max_records      kMaxRecords
+//  +28   u32 record_size      kRecordSize
+//  +32   u32 max_peers        kMaxPeers (per record)
+//  +36   u32 shards           kShards (writer shards per counter block)
+//  +40   u32 latency_buckets  kLatencyBuckets
+//  +44   u32 reserved
+//  +48   u64 created_unix_ms
+//  +64   u32 ready            atomic; 1 once the file is complete (written last)
+//
+//  Record (one per `cutover` upstream, keyed by the upstream's name)
+//  +0      u32 state          atomic; 0 free, 1 live (written last on claim)
+//  +8      u64 created_unix_ms
+//  +16     u64 bound_unix_ms  last time an nginx configuration used the record
+//  +64     u64 control        atomic; green weight (bits 0..15, basis points)
+//                             | epoch (bits 16..63). Own cache line.
+//  +128    char name[64]      the `cutover` upstream's name, NUL padded
+//  +192    char blue[64]      blue slot's upstream name
+//  +256    char green[64]     green slot's upstream name
+//  +1024   PeerInfo peers[kMaxPeers]                 (64 bytes each)
+//  +5120   SlotCounters slots[2][kShards]            (448 bytes each)
+//  +19456  PeerCounters peer_counters[kMaxPeers][kShards] (64 bytes each)
+//
+//  Counters are monotonic and never reset while the record lives. A worker
+//  adds to shard (worker index % kShards) with relaxed fetch_add, so two
+//  workers never write the same cache line; readers add the shards.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace cutover::state {
+
+inline constexpr std::uint64_t kMagic = 0x545352564F545543ULL;  // "CUTOVRST" little endian
+inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::size_t kCacheLine = 64;
+inline constexpr std::size_t kHeaderSize = 4096;
+inline constexpr std::uint32_t kMaxRecords = 64;
+inline constexpr std::uint32_t kMaxPeers = 64;
+inline constexpr std::uint32_t kShards = 16;
+inline constexpr std::size_t kNameSize = 64;  // names are at most kNameSize - 1 bytes
+inline constexpr std::size_t kAddressSize = 48;
+
+inline constexpr std::uint32_t kWeightScale = 10000;  // basis points: 10000 == 100%
+inline constexpr std::uint32_t kKeyBuckets = 10000;
+
+enum class Slot : std::uint32_t { kBlue = 0, kGreen = 1 };
+inline constexpr std::size_t kSlotCount = 2;
+
+inline constexpr const char* SlotName(Slot s) noexcept { return s == Slot::kBlue ? "blue" : "green"; }
+inline constexpr Slot Other(Slot s) noexcept { return s == Slot::kBlue ? Slot::kGreen : Slot::kBlue; }
+
+// ---------------------------------------------------------------------------
+// Latency histogram: fixed, log-spaced bucket upper bounds in microseconds,
+// 100 us * 2^(i/2) for i in [0, 40), plus an overflow bucket. Half-octave
+// steps keep the quantile error of interpolation under ~20% of the value at
+// any scale from 100 us to ~100 s.
+inline constexpr std::size_t kLatencyBounds = 40;
+inline constexpr std::size_t kLatencyBuckets = kLatencyBounds + 1;  // last: > bound[39]
+
+constexpr std::array<std::uint64_t, kLatencyBounds> MakeLatencyBounds() {
+  std::array<std::uint64_t, kLatencyBounds> b{};
+  // 100 * 2^(i/2): even i exact powers of two, odd i times sqrt(2) rounded.
+  for (std::size_t i = 0; i < kLatencyBounds; ++i) {
+    std::uint64_t base = 100ULL << (i / 2);
+    b[i] = (i % 2 == 0) ? base : (base * 141421356ULL + 50000000ULL) / 100000000ULL;
+  }
+  return b;
+}
+inline constexpr std::array<std::uint64_t, kLatencyBounds> kLatencyBoundsUs = MakeLatencyBounds();
+
+// Index of the bucket that holds a latency: the first bound >= us.
+constexpr std::size_t LatencyBucket(std::uint64_t us) noexcept {
+  std::size_t lo = 0, hi = kLatencyBounds;  // answer in [lo, hi]
+  while (lo < hi) {
+    std::size_t mid = (lo + hi) / 2;
+    if (kLatencyBoundsUs[mid] >= us) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+// ---------------------------------------------------------------------------
+// The control word: green's weight and a change epoch in one 64-bit atomic,
+// so a reader never sees a weight without the epoch that came with it.
+struct Control {
+  std::uint32_t weight_bp;  // green's share, 0..kWeightScale
+  std::uint64_t epoch;      // bumped by every store; starts at 1
+
+  static constexpr std::uint64_t kWeightMask = 0xFFFF;
+  static constexpr unsigned kEpochShift = 16;
+
+  static constexpr Control Unpack(std::uint64_t word) noexcept {
+    return Control{static_cast<std::uint32_t>(word & kWeightMask), word >> kEpochShift};
+  }
+  constexpr std::uint64_t Pack() const noexcept {
+    return (epoch << kEpochShift) | (static_cast<std::uint64_t>(weight_bp) & kWeightMask);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Counter blocks. Response classes are 1xx..5xx at index 0..4.
+enum SlotCounter : std::size_t {
+  kRequests = 0,   // client requests finally served by this slot (the header's value)
+  kResponses1xx,   // ... by the status the client got
+  kResponses2xx,
+  kResponses3xx,
+  kResponses4xx,
+  kResponses5xx,
+  kFailures,       // attempts on this slot that nginx counted failed (what max_fails counts)
+  kFailovers,      // requests that left this slot for the other one
+  kWrites,         // unsafe-method requests (not GET/HEAD/OPTIONS/TRACE) answered 2xx
+  kLatencySumUs,   // sum of upstream latencies, microseconds
+  kSlotScalarCount
+};
+
+struct alignas(kCacheLine) SlotCounters {
+  std::atomic<std::uint64_t> scalar[kSlotScalarCount];
+  std::atomic<std::uint64_t> latency[kLatencyBuckets];
+};
+
+enum PeerCounter : std::size_t {
+  kPeerRequests = 0,  // attempts sent to this peer
+  kPeer1xx,
+  kPeer2xx,
+  kPeer3xx,
+  kPeer4xx,
+  kPeer5xx,
+  kPeerFailures,
+  kPeerLatencySumUs,
+  kPeerCounterCount
+};
+
+struct alignas(kCacheLine) PeerCounters {
+  std::atomic<std::uint64_t> value[kPeerCounterCount];
+};
+
+struct alignas(kCacheLine) PeerInfo {
+  std::atomic<std::uint32_t> state;  // 0 free, 1 live (written last)
+  std::uint32_t slot;                // Slot
+  std::uint64_t bound_unix_ms;       // last configuration that listed it
+  char address[kAddressSize];        // "127.0.0.1:8001", NUL padded
+};
+
+struct alignas(kCacheLine) ControlLine {
+  std::atomic<std::uint64_t> word;
+};
+
+struct alignas(4096) Record {
+  std::atomic<std::uint32_t> state;  // kRecordFree / kRecordLive
+  std::uint32_t reserved0;
+  std::uint64_t created_unix_ms;
+  std::uint64_t bound_unix_ms;
+  std::uint8_t pad0[kCacheLine - 24];
+  ControlLine control;
+  char name[kNameSize];
+  char blue[kNameSize];
+  char green[kNameSize];
+  std::uint8_t pad1[1024 - 320];
+  PeerInfo peers[kMaxPeers];
+  SlotCounters slots[kSlotCount][kShards];
+  PeerCounters peer_counters[kMaxPeers][kShards];
+};
+
+inline constexpr std::uint32_t kRecordFree = 0;
+inline constexpr std::uint32_t kRecordLive = 1;
+inline constexpr std::uint32_t kPeerFree = 0;
+inline constexpr std::uint32_t kPeerLive = 1;
+
+struct alignas(4096) FileHeader {
+  std::uint64_t magic;
+  std::uint32_t layout_version;
+  std::uint32_t header_size;
+  std::uint64_t file_size;
+  std::uint32_t max_records;
+  std::uint32_t record_size;
+  std::uint32_t max_peers;
+  std::uint32_t shards;
+  std::uint32_t latency_buckets;
+  std::uint32_t reserved0;
+  std::uint64_t created_unix_ms;
+  std::uint8_t pad0[8];
+  std::atomic<std::uint32_t> ready;
+};
+
+inline constexpr std::size_t kRecordSize = sizeof(Record);
+inline constexpr std::size_t kFileSize = kHeaderSize + kMaxRecords * kRecordSize;
+
+// The layout is the contract: these pin it, so a change that moves a field
+// fails to compile instead of silently breaking a reader of another build.
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<std::uint64_t>) == 8);
+static_assert(sizeof(FileHeader) == kHeaderSize);
+static_assert(offsetof(FileHeader, magic) == 0);
+static_assert(offsetof(FileHeader, layout_version) == 8);
+static_assert(offsetof(FileHeader, file_size) == 16);
+static_assert(offsetof(FileHeader, max_records) == 24);
+static_assert(offsetof(FileHeader, created_unix_ms) == 48);
+static_assert(offsetof(FileHeader, ready) == 64);
+static_assert(sizeof(SlotCounters) == 448);
+static_assert(sizeof(PeerCounters) == kCacheLine);
+static_assert(sizeof(PeerInfo) == kCacheLine);
+static_assert(offsetof(Record, control) == 64);
+static_assert(offsetof(Record, name) == 128);
+static_assert(offsetof(Record, blue) == 192);
+static_assert(offsetof(Record, green) == 256);
+static_assert(offsetof(Record, peers) == 1024);
+static_assert(offsetof(Record, slots) == 5120);
+static_assert(offsetof(Record, peer_counters) == 19456);
+static_assert(kRecordSize == 86016);
+static_assert(kRecordSize % 4096 == 0);
+static_assert(kFileSize == 4096 + 64 * 86016);
+
+inline Record* RecordAt(void* base, std::size_t i) noexcept {
+  return reinterpret_cast<Record*>(static_cast<char*>(base) + kHeaderSize + i * kRecordSize);
+}
+inline const Record* RecordAt(const void* base, std::size_t i) noexcept {
+  return reinterpret_cast<const Record*>(static_cast<const char*>(base) + kHeaderSize +
+                                         i * kRecordSize);
+}
+
+// ---------------------------------------------------------------------------
+// Validation, shared by the module (which quarantines a bad file) and the
+// readers (which refuse it). Returns nullptr when valid, else the reason.
+inline const char* ValidateFile(const void* data, std::size_t size) noexcept {
+  if (size < kHeaderSize) return "truncated: shorter than the header";
+  const auto* h = static_cast<const FileHeader*>(data);
+  if (h->magic != kMagic) return "foreign file: bad magic";
+  if (h->layout_version < kLayoutVersion) return "older layout version";
+  if (h->layout_version > kLayoutVersion) return "newer layout version";
+  if (h->header_size != kHeaderSize || h->max_records != kMaxRecords ||
+      h->record_size != kRecordSize || h->max_peers != kMaxPeers || h->shards != kShards ||
+      h->latency_buckets != kLatencyBuckets)
+    return "geometry does not match this layout version";
+  if (h->file_size != kFileSize) return "wrong size recorded in header";
+  if (size < kFileSize) return "truncated: shorter than its recorded size";
+  if (size != kFileSize) return "wrong size: longer than its recorded size";
+  if (h->ready.load(std::memory_order_acquire) != 1) return "not ready: creation never completed";
+  for (std::size_t i = 0; i < kMaxRecords; ++i) {
+    const Record* r = RecordAt(data, i);
+    std::uint32_t st = r->state.load(std::memory_order_acquire);
+    if (st != kRecordFree && st != kRecordLive) return "corrupt record state";
+    if (st == kRecordLive) {
+      if (std::memchr(r->name, 0, kNameSize) == nullptr || r->name[0] == '\0')
+        return "corrupt record name";
+      if (Control::Unpack(r->control.word.load(std::memory_order_acquire)).weight_bp >
+          kWeightScale)
+        return "corrupt record weight";
+    }
+  }
+  return nullptr;
+}
+
+// Writes a fresh header into zeroed memory of kFileSize bytes; ready last.
+inline void InitializeFile(void* data, std::uint64_t now_unix_ms) noexcept {
+  auto* h = static_cast<FileHeader*>(data);
+  h->magic = kMagic;
+  h->layout_version = kLayoutVersion;
+  h->header_size = kHeaderSize;
+  h->file_size = kFileSize;
+  h->max_records = kMaxRecords;
+  h->record_size = static_cast<std::uint32_t>(kRecordSize);
+  h->max_peers = kMaxPeers;
+  h->shards = kShards;
+  h->latency_buckets = static_cast<std::uint32_t>(kLatencyBuckets);
+  h->created_unix_ms = now_unix_ms;
+  h->ready.store(1, std::memory_order_release);
+}
+
+inline std::string_view FixedString(const char* s, std::size_t cap) noexcept {
+  const void* nul = std::memchr(s, 0, cap);
+  return std::string_view(s, nul ? static_cast<const char*>(nul) - s : cap);
+}
+
+// Copies at most cap - 1 bytes and NUL pads; false when it did not fit.
+inline bool StoreFixedString(char* dst, std::size_t cap, std::string_view s) noexcept {
+  if (s.size() >= cap) return false;
+  std::memset(dst, 0, cap);
+  std::memcpy(dst, s.data(), s.size());
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// key= bucketing: FNV-1a 64 folded through the splitmix64 finaliser, so
+// similar keys (user ids 1, 2, 3...) spread evenly. A key goes green when its
+// bucket is below green's weight in basis points, so raising the weight only
+// ever moves keys from blue to green.
+constexpr std::uint32_t KeyBucket(std::string_view key) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : key) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return static_cast<std::uint32_t>(h % kKeyBuckets);
+}
+
+constexpr bool KeyGoesGreen(std::uint32_t bucket, std::uint32_t green_weight_bp) noexcept {
+  return bucket < green_weight_bp;
+}
+
+// ---------------------------------------------------------------------------
+// Smooth weighted interleave (nginx's smooth weighted round robin for two
+// members): over any run of kWeightScale picks green gets exactly
+// green_weight_bp of them, and every prefix is within one pick of exact.
+struct Interleave {
+  std::int64_t current_blue = 0;
+  std::int64_t current_green = 0;
+
+  constexpr void Reset() noexcept { current_blue = current_green = 0; }
+
+  constexpr Slot Next(std::uint32_t green_weight_bp) noexcept {
+    const std::int64_t g = green_weight_bp;
+    const std::int64_t b = static_cast<std::int64_t>(kWeightScale) - g;
+    current_blue += b;
+    current_green += g;
+    if (current_green > current_blue) {
+      current_green -= kWeightScale;
+      return Slot::kGreen;
+    }
+    current_blue -= kWeightScale;
+    return Slot::kBlue;
+  }
+};
+
+}  // namespace cutover::state

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cutover builds, tests and runs with.
+# Shared by scripts/test.sh, scripts/demo.sh, .ci/run and the docker/ images,
+# so what CI proves is what the images get.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates
+  nginx nginx-dev
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
+  libpq-dev postgresql-15
+  libgtest-dev libgmock-dev
+  prometheus-cpp-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
+  libcpp-httplib-dev nlohmann-json3-dev
+  wrk curl procps iproute2
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts the packaged nginx and a PostgreSQL cluster on install; the
+# tests and the demo run their own on free ports, so stop the system ones.
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  systemctl stop nginx 2>/dev/null || true
+fi

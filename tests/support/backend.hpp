@@ -1,0 +1,45 @@
+// A real HTTP backend on a loopback port (cpp-httplib in a thread), which
+// answers with its own name so tests can tell who served a request.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace cutover::test {
+
+class Backend {
+ public:
+  explicit Backend(std::string name);
+  ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& name() const { return name_; }
+
+  // Every answer from now on has this status (default 200).
+  void SetStatus(int status) { status_ = status; }
+  // Also send `X-Backend-Server: spoofed` to test that nginx replaces it.
+  void SetSpoofHeader(bool on) { spoof_ = on; }
+  std::uint64_t requests() const { return requests_; }
+  std::uint64_t posts() const { return posts_; }
+
+ private:
+  std::string name_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int> status_{200};
+  std::atomic<bool> spoof_{false};
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> posts_{0};
+};
+
+}  // namespace cutover::test
