@@ -140,6 +140,40 @@ class StateFile {
     return StateFile(path, base, size, st.st_dev, st.st_ino);
   }
 
+  // Creates a new, empty, valid file at `path` (atomically: written aside
+  // and renamed). nginx creates the file in production; this is for tests
+  // and tools that need one without nginx.
+  static StateFile Create(const std::string& path) {
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
+    if (fd < 0)
+      throw StateFileError("state file " + tmp + ": cannot create: " + std::strerror(errno));
+    if (::ftruncate(fd, static_cast<off_t>(kFileSize)) != 0) {
+      int e = errno;
+      ::close(fd);
+      throw StateFileError("state file " + tmp + ": cannot size: " + std::strerror(e));
+    }
+    void* base = ::mmap(nullptr, kFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (base == MAP_FAILED)
+      throw StateFileError("state file " + tmp + ": cannot map: " + std::strerror(errno));
+    InitializeFile(base, 0);
+    ::munmap(base, kFileSize);
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw StateFileError("state file " + path + ": cannot rename: " + std::strerror(errno));
+    return Open(path);
+  }
+
+  // Adds (or finds) a record the way nginx does at configuration time.
+  void AddRecord(std::string_view name, std::string_view blue, std::string_view green,
+                 std::uint32_t initial_weight_bp) {
+    if (FindOrClaimRecord(base_, name, blue, green, initial_weight_bp, 0) == nullptr)
+      throw StateFileError("cannot add record \"" + std::string(name) + "\"");
+  }
+
+  // Raw access for tests and tools that write counters like the module does.
+  Record* MutableRecord(std::string_view name) { return Find(name); }
+
   StateFile(StateFile&& o) noexcept
       : path_(std::move(o.path_)), base_(std::exchange(o.base_, nullptr)), size_(o.size_),
         dev_(o.dev_), ino_(o.ino_) {}

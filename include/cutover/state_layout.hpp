@@ -314,6 +314,120 @@ inline bool StoreFixedString(char* dst, std::size_t cap, std::string_view s) noe
 }
 
 // ---------------------------------------------------------------------------
+// Claiming records and peers. Only one writer claims (the nginx master at
+// configuration time, or a test building a file): readers may run
+// concurrently, so a claim fills every field first and publishes the
+// state word last with release ordering.
+
+inline Record* FindRecord(void* base, std::string_view name) noexcept {
+  for (std::size_t i = 0; i < kMaxRecords; ++i) {
+    Record* r = RecordAt(base, i);
+    if (r->state.load(std::memory_order_acquire) == kRecordLive &&
+        FixedString(r->name, kNameSize) == name)
+      return r;
+  }
+  return nullptr;
+}
+
+// Resets a record's counters and peers to zero (a claim of a free or a
+// reused record starts counting from nothing).
+inline void ClearRecordCounters(Record* r) noexcept {
+  for (auto& slot : r->slots)
+    for (auto& shard : slot) {
+      for (auto& c : shard.scalar) c.store(0, std::memory_order_relaxed);
+      for (auto& c : shard.latency) c.store(0, std::memory_order_relaxed);
+    }
+  for (auto& peer : r->peer_counters)
+    for (auto& shard : peer)
+      for (auto& c : shard.value) c.store(0, std::memory_order_relaxed);
+  for (auto& p : r->peers) p.state.store(kPeerFree, std::memory_order_relaxed);
+}
+
+// Finds the record named `name`, or claims a free one seeded with
+// `initial_weight_bp` (epoch 1). An existing record keeps its weight and
+// counters: the file wins over the configuration. Returns nullptr when
+// every record is live and none is named `name`.
+inline Record* FindOrClaimRecord(void* base, std::string_view name, std::string_view blue,
+                                 std::string_view green, std::uint32_t initial_weight_bp,
+                                 std::uint64_t now_unix_ms, bool* created = nullptr) noexcept {
+  if (created) *created = false;
+  if (name.empty() || name.size() >= kNameSize || blue.size() >= kNameSize ||
+      green.size() >= kNameSize || initial_weight_bp > kWeightScale)
+    return nullptr;
+  if (Record* r = FindRecord(base, name)) {
+    // Slot upstreams may be renamed in the config; the record follows.
+    if (FixedString(r->blue, kNameSize) != blue) StoreFixedString(r->blue, kNameSize, blue);
+    if (FixedString(r->green, kNameSize) != green) StoreFixedString(r->green, kNameSize, green);
+    r->bound_unix_ms = now_unix_ms;
+    return r;
+  }
+  for (std::size_t i = 0; i < kMaxRecords; ++i) {
+    Record* r = RecordAt(base, i);
+    if (r->state.load(std::memory_order_acquire) != kRecordFree) continue;
+    ClearRecordCounters(r);
+    StoreFixedString(r->name, kNameSize, name);
+    StoreFixedString(r->blue, kNameSize, blue);
+    StoreFixedString(r->green, kNameSize, green);
+    r->created_unix_ms = now_unix_ms;
+    r->bound_unix_ms = now_unix_ms;
+    r->control.word.store(Control{initial_weight_bp, 1}.Pack(), std::memory_order_relaxed);
+    r->state.store(kRecordLive, std::memory_order_release);
+    if (created) *created = true;
+    return r;
+  }
+  return nullptr;
+}
+
+// Frees the record least recently bound by a configuration, other than
+// those bound at or after `keep_since_ms`; returns whether one was freed.
+inline bool RetireOldestRecord(void* base, std::uint64_t keep_since_ms) noexcept {
+  Record* oldest = nullptr;
+  for (std::size_t i = 0; i < kMaxRecords; ++i) {
+    Record* r = RecordAt(base, i);
+    if (r->state.load(std::memory_order_acquire) != kRecordLive) continue;
+    if (r->bound_unix_ms >= keep_since_ms) continue;
+    if (oldest == nullptr || r->bound_unix_ms < oldest->bound_unix_ms) oldest = r;
+  }
+  if (oldest == nullptr) return false;
+  oldest->state.store(kRecordFree, std::memory_order_release);
+  return true;
+}
+
+// Index of the peer (slot, address) in `r`, claiming a free entry (or the
+// one least recently bound before `keep_since_ms`) when it is new; -1 when
+// the table is full of peers of the current configuration.
+inline int FindOrClaimPeer(Record* r, Slot slot, std::string_view address,
+                           std::uint64_t now_unix_ms, std::uint64_t keep_since_ms) noexcept {
+  if (address.empty() || address.size() >= kAddressSize) return -1;
+  const auto slot_word = static_cast<std::uint32_t>(slot);
+  int free_index = -1;
+  int stale_index = -1;
+  for (std::uint32_t i = 0; i < kMaxPeers; ++i) {
+    PeerInfo& p = r->peers[i];
+    const std::uint32_t st = p.state.load(std::memory_order_acquire);
+    if (st == kPeerLive && p.slot == slot_word && FixedString(p.address, kAddressSize) == address) {
+      p.bound_unix_ms = now_unix_ms;
+      return static_cast<int>(i);
+    }
+    if (st == kPeerFree && free_index < 0) free_index = static_cast<int>(i);
+    if (st == kPeerLive && p.bound_unix_ms < keep_since_ms &&
+        (stale_index < 0 || p.bound_unix_ms < r->peers[stale_index].bound_unix_ms))
+      stale_index = static_cast<int>(i);
+  }
+  const int index = free_index >= 0 ? free_index : stale_index;
+  if (index < 0) return -1;
+  PeerInfo& p = r->peers[index];
+  p.state.store(kPeerFree, std::memory_order_release);
+  for (auto& shard : r->peer_counters[index])
+    for (auto& c : shard.value) c.store(0, std::memory_order_relaxed);
+  p.slot = slot_word;
+  StoreFixedString(p.address, kAddressSize, address);
+  p.bound_unix_ms = now_unix_ms;
+  p.state.store(kPeerLive, std::memory_order_release);
+  return index;
+}
+
+// ---------------------------------------------------------------------------
 // key= bucketing: FNV-1a 64 folded through the splitmix64 finaliser, so
 // similar keys (user ids 1, 2, 3...) spread evenly. A key goes green when its
 // bucket is below green's weight in basis points, so raising the weight only
