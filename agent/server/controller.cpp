@@ -442,7 +442,7 @@ std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::
   std::vector<v1::Event> out;
   try {
     for (auto& e : deps_.journal->ReadAll())
-      if (e.sequence() > since && (cutover.empty() || e.cutover() == cutover))
+      if (e.sequence() >= since && (cutover.empty() || e.cutover() == cutover))
         out.push_back(std::move(e));
   } catch (const JournalError& e) {
     throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());

@@ -275,6 +275,36 @@ TEST_F(AgentTest, WatchEventsStreamsDecisions) {
   ctx->TryCancel();
 }
 
+TEST_F(AgentTest, MetricsExposeCountersWeightsAndDecisions) {
+  AgentOptions o = Options();
+  const int metrics_port = FreePort();
+  o.metrics = "127.0.0.1:" + std::to_string(metrics_port);
+  StartAgent(o);
+  ASSERT_TRUE(WaitFor([&] { return TcpPortAnswers(metrics_port); }));
+  ASSERT_TRUE(SetWeight(30).ok());
+  HttpClient client;
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(client.Get(site_.Url()).status, 200);
+  const std::string url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+  std::string text;
+  // The agent exports what it sampled: wait for a tick that saw all 100.
+  ASSERT_TRUE(WaitFor([&] {
+    text = client.Get(url).body;
+    return text.find("cutover_requests_total{cutover=\"app\",slot=\"green\"} 30") !=
+           std::string::npos;
+  })) << text;
+  EXPECT_NE(text.find("cutover_requests_total{cutover=\"app\",slot=\"blue\"} 70"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_responses_total{class=\"2xx\",cutover=\"app\",slot=\"green\"} 30"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("cutover_weight_percent{cutover=\"app\",slot=\"green\"} 30"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_upstream_latency_seconds_count{cutover=\"app\",slot=\"green\"} 30"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_decisions_total{cutover=\"app\",kind=\"weight_set\"} 1"),
+            std::string::npos);
+}
+
 // ---------------------------------------------------------------- TCP
 
 class AgentTcpTest : public AgentTest {
