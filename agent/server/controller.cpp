@@ -23,6 +23,13 @@ std::string EventLine(const v1::Event& e) {
 
 }  // namespace
 
+// A rollout as callers see it: without the passwords of its gates' DSNs.
+static v1::Rollout RolloutView(const RolloutEngine& engine, WallTime now) {
+  v1::Rollout r = engine.ToProto(now);
+  RedactPlan(r.mutable_plan());
+  return r;
+}
+
 std::string ActorFromPeer(const std::string& peer) {
   if (peer.rfind("unix:", 0) == 0) return "unix";
   return peer.empty() ? "unknown" : peer;
@@ -108,6 +115,7 @@ void Controller::RestoreFromJournal() {
 }
 
 void Controller::Publish(v1::Event& event) {
+  if (event.has_plan()) RedactPlan(event.mutable_plan());
   try {
     deps_.journal->Append(event);
   } catch (const JournalError& e) {
@@ -269,7 +277,7 @@ v1::Cutover Controller::Describe(const state::RecordSnapshot& record, WallTime n
   if (it != rollouts_.end()) {
     if (it->second.engine->active())
       window = FromProto(it->second.engine->plan().analysis().window());
-    *c.mutable_rollout() = it->second.engine->ToProto(now);
+    *c.mutable_rollout() = RolloutView(*it->second.engine, now);
   }
   *c.mutable_blue() = Stats(record, state::Slot::kBlue, window);
   *c.mutable_green() = Stats(record, state::Slot::kGreen, window);
@@ -367,7 +375,7 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
   Execute(*slot.engine, std::move(decisions));
   DispatchGates(slot);
   UpdateRetention();
-  return slot.engine->ToProto(now);
+  return RolloutView(*slot.engine, now);
 }
 
 Controller::RolloutSlot& Controller::ActiveRollout(const std::string& cutover) {
@@ -403,7 +411,7 @@ v1::Rollout Controller::ManualAction(const v1::RolloutActionRequest& request,
   }
   Execute(*slot.engine, std::move(decisions));
   UpdateRetention();
-  return slot.engine->ToProto(now);
+  return RolloutView(*slot.engine, now);
 }
 
 v1::Rollout Controller::PauseRollout(const v1::RolloutActionRequest& r, const std::string& a) {
@@ -472,15 +480,9 @@ v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request)
   for (auto& gate : *gates) {
     gates::GateContext c = context;
     c.before_revert = !gate->checks_steps() && gate->checks_reverts();
-    GateSet one;
-    one.push_back(nullptr);
-    std::swap(one[0], gate);
-    auto outcomes = EvaluateGates(one, c);
-    std::swap(one[0], gate);
-    for (const auto& o : outcomes) {
-      go = go && o.passed;
-      ToProto(o, response.add_gates());
-    }
+    const gates::GateOutcome outcome = EvaluateGate(*gate, c);
+    go = go && outcome.passed;
+    ToProto(outcome, response.add_gates());
   }
   response.set_go(go);
   return response;
