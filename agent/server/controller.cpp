@@ -128,21 +128,24 @@ void Controller::Publish(v1::Event& event) {
 }
 
 void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
+  // Every store of the batch first, then the journal: a revert never waits
+  // on an fsync or a database round trip (not even for its own breach event).
+  std::uint64_t epoch = 0;
+  if (file_)
+    if (auto control = file_->ReadControl(engine.cutover())) epoch = control->epoch;
   for (Decision& d : decisions) {
     if (d.store_green_bp) {
       try {
-        const state::Control now = File().StoreWeight(engine.cutover(), *d.store_green_bp);
-        d.event.set_epoch(now.epoch);
+        epoch = File().StoreWeight(engine.cutover(), *d.store_green_bp).epoch;
       } catch (const std::exception& e) {
         LogError(engine.cutover() + ": cannot store weight: " + e.what());
         d.event.set_reason(d.event.reason() + " [weight store failed: " + e.what() + "]");
         d.event.set_weight_after(d.event.weight_before());
       }
-    } else if (file_) {
-      if (auto control = file_->ReadControl(engine.cutover())) d.event.set_epoch(control->epoch);
     }
-    Publish(d.event);
+    d.event.set_epoch(epoch);
   }
+  for (Decision& d : decisions) Publish(d.event);
 }
 
 // ------------------------------------------------------------------ gates
