@@ -530,6 +530,8 @@ struct BadConfig {
   std::string message;
 };
 
+void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.name; }
+
 class BadDirectiveTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(BadDirectiveTest, FailsNginxDashTWithFileAndLine) {
