@@ -1,0 +1,33 @@
+// A SQLite file as the source side of a parity check: opened read-only (never
+// created), read in one transaction, interrupted when the deadline passes.
+#pragma once
+
+#include <sqlite3.h>
+
+#include "gates/table_source.hpp"
+
+namespace cutover::gates {
+
+class SqliteTableSource : public TableSource {
+ public:
+  SqliteTableSource(const std::string& path, const Deadline& deadline);
+  ~SqliteTableSource() override;
+  SqliteTableSource(const SqliteTableSource&) = delete;
+  SqliteTableSource& operator=(const SqliteTableSource&) = delete;
+
+  std::vector<std::string> Tables() override;
+  std::optional<std::vector<std::string>> Columns(const std::string& table) override;
+  std::uint64_t CountRows(const std::string& table) override;
+  TableChecksum Checksum(const std::string& table,
+                         const std::vector<std::string>& columns) override;
+
+ private:
+  class Statement;
+  [[noreturn]] void Fail(const std::string& doing) const;
+
+  std::string path_;
+  const Deadline& deadline_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace cutover::gates
