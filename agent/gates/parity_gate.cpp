@@ -112,9 +112,13 @@ GateOutcome ParityGate::Evaluate(const GateContext& /*context*/) {
     for (const auto& item : listed) list += (list.empty() ? "" : "; ") + item;
     const std::string of =
         std::to_string(tables.size()) + " table" + (tables.size() == 1 ? "" : "s");
-    outcome.detail = outcome.passed ? "all " + of + " match: " + list + between
-                                    : std::to_string(differences.size()) + " of " + of +
-                                          " differ: " + list + between;
+    if (outcome.passed) {
+      outcome.detail =
+          (tables.size() == 1 ? "the table matches: " : "all " + of + " match: ") + list + between;
+    } else {
+      outcome.detail = std::to_string(differences.size()) + " of " + of +
+                       (differences.size() == 1 ? " differs: " : " differ: ") + list + between;
+    }
     return outcome;
   });
 }

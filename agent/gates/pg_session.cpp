@@ -50,10 +50,18 @@ std::string PgSession::Clean(std::string message) const {
   message = scrubber_.Scrub(std::move(message));
   // libpq messages end with a newline and may span lines; a detail is one line.
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-  for (char& c : message) {
+  // One line, single spaces: "FATAL:  x\n\tIs the server..." reads "FATAL: x Is the server...".
+  std::string line;
+  for (char c : message) {
     if (c == '\n' || c == '\t') c = ' ';
+    if (c == ' ' && !line.empty() && line.back() == ' ') continue;
+    line += c;
   }
-  return message;
+  return line;
+}
+
+std::string PgSession::QueryFailed(const PGresult* result) const {
+  return "query failed (" + redacted_dsn_ + "): " + Clean(PQresultErrorMessage(result));
 }
 
 void PgSession::Fail(const std::string& doing) {
@@ -119,7 +127,7 @@ PgResult PgSession::Query(const std::string& sql, const std::vector<std::string>
   while (PgResult result = NextResult()) {
     const ExecStatusType status = PQresultStatus(result.get());
     if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) {
-      if (error.empty()) error = Clean(PQresultErrorMessage(result.get()));
+      if (error.empty()) error = QueryFailed(result.get());
     }
     last = std::move(result);
   }
@@ -141,7 +149,7 @@ void PgSession::ForEachRow(const std::string& sql,
       if (++rows % 512 == 0 && deadline_.expired()) TimedOut("reading rows");
       on_row(*result);
     } else if (status != PGRES_TUPLES_OK && error.empty()) {
-      error = Clean(PQresultErrorMessage(result.get()));
+      error = QueryFailed(result.get());
     }
   }
   if (!error.empty()) throw GateError(error);

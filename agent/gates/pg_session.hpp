@@ -45,6 +45,7 @@ class PgSession {
   [[noreturn]] void Fail(const std::string& doing);
   [[noreturn]] void TimedOut(const char* doing);
   std::string Clean(std::string message) const;
+  std::string QueryFailed(const PGresult* result) const;
 
   const Deadline& deadline_;
   SecretScrubber scrubber_;

@@ -71,14 +71,16 @@ ReplicationLagGate::Lag ReplicationLagGate::ExplicitQuery(PgSession& session) co
   PgResult result = session.Query(query_);
   if (PQresultStatus(result.get()) != PGRES_TUPLES_OK || PQntuples(result.get()) < 1 ||
       PQnfields(result.get()) < 1)
-    throw GateError("the lag query returned no value (it must return the lag in seconds)");
+    throw GateError("the lag query returned no value (it must return the lag in seconds) (" +
+                    session.redacted_dsn() + ")");
   if (PQgetisnull(result.get(), 0, 0) != 0)
-    throw GateError("the lag query returned NULL: lag unknown");
+    throw GateError("the lag query returned NULL: lag unknown (" + session.redacted_dsn() + ")");
   const std::string text = PQgetvalue(result.get(), 0, 0);
   char* end = nullptr;
   const double seconds = std::strtod(text.c_str(), &end);
   if (end == text.c_str() || *end != '\0')
-    throw GateError("the lag query returned '" + text + "', not a number of seconds");
+    throw GateError("the lag query returned '" + text + "', not a number of seconds (" +
+                    session.redacted_dsn() + ")");
   return {seconds, "from the lag query"};
 }
 
@@ -151,7 +153,7 @@ ReplicationLagGate::Lag ReplicationLagGate::Primary(PgSession& session) const {
   PgResult r = session.Query(
       "select coalesce(nullif(application_name, ''), client_addr::text, 'local'), state,"
       " replay_lsn is not null,"
-      " coalesce(extract(epoch from replay_lag), 0),"
+      " extract(epoch from replay_lag),"
       " coalesce(greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0), 0)"
       " from pg_stat_replication where state <> 'backup' order by 1");
   if (PQntuples(r.get()) == 0)
@@ -161,15 +163,25 @@ ReplicationLagGate::Lag ReplicationLagGate::Primary(PgSession& session) const {
   double worst = 0;
   std::string seen;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
-    const std::string replica = Value(r, i, 0);
-    if (Value(r, i, 1) != "streaming" || !IsTrue(r, i, 2))
-      throw GateError("replica " + replica + " is " + Value(r, i, 1) +
-                      " and has not reported its replay position: lag unknown (" +
-                      session.redacted_dsn() + ")");
-    const double lag = std::strtod(Value(r, i, 3).c_str(), nullptr);
+    const std::string replica = "replica " + Value(r, i, 0);
+    const std::string behind = Value(r, i, 4);
+    const auto unknown = [&](const std::string& why) {
+      return GateError(replica + " " + why + ": lag unknown (" + session.redacted_dsn() + ")");
+    };
+    if (Value(r, i, 1) != "streaming") throw unknown("is in state " + Value(r, i, 1));
+    if (!IsTrue(r, i, 2)) throw unknown("has not reported a replay position");
+    // Everything replayed: no lag, whatever replay_lag still shows from the
+    // last burst. Behind, replay_lag is the measure; while it is NULL (no
+    // report since the burst began), the lag is not known yet.
+    double lag = 0;
+    if (behind != "0") {
+      if (PQgetisnull(r.get(), i, 3) != 0)
+        throw unknown("is " + Bytes(behind) + " behind and has not reported a replay time yet");
+      lag = std::strtod(Value(r, i, 3).c_str(), nullptr);
+    }
     worst = std::max(worst, lag);
-    seen += (seen.empty() ? "" : ", ") + replica + " " + FormatSeconds(lag) + " (" +
-            Bytes(Value(r, i, 4)) + " behind)";
+    seen += (seen.empty() ? "" : ", ") + replica + " " + FormatSeconds(lag) + " (" + Bytes(behind) +
+            " behind)";
   }
   return {worst, "primary's replicas: " + seen};
 }

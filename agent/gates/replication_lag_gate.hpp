@@ -9,9 +9,11 @@
 //                          apply worker running and its initial copy done;
 //                          the subscriber cannot see how far the publisher is
 //                          ahead, so time lag is measured at the publisher.
-//   primary / publisher    the largest replay_lag in pg_stat_replication
-//                          (NULL once a replica is idle and caught up: 0).
-//                          Fails with no replica connected.
+//   primary / publisher    per replica in pg_stat_replication: 0 when it has
+//                          replayed all WAL, else its replay_lag; the largest
+//                          counts. Unknown (fails) while a replica is behind
+//                          but has not reported a replay time, is not
+//                          streaming, or when no replica is connected.
 // With `query`, that query's single value is the lag in seconds instead.
 #pragma once
 

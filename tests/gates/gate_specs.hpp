@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,8 +68,17 @@ inline std::unique_ptr<gates::Gate> MakeGate(const v1::Gate& spec) {
   return std::move(built.at(0));
 }
 
+// With CUTOVER_GATES_VERBOSE set, every outcome is printed: what an operator would read.
+inline gates::GateOutcome Shown(gates::GateOutcome outcome) {
+  if (std::getenv("CUTOVER_GATES_VERBOSE") != nullptr)
+    std::cerr << "  [" << outcome.name << (outcome.passed ? " pass" : " FAIL")
+              << (outcome.warning ? " warning" : "") << " " << outcome.took.count() << "ms] "
+              << outcome.detail << "\n";
+  return outcome;
+}
+
 inline gates::GateOutcome EvaluateOnce(const v1::Gate& spec, gates::GateContext context = {}) {
-  return MakeGate(spec)->Evaluate(context);
+  return Shown(MakeGate(spec)->Evaluate(context));
 }
 
 }  // namespace cutover::test

@@ -102,7 +102,7 @@ TEST_F(ParityGateTest, AMissingRowFailsNamingTheTableAndTheCounts) {
     const auto outcome = Parity({"customers", "orders"}, checksum);
     EXPECT_FALSE(outcome.passed);
     EXPECT_NE(
-        outcome.detail.find("1 of 2 tables differ: orders: source 3 rows, target 2 rows (-1)"),
+        outcome.detail.find("1 of 2 tables differs: orders: source 3 rows, target 2 rows (-1)"),
         std::string::npos)
         << outcome.detail;
     EXPECT_EQ(outcome.detail.find("customers"), std::string::npos) << outcome.detail;

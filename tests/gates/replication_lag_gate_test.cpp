@@ -14,7 +14,7 @@ gates::GateOutcome EvaluateUntil(gates::Gate& gate,
                                  const std::function<bool(const gates::GateOutcome&)>& done) {
   gates::GateOutcome last;
   WaitFor([&] {
-    last = gate.Evaluate({});
+    last = Shown(gate.Evaluate({}));
     return done(last);
   });
   return last;
@@ -69,11 +69,19 @@ TEST_F(ReplicationLagGateTest, AStandbyHoldsWhileReplayIsPausedAndPassesOnceItCa
   // It keeps holding while replay stays paused.
   const auto still = gate->Evaluate({});
   EXPECT_FALSE(still.passed) << still.detail;
+  // The primary sees it too, from the standby's replay reports.
+  auto on_primary = MakeGate(LagSpec(primary_->Uri(), 200ms));
+  const auto primary_view = EvaluateUntil(*on_primary, Failed);
+  EXPECT_FALSE(primary_view.passed);
+  EXPECT_TRUE(Has(primary_view.detail, "primary's replicas: replica walreceiver"))
+      << primary_view.detail;
 
   standby_->Psql("select pg_wal_replay_resume()");
   const auto cleared = EvaluateUntil(*gate, Passed);
   EXPECT_TRUE(cleared.passed) << cleared.detail;
   EXPECT_EQ(standby_->Psql("select count(*) from t"), "1000\n");
+  const auto primary_cleared = EvaluateUntil(*on_primary, Passed);
+  EXPECT_TRUE(primary_cleared.passed) << primary_cleared.detail;
 }
 
 TEST_F(ReplicationLagGateTest, APrimaryIsJudgedByItsReplicas) {
