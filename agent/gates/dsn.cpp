@@ -1,4 +1,4 @@
-#include "gates/dsn.hpp"
+#include "agent/gates/dsn.hpp"
 
 #include <libpq-fe.h>
 

@@ -1,4 +1,4 @@
-#include "gates/evaluation.hpp"
+#include "agent/gates/evaluation.hpp"
 
 #include <cmath>
 #include <cstdio>

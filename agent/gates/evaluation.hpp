@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "gates/gate.hpp"
+#include "agent/gates/gate.hpp"
 
 namespace cutover::gates {
 

@@ -1,13 +1,13 @@
-#include "gates/factory.hpp"
+#include "agent/gates/factory.hpp"
 
 #include <cctype>
 #include <set>
 #include <stdexcept>
 
-#include "gates/parity_gate.hpp"
-#include "gates/replication_lag_gate.hpp"
-#include "gates/reversibility_gate.hpp"
-#include "gates/sql_gate.hpp"
+#include "agent/gates/parity_gate.hpp"
+#include "agent/gates/replication_lag_gate.hpp"
+#include "agent/gates/reversibility_gate.hpp"
+#include "agent/gates/sql_gate.hpp"
 
 namespace cutover::gates {
 

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/gates/dsn.hpp"
+#include "agent/gates/gate.hpp"
 #include "cutover/v1/cutover.pb.h"
-#include "gates/dsn.hpp"
-#include "gates/gate.hpp"
 
 namespace cutover::gates {
 

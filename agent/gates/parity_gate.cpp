@@ -1,13 +1,13 @@
-#include "gates/parity_gate.hpp"
+#include "agent/gates/parity_gate.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <map>
 
-#include "gates/dsn.hpp"
-#include "gates/evaluation.hpp"
-#include "gates/gate_error.hpp"
-#include "gates/table_source.hpp"
+#include "agent/gates/dsn.hpp"
+#include "agent/gates/evaluation.hpp"
+#include "agent/gates/gate_error.hpp"
+#include "agent/gates/table_source.hpp"
 
 namespace cutover::gates {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "gates/gate.hpp"
+#include "agent/gates/gate.hpp"
 
 namespace cutover::gates {
 

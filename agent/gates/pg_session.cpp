@@ -1,4 +1,4 @@
-#include "gates/pg_session.hpp"
+#include "agent/gates/pg_session.hpp"
 
 #include <poll.h>
 
@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "gates/evaluation.hpp"
-#include "gates/gate_error.hpp"
+#include "agent/gates/evaluation.hpp"
+#include "agent/gates/gate_error.hpp"
 
 namespace cutover::gates {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "gates/deadline.hpp"
-#include "gates/dsn.hpp"
+#include "agent/gates/deadline.hpp"
+#include "agent/gates/dsn.hpp"
 
 namespace cutover::gates {
 

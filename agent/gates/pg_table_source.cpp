@@ -1,11 +1,11 @@
-#include "gates/pg_table_source.hpp"
+#include "agent/gates/pg_table_source.hpp"
 
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
 
-#include "gates/gate_error.hpp"
+#include "agent/gates/gate_error.hpp"
 
 namespace cutover::gates {
 

@@ -2,8 +2,8 @@
 // REPEATABLE READ, READ ONLY transaction so every table is from one snapshot.
 #pragma once
 
-#include "gates/pg_session.hpp"
-#include "gates/table_source.hpp"
+#include "agent/gates/pg_session.hpp"
+#include "agent/gates/table_source.hpp"
 
 namespace cutover::gates {
 

@@ -1,13 +1,13 @@
-#include "gates/replication_lag_gate.hpp"
+#include "agent/gates/replication_lag_gate.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
-#include "gates/evaluation.hpp"
-#include "gates/gate_error.hpp"
-#include "gates/pg_session.hpp"
+#include "agent/gates/evaluation.hpp"
+#include "agent/gates/gate_error.hpp"
+#include "agent/gates/pg_session.hpp"
 
 namespace cutover::gates {
 

@@ -1,6 +1,6 @@
-#include "gates/reversibility_gate.hpp"
+#include "agent/gates/reversibility_gate.hpp"
 
-#include "gates/evaluation.hpp"
+#include "agent/gates/evaluation.hpp"
 
 namespace cutover::gates {
 

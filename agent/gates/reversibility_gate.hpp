@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "gates/gate.hpp"
+#include "agent/gates/gate.hpp"
 
 namespace cutover::gates {
 

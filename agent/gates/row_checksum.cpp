@@ -1,4 +1,4 @@
-#include "gates/row_checksum.hpp"
+#include "agent/gates/row_checksum.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -1,10 +1,10 @@
-#include "gates/sql_gate.hpp"
+#include "agent/gates/sql_gate.hpp"
 
 #include <string_view>
 
-#include "gates/evaluation.hpp"
-#include "gates/gate_error.hpp"
-#include "gates/pg_session.hpp"
+#include "agent/gates/evaluation.hpp"
+#include "agent/gates/gate_error.hpp"
+#include "agent/gates/pg_session.hpp"
 
 namespace cutover::gates {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-#include "gates/gate.hpp"
+#include "agent/gates/gate.hpp"
 
 namespace cutover::gates {
 

@@ -1,9 +1,9 @@
-#include "gates/sqlite_table_source.hpp"
+#include "agent/gates/sqlite_table_source.hpp"
 
 #include <string_view>
 
-#include "gates/evaluation.hpp"
-#include "gates/gate_error.hpp"
+#include "agent/gates/evaluation.hpp"
+#include "agent/gates/gate_error.hpp"
 
 namespace cutover::gates {
 

@@ -4,7 +4,7 @@
 
 #include <sqlite3.h>
 
-#include "gates/table_source.hpp"
+#include "agent/gates/table_source.hpp"
 
 namespace cutover::gates {
 

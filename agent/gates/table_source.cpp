@@ -1,8 +1,8 @@
-#include "gates/table_source.hpp"
+#include "agent/gates/table_source.hpp"
 
-#include "gates/dsn.hpp"
-#include "gates/pg_table_source.hpp"
-#include "gates/sqlite_table_source.hpp"
+#include "agent/gates/dsn.hpp"
+#include "agent/gates/pg_table_source.hpp"
+#include "agent/gates/sqlite_table_source.hpp"
 
 namespace cutover::gates {
 

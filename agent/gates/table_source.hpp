@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "gates/deadline.hpp"
-#include "gates/row_checksum.hpp"
+#include "agent/gates/deadline.hpp"
+#include "agent/gates/row_checksum.hpp"
 
 namespace cutover::gates {
 

@@ -1,4 +1,4 @@
-#include "gates/factory.hpp"
+#include "agent/gates/factory.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/gates/factory.hpp"
 #include "cutover/v1/cutover.pb.h"
-#include "gates/factory.hpp"
 
 namespace cutover::test {
 

@@ -2,6 +2,8 @@
 // (and between two PostgreSQL databases): counts, checksums, what it reports.
 #include <gtest/gtest.h>
 
+#include "agent/gates/gate_error.hpp"
+#include "agent/gates/sqlite_table_source.hpp"
 #include "gates/gate_specs.hpp"
 #include "gates/sqlite_file.hpp"
 #include "support/postgres.hpp"
@@ -189,6 +191,36 @@ TEST_F(ParityGateTest, ATableMissingEverywhereIsNamed) {
   EXPECT_FALSE(outcome.passed);
   EXPECT_NE(outcome.detail.find("invoices: missing on the source"), std::string::npos)
       << outcome.detail;
+}
+
+}  // namespace
+}  // namespace cutover::test
+
+namespace cutover::test {
+namespace {
+
+TEST(SqliteTableSource, ReadsWithinItsDeadlineAndStopsAtIt) {
+  TempDir dir("cutover-sqlite");
+  SqliteFile file(dir / "big.db");
+  file.Exec(
+      "create table big (id integer primary key, label text);"
+      " insert into big with recursive n(i) as (select 1 union all select i + 1 from n"
+      " where i < 300000) select i, 'row ' || i from n;");
+  {
+    const gates::Deadline ample(60s);
+    gates::SqliteTableSource source(file.path(), ample);
+    EXPECT_EQ(source.Checksum("big", {"id", "label"}).rows, 300000u);
+  }
+  // A budget no machine reads 300,000 rows in: interrupted, not finished.
+  const gates::Deadline tiny(1ms);
+  try {
+    gates::SqliteTableSource source(file.path(), tiny);
+    source.Checksum("big", {"id", "label"});
+    ADD_FAILURE() << "read 300,000 rows within 1ms";
+  } catch (const gates::GateError& e) {
+    EXPECT_NE(std::string(e.what()).find("timed out after 1ms reading sqlite:"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
