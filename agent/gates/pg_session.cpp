@@ -34,8 +34,10 @@ PgSession::PgSession(const std::string& dsn, const Deadline& deadline)
   }
   if (PQsetnonblocking(conn_, 1) != 0) Fail("cannot switch to non-blocking mode");
   connected_ = true;
-  // The server stops on its own too, should the cancel below not get through.
-  const auto statement_ms = std::max<long long>(1, deadline.remaining().count());
+  // A backstop: the server stops on its own should our cancel not get through
+  // (or this process die mid-query). A second later than our own deadline, so
+  // that normally the deadline fires first and says so.
+  const auto statement_ms = deadline.remaining().count() + 1000;
   Query(
       "select set_config('statement_timeout', $1, false),"
       " set_config('default_transaction_read_only', 'on', false)",
