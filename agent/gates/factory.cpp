@@ -153,6 +153,21 @@ std::vector<std::unique_ptr<Gate>> MakeGates(
   return gates;
 }
 
+void RedactGateSpecs(google::protobuf::RepeatedPtrField<cutover::v1::Gate>* specs) {
+  for (auto& spec : *specs) {
+    if (spec.has_replication_lag()) {
+      auto* lag = spec.mutable_replication_lag();
+      lag->set_dsn(RedactDsn(lag->dsn()));
+    } else if (spec.has_sql()) {
+      spec.mutable_sql()->set_dsn(RedactDsn(spec.sql().dsn()));
+    } else if (spec.has_parity()) {
+      auto* parity = spec.mutable_parity();
+      parity->set_source(RedactDsn(parity->source()));
+      parity->set_target(RedactDsn(parity->target()));
+    }
+  }
+}
+
 void ValidateGates(const google::protobuf::RepeatedPtrField<cutover::v1::Gate>& specs) {
   // Building a gate only checks and copies its spec: nothing connects.
   MakeGates(specs);

@@ -68,6 +68,24 @@ TEST(ValidateGates, RejectsAnUnparsableDsnWithoutQuotingItsPassword) {
   EXPECT_EQ(problem.find("s3cret"), std::string::npos) << problem;
 }
 
+TEST(RedactGateSpecs, MasksEveryDsnOfAPlan) {
+  google::protobuf::RepeatedPtrField<v1::Gate> specs;
+  *specs.Add() = LagSpec("postgresql://m:Lag-Secret@db/app", 5s);
+  *specs.Add() = SqlSpec("host=db password=Sql-Secret dbname=app", "select true");
+  *specs.Add() = ParitySpec("postgresql://a:Src-Secret@old/app",
+                            "postgresql://a@new/app?password=Dst-Secret", {"orders"}, true);
+  *specs.Add() = ReversibilitySpec(v1::REVERSIBILITY_POLICY_BLOCK, 3);
+  gates::RedactGateSpecs(&specs);
+  std::string text;
+  for (const auto& spec : specs) text += spec.DebugString();
+  EXPECT_EQ(text.find("Secret"), std::string::npos) << text;
+  EXPECT_EQ(specs.Get(0).replication_lag().dsn(), "postgresql://m:***@db/app");
+  EXPECT_EQ(specs.Get(1).sql().dsn(), "host=db password=*** dbname=app");
+  EXPECT_EQ(specs.Get(2).parity().target(), "postgresql://a@new/app?password=***");
+  EXPECT_EQ(specs.Get(3).reversibility().max_writes(), 3u);
+  EXPECT_EQ(specs.Get(1).sql().query(), "select true");
+}
+
 TEST(MakeGates, BuildsOneGateOfEachKindInOrder) {
   google::protobuf::RepeatedPtrField<v1::Gate> specs;
   *specs.Add() = LagSpec(kDsn, 5s);
