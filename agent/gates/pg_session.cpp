@@ -23,16 +23,16 @@ PgSession::PgSession(const std::string& dsn, const Deadline& deadline)
   const std::string connect_timeout = std::to_string(seconds);
   const char* keys[] = {"dbname", "fallback_application_name", "connect_timeout", nullptr};
   const char* values[] = {dsn.c_str(), "cutover-gate", connect_timeout.c_str(), nullptr};
-  conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  conn_.reset(PQconnectStartParams(keys, values, /*expand_dbname=*/1));
   if (conn_ == nullptr) throw GateError("cannot connect: out of memory");
-  if (PQstatus(conn_) == CONNECTION_BAD) Fail("cannot connect");
+  if (PQstatus(conn_.get()) == CONNECTION_BAD) Fail("cannot connect");
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK) {
     if (state == PGRES_POLLING_FAILED) Fail("cannot connect");
     WaitForSocket(state == PGRES_POLLING_WRITING, "connecting");
-    state = PQconnectPoll(conn_);
+    state = PQconnectPoll(conn_.get());
   }
-  if (PQsetnonblocking(conn_, 1) != 0) Fail("cannot switch to non-blocking mode");
+  if (PQsetnonblocking(conn_.get(), 1) != 0) Fail("cannot switch to non-blocking mode");
   connected_ = true;
   // A backstop: the server stops on its own should our cancel not get through
   // (or this process die mid-query). A second later than our own deadline, so
@@ -42,10 +42,6 @@ PgSession::PgSession(const std::string& dsn, const Deadline& deadline)
       "select set_config('statement_timeout', $1, false),"
       " set_config('default_transaction_read_only', 'on', false)",
       {std::to_string(statement_ms)});
-}
-
-PgSession::~PgSession() {
-  if (conn_ != nullptr) PQfinish(conn_);
 }
 
 std::string PgSession::Clean(std::string message) const {
@@ -67,13 +63,13 @@ std::string PgSession::QueryFailed(const PGresult* result) const {
 }
 
 void PgSession::Fail(const std::string& doing) {
-  throw GateError(doing + " (" + redacted_dsn_ + "): " + Clean(PQerrorMessage(conn_)));
+  throw GateError(doing + " (" + redacted_dsn_ + "): " + Clean(PQerrorMessage(conn_.get())));
 }
 
 void PgSession::TimedOut(const char* doing) {
   if (connected_) {
     // Stop the server's work too; PQcancel opens its own short connection.
-    if (PGcancel* cancel = PQgetCancel(conn_)) {
+    if (PGcancel* cancel = PQgetCancel(conn_.get())) {
       char ignored[256];
       PQcancel(cancel, ignored, sizeof ignored);
       PQfreeCancel(cancel);
@@ -88,7 +84,7 @@ void PgSession::WaitForSocket(bool for_write, const char* doing) {
   for (;;) {
     const auto remaining = deadline_.remaining();
     if (remaining.count() == 0) TimedOut(doing);
-    pollfd fd{PQsocket(conn_), static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+    pollfd fd{PQsocket(conn_.get()), static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
     if (fd.fd < 0) Fail(doing);
     const int ready = ::poll(&fd, 1, static_cast<int>(remaining.count()));
     if (ready > 0) return;
@@ -99,27 +95,27 @@ void PgSession::WaitForSocket(bool for_write, const char* doing) {
 void PgSession::Send(const std::string& sql, const std::vector<std::string>& params) {
   int sent = 0;
   if (params.empty()) {
-    sent = PQsendQuery(conn_, sql.c_str());
+    sent = PQsendQuery(conn_.get(), sql.c_str());
   } else {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
-    sent = PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+    sent = PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
                              values.data(), nullptr, nullptr, 0);
   }
   if (sent == 0) Fail("cannot send query");
   // Non-blocking: the query may still sit in libpq's buffer.
-  for (int left = PQflush(conn_); left != 0; left = PQflush(conn_)) {
+  for (int left = PQflush(conn_.get()); left != 0; left = PQflush(conn_.get())) {
     if (left < 0) Fail("cannot send query");
     WaitForSocket(true, "sending a query");
   }
 }
 
 PgResult PgSession::NextResult() {
-  while (PQisBusy(conn_) != 0) {
+  while (PQisBusy(conn_.get()) != 0) {
     WaitForSocket(false, "waiting for the server");
-    if (PQconsumeInput(conn_) == 0) Fail("connection lost");
+    if (PQconsumeInput(conn_.get()) == 0) Fail("connection lost");
   }
-  return PgResult(PQgetResult(conn_));
+  return PgResult(PQgetResult(conn_.get()));
 }
 
 PgResult PgSession::Query(const std::string& sql, const std::vector<std::string>& params) {
@@ -141,7 +137,7 @@ PgResult PgSession::Query(const std::string& sql, const std::vector<std::string>
 void PgSession::ForEachRow(const std::string& sql,
                            const std::function<void(const PGresult& row)>& on_row) {
   Send(sql, {});
-  if (PQsetSingleRowMode(conn_) == 0) Fail("cannot stream rows");
+  if (PQsetSingleRowMode(conn_.get()) == 0) Fail("cannot stream rows");
   std::string error;
   std::size_t rows = 0;
   while (PgResult result = NextResult()) {

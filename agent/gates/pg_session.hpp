@@ -25,7 +25,6 @@ class PgSession {
  public:
   // Connects within the deadline; throws GateError (scrubbed) on failure.
   PgSession(const std::string& dsn, const Deadline& deadline);
-  ~PgSession();
   PgSession(const PgSession&) = delete;
   PgSession& operator=(const PgSession&) = delete;
 
@@ -50,7 +49,10 @@ class PgSession {
   const Deadline& deadline_;
   SecretScrubber scrubber_;
   std::string redacted_dsn_;
-  PGconn* conn_ = nullptr;
+  struct ConnDeleter {
+    void operator()(PGconn* conn) const { PQfinish(conn); }
+  };
+  std::unique_ptr<PGconn, ConnDeleter> conn_;  // closed on every path, a throwing constructor's too
   bool connected_ = false;
 };
 

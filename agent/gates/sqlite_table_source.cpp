@@ -21,7 +21,7 @@ std::string Unqualified(const std::string& table) {
 class SqliteTableSource::Statement {
  public:
   Statement(const SqliteTableSource& source, const std::string& sql) : source_(source) {
-    if (sqlite3_prepare_v2(source.db_, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(source.db_.get(), sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
       source.Fail("cannot prepare a query");
   }
   ~Statement() { sqlite3_finalize(stmt_); }
@@ -53,24 +53,25 @@ class SqliteTableSource::Statement {
 SqliteTableSource::SqliteTableSource(const std::string& path, const Deadline& deadline)
     : path_(path), deadline_(deadline) {
   // Read-only and never created: a wrong path is an error, not an empty database.
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
-    Fail("cannot open");
-  sqlite3_busy_timeout(db_, static_cast<int>(deadline.remaining().count()));
+  sqlite3* db = nullptr;
+  const int opened = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  db_.reset(db);  // SQLite hands out a handle to close even when the open fails
+  if (opened != SQLITE_OK) Fail("cannot open");
+  sqlite3_busy_timeout(db_.get(), static_cast<int>(deadline.remaining().count()));
   sqlite3_progress_handler(
-      db_, 1000,
+      db_.get(), 1000,
       [](void* self) -> int { return static_cast<SqliteTableSource*>(self)->deadline_.expired(); },
       this);
   // One read transaction: every table is read from the same snapshot.
-  if (sqlite3_exec(db_, "begin", nullptr, nullptr, nullptr) != SQLITE_OK) Fail("cannot begin");
+  if (sqlite3_exec(db_.get(), "begin", nullptr, nullptr, nullptr) != SQLITE_OK)
+    Fail("cannot begin");
   // Touch the schema now so a file that is not a database fails here, clearly.
   Statement probe(*this, "select count(*) from sqlite_master");
   probe.Step();
 }
 
-SqliteTableSource::~SqliteTableSource() { sqlite3_close_v2(db_); }
-
 void SqliteTableSource::Fail(const std::string& doing) const {
-  const char* message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+  const char* message = db_ != nullptr ? sqlite3_errmsg(db_.get()) : "out of memory";
   throw GateError(doing + " sqlite:" + path_ + ": " + message);
 }
 

@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include <memory>
+
 #include "agent/gates/table_source.hpp"
 
 namespace cutover::gates {
@@ -11,7 +13,6 @@ namespace cutover::gates {
 class SqliteTableSource : public TableSource {
  public:
   SqliteTableSource(const std::string& path, const Deadline& deadline);
-  ~SqliteTableSource() override;
   SqliteTableSource(const SqliteTableSource&) = delete;
   SqliteTableSource& operator=(const SqliteTableSource&) = delete;
 
@@ -27,7 +28,10 @@ class SqliteTableSource : public TableSource {
 
   std::string path_;
   const Deadline& deadline_;
-  sqlite3* db_ = nullptr;
+  struct Closer {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  std::unique_ptr<sqlite3, Closer> db_;  // closed on every path, a throwing constructor's too
 };
 
 }  // namespace cutover::gates

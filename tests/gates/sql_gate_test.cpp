@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "gates/gate_specs.hpp"
 #include "support/postgres.hpp"
 
@@ -120,6 +122,30 @@ TEST_F(SqlGateTest, ASlowQueryTimesOutAndIsCancelled) {
                "select count(*) from pg_stat_activity where query like '%pg_sleep(60)%'"
                " and pid <> pg_backend_pid()") == "0\n";
   }));
+}
+
+// The agent evaluates a failing gate every window for as long as it fails:
+// no evaluation may leave a descriptor behind.
+TEST_F(SqlGateTest, FailedEvaluationsLeaveNoDescriptorOpen) {
+  const auto open_fds = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator{});
+  };
+  const std::string refused = "postgresql://app@127.0.0.1:" + std::to_string(FreePort()) + "/app";
+  TempDir dir("cutover-fd");
+  const std::vector<v1::Gate> failing = {
+      SqlSpec(AppUri(kWrongPassword), "select true"),         // fails after connecting
+      SqlSpec(refused, "select true"),                        // fails connecting
+      SqlSpec(pg_->Uri(), "select true from no_such_table"),  // fails querying
+      ParitySpec("sqlite://" + (dir / "none.db"), pg_->Uri(), {"t"}, false),
+      ParitySpec("sqlite://" + (dir / "none.db"), refused, {"t"}, false),
+  };
+  for (const auto& spec : failing) EvaluateOnce(spec);  // warm up lazily opened files
+  const auto before = open_fds();
+  for (int round = 0; round < 10; ++round) {
+    for (const auto& spec : failing) EXPECT_FALSE(EvaluateOnce(spec).passed);
+  }
+  EXPECT_EQ(open_fds(), before);
 }
 
 TEST_F(SqlGateTest, APasswordInTheDsnIsUsedButNeverShown) {
