@@ -33,10 +33,10 @@ PgSession::PgSession(const std::string& dsn, const Deadline& deadline)
     state = PQconnectPoll(conn_.get());
   }
   if (PQsetnonblocking(conn_.get(), 1) != 0) Fail("cannot switch to non-blocking mode");
-  connected_ = true;
-  // A backstop: the server stops on its own should our cancel not get through
-  // (or this process die mid-query). A second later than our own deadline, so
-  // that normally the deadline fires first and says so.
+  // What stops the server's work when we give up on a statement: its own
+  // statement_timeout, a second past our deadline (so that ours fires first and
+  // says so). No PQcancel: in libpq 15 it connects without any timeout, and a
+  // gate must not hang on a server that stopped answering.
   const auto statement_ms = deadline.remaining().count() + 1000;
   Query(
       "select set_config('statement_timeout', $1, false),"
@@ -67,14 +67,6 @@ void PgSession::Fail(const std::string& doing) {
 }
 
 void PgSession::TimedOut(const char* doing) {
-  if (connected_) {
-    // Stop the server's work too; PQcancel opens its own short connection.
-    if (PGcancel* cancel = PQgetCancel(conn_.get())) {
-      char ignored[256];
-      PQcancel(cancel, ignored, sizeof ignored);
-      PQfreeCancel(cancel);
-    }
-  }
   throw GateError("timed out after " +
                   FormatSeconds(static_cast<double>(deadline_.budget().count()) / 1000.0) + " " +
                   doing + " (" + redacted_dsn_ + ")");

@@ -1,7 +1,7 @@
 // One libpq connection whose every wait (connect, query, row fetch) is bounded
-// by a gate's deadline: non-blocking libpq driven with poll(), and a cancel
-// request when the deadline passes mid-query. Read-only by default: gates
-// observe a database, they never change it.
+// by a gate's deadline: non-blocking libpq driven with poll(); the server ends
+// an abandoned statement itself (statement_timeout just past the deadline).
+// Read-only: gates observe a database, they never change it.
 #pragma once
 
 #include <libpq-fe.h>
@@ -53,7 +53,6 @@ class PgSession {
     void operator()(PGconn* conn) const { PQfinish(conn); }
   };
   std::unique_ptr<PGconn, ConnDeleter> conn_;  // closed on every path, a throwing constructor's too
-  bool connected_ = false;
 };
 
 }  // namespace cutover::gates

@@ -111,7 +111,7 @@ TEST_F(SqlGateTest, AServerThatNeverAnswersTimesOut) {
       << outcome.detail;
 }
 
-TEST_F(SqlGateTest, ASlowQueryTimesOutAndIsCancelled) {
+TEST_F(SqlGateTest, ASlowQueryTimesOutAndTheServerStopsIt) {
   const auto outcome =
       EvaluateOnce(WithTimeout(SqlSpec(pg_->Uri(), "select pg_sleep(60) is not null"), 500ms));
   EXPECT_FALSE(outcome.passed);
