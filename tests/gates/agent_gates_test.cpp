@@ -143,6 +143,9 @@ TEST_F(AgentGatesTest, ReversibilityBlockTurnsABreachIntoAPauseOnceGreenTookWrit
   Load load(site_.Url(), 200, 60s, 12000);
   ASSERT_TRUE(Start(plan).ok());
   ASSERT_TRUE(WaitFor([&] { return WeightInFile() == 5000; })) << agent_->Stderr();
+  // The engine takes its writes baseline at its first tick after the start:
+  // wait until it has watched green serve, so the writes below count.
+  ASSERT_TRUE(WaitFor([&] { return Status().rollout().step_healthy_requests() > 0; }));
 
   // POSTs answered 2xx by green: the writes a revert would strand.
   HttpClient client;
