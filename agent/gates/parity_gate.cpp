@@ -20,9 +20,9 @@ std::string Lower(std::string text) {
 
 // Columns keyed by lower-case name (SQLite names are case-insensitive,
 // PostgreSQL folds unquoted names to lower case).
-std::map<std::string, std::string> ByLowerName(const std::vector<std::string>& columns) {
-  std::map<std::string, std::string> by_name;
-  for (const auto& column : columns) by_name.emplace(Lower(column), column);
+std::map<std::string, Column> ByLowerName(const std::vector<Column>& columns) {
+  std::map<std::string, Column> by_name;
+  for (const auto& column : columns) by_name.emplace(Lower(column.name), column);
   return by_name;
 }
 
@@ -55,18 +55,22 @@ std::string ParityGate::CompareTable(TableSource& source, TableSource& target,
     return "";
   }
 
-  // The source's columns, in one order both sides agree on.
+  // The source's columns, in one order both sides agree on, each rendered
+  // the same way on both sides: as a timestamp when either side says so.
   const auto source_by_name = ByLowerName(*source_columns);
   const auto target_by_name = ByLowerName(*target_columns);
-  std::vector<std::string> source_order, target_order, missing;
-  for (const auto& [lower, name] : source_by_name) {
+  std::vector<Column> source_order, target_order;
+  std::vector<std::string> missing;
+  for (const auto& [lower, column] : source_by_name) {
     const auto found = target_by_name.find(lower);
     if (found == target_by_name.end()) {
-      missing.push_back(name);
+      missing.push_back(column.name);
       continue;
     }
-    source_order.push_back(name);
-    target_order.push_back(found->second);
+    const ColumnKind kind =
+        found->second.kind != ColumnKind::kPlain ? found->second.kind : column.kind;
+    source_order.push_back({column.name, kind});
+    target_order.push_back({found->second.name, kind});
   }
   if (!missing.empty()) {
     std::string list;

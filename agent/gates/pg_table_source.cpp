@@ -27,13 +27,17 @@ void AddNumberText(RowHasher& hasher, std::string_view text) {
 }
 
 // Renders one PostgreSQL field (text format) the way row_checksum.hpp defines.
-void AddField(RowHasher& hasher, const PGresult& row, int column) {
+void AddField(RowHasher& hasher, const PGresult& row, int column, ColumnKind kind) {
   if (PQgetisnull(&row, 0, column) != 0) {
     hasher.AddNull();
     return;
   }
   const std::string_view text(PQgetvalue(&row, 0, column),
                               static_cast<std::size_t>(PQgetlength(&row, 0, column)));
+  if (kind != ColumnKind::kPlain) {
+    hasher.AddTimestamp(text, kind == ColumnKind::kTimestampTz);
+    return;
+  }
   switch (PQftype(&row, column)) {
     case kInt2:
     case kInt4:
@@ -97,17 +101,24 @@ std::vector<std::string> PgTableSource::Tables() {
   return tables;
 }
 
-std::optional<std::vector<std::string>> PgTableSource::Columns(const std::string& table) {
+std::optional<std::vector<Column>> PgTableSource::Columns(const std::string& table) {
   PgResult exists =
       session_.Query("select to_regclass($1) is not null", {QuoteQualifiedName(table)});
   if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") return std::nullopt;
   PgResult result = session_.Query(
-      "select attname from pg_attribute where attrelid = to_regclass($1)"
+      "select attname, atttypid = 'timestamp'::regtype, atttypid = 'timestamptz'::regtype"
+      " from pg_attribute where attrelid = to_regclass($1)"
       " and attnum > 0 and not attisdropped order by attnum",
       {QuoteQualifiedName(table)});
-  std::vector<std::string> columns;
-  for (int i = 0; i < PQntuples(result.get()); ++i)
-    columns.emplace_back(PQgetvalue(result.get(), i, 0));
+  std::vector<Column> columns;
+  for (int i = 0; i < PQntuples(result.get()); ++i) {
+    const auto is = [&](int field) {
+      return std::string_view(PQgetvalue(result.get(), i, field)) == "t";
+    };
+    columns.push_back({PQgetvalue(result.get(), i, 0), is(1)   ? ColumnKind::kTimestamp
+                                                       : is(2) ? ColumnKind::kTimestampTz
+                                                               : ColumnKind::kPlain});
+  }
   return columns;
 }
 
@@ -116,16 +127,17 @@ std::uint64_t PgTableSource::CountRows(const std::string& table) {
 }
 
 TableChecksum PgTableSource::Checksum(const std::string& table,
-                                      const std::vector<std::string>& columns) {
+                                      const std::vector<Column>& columns) {
   std::string select = "select ";
   for (std::size_t i = 0; i < columns.size(); ++i)
-    select += (i == 0 ? "" : ", ") + QuoteIdentifier(columns[i]);
+    select += (i == 0 ? "" : ", ") + QuoteIdentifier(columns[i].name);
   if (columns.empty()) select += "1";
   select += " from " + QuoteQualifiedName(table);
   TableChecksum checksum;
   RowHasher hasher;
   session_.ForEachRow(select, [&](const PGresult& row) {
-    for (int c = 0; c < static_cast<int>(columns.size()); ++c) AddField(hasher, row, c);
+    for (int c = 0; c < static_cast<int>(columns.size()); ++c)
+      AddField(hasher, row, c, columns[static_cast<std::size_t>(c)].kind);
     checksum.AddRow(hasher.FinishRow());
   });
   return checksum;

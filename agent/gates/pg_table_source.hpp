@@ -12,10 +12,9 @@ class PgTableSource : public TableSource {
   PgTableSource(const std::string& dsn, const Deadline& deadline);
 
   std::vector<std::string> Tables() override;
-  std::optional<std::vector<std::string>> Columns(const std::string& table) override;
+  std::optional<std::vector<Column>> Columns(const std::string& table) override;
   std::uint64_t CountRows(const std::string& table) override;
-  TableChecksum Checksum(const std::string& table,
-                         const std::vector<std::string>& columns) override;
+  TableChecksum Checksum(const std::string& table, const std::vector<Column>& columns) override;
 
  private:
   PgSession session_;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "agent/gates/timestamp.hpp"
+
 namespace cutover::gates {
 
 void RowHasher::Mix(std::string_view bytes) {
@@ -48,6 +50,14 @@ void RowHasher::AddReal(double value) {
 }
 
 void RowHasher::AddText(std::string_view bytes) { AddField('s', bytes); }
+
+void RowHasher::AddTimestamp(std::string_view text, bool in_utc) {
+  if (const auto canonical = CanonicalTimestamp(text, in_utc)) {
+    AddField('s', *canonical);
+  } else {
+    AddField('s', text);
+  }
+}
 
 std::uint64_t RowHasher::FinishRow() {
   std::uint64_t z = state_;

@@ -8,6 +8,9 @@
 //                    exact integer, so 3 == 3.0) as "-123"; other reals in the
 //                    shortest text that round-trips ("0.1", "1e+300", "nan", "inf")
 //   text or blob     tag 's', the raw bytes (UTF-8 text, bytea/blob contents)
+//   timestamp        tag 's', "YYYY-MM-DD HH:MM:SS[.f]" (+ "Z" for timestamptz,
+//                    in UTC), whatever spelling either side holds: for
+//                    columns the PostgreSQL side types as timestamp[tz]
 // framed as tag, 8-byte little-endian length, bytes. The row hash is FNV-1a 64
 // over that framing, finished with the splitmix64 mixer; the table checksum is
 // the sum (mod 2^64) of its row hashes, so it does not depend on row order and
@@ -26,6 +29,9 @@ class RowHasher {
   void AddInteger(std::int64_t value);
   void AddReal(double value);
   void AddText(std::string_view bytes);
+  // Text holding a point in time, in its canonical spelling (timestamp.hpp);
+  // text that is no timestamp is added as it is.
+  void AddTimestamp(std::string_view text, bool in_utc);
   // The hash of the row so far; starts the next row.
   std::uint64_t FinishRow();
 

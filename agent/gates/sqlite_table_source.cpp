@@ -85,12 +85,12 @@ std::vector<std::string> SqliteTableSource::Tables() {
   return tables;
 }
 
-std::optional<std::vector<std::string>> SqliteTableSource::Columns(const std::string& table) {
+std::optional<std::vector<Column>> SqliteTableSource::Columns(const std::string& table) {
   Statement query(*this, "select name from pragma_table_info(?1) order by cid");
   query.Bind(1, Unqualified(table));
-  std::vector<std::string> columns;
+  std::vector<Column> columns;
   while (query.Step())
-    columns.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(query.get(), 0)));
+    columns.push_back({reinterpret_cast<const char*>(sqlite3_column_text(query.get(), 0))});
   if (columns.empty()) return std::nullopt;
   return columns;
 }
@@ -102,10 +102,10 @@ std::uint64_t SqliteTableSource::CountRows(const std::string& table) {
 }
 
 TableChecksum SqliteTableSource::Checksum(const std::string& table,
-                                          const std::vector<std::string>& columns) {
+                                          const std::vector<Column>& columns) {
   std::string select = "select ";
   for (std::size_t i = 0; i < columns.size(); ++i)
-    select += (i == 0 ? "" : ", ") + QuoteIdentifier(columns[i]);
+    select += (i == 0 ? "" : ", ") + QuoteIdentifier(columns[i].name);
   if (columns.empty()) select += "1";
   select += " from " + QuoteIdentifier(Unqualified(table));
   Statement query(*this, select);
@@ -132,8 +132,14 @@ TableChecksum SqliteTableSource::Checksum(const std::string& table,
         }
         default: {  // text; column_text before column_bytes, as SQLite asks
           const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(row, c));
-          hasher.AddText(
-              std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(row, c))));
+          const std::string_view value(text,
+                                       static_cast<std::size_t>(sqlite3_column_bytes(row, c)));
+          const ColumnKind kind = columns[static_cast<std::size_t>(c)].kind;
+          if (kind == ColumnKind::kPlain) {
+            hasher.AddText(value);
+          } else {
+            hasher.AddTimestamp(value, kind == ColumnKind::kTimestampTz);
+          }
         }
       }
     }

@@ -17,10 +17,9 @@ class SqliteTableSource : public TableSource {
   SqliteTableSource& operator=(const SqliteTableSource&) = delete;
 
   std::vector<std::string> Tables() override;
-  std::optional<std::vector<std::string>> Columns(const std::string& table) override;
+  std::optional<std::vector<Column>> Columns(const std::string& table) override;
   std::uint64_t CountRows(const std::string& table) override;
-  TableChecksum Checksum(const std::string& table,
-                         const std::vector<std::string>& columns) override;
+  TableChecksum Checksum(const std::string& table, const std::vector<Column>& columns) override;
 
  private:
   class Statement;

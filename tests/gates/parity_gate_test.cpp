@@ -146,6 +146,30 @@ TEST_F(ParityGateTest, TheChecksumTellsNullFromEmptyAndSeesSmallNumericChanges) 
       << outcome.detail;
 }
 
+// The demo app's shape: SQLite keeps created_at as ISO-8601 text, PostgreSQL
+// as timestamptz, and the checksum sees one instant, not two spellings.
+TEST_F(ParityGateTest, TimestampsMatchAcrossSpellings) {
+  sqlite_->Exec(
+      "create table events (id integer primary key, created_at text not null, day text);"
+      " insert into events values (1, '2024-03-04T05:06:07Z', '2024-03-04'),"
+      " (2, '2024-03-04 07:06:08.250+02:00', null);");
+  pg_->Psql(
+      "set TimeZone = 'Europe/Paris';"
+      " create table events (id bigint primary key, created_at timestamptz not null,"
+      " day timestamp);"
+      " insert into events values (1, '2024-03-04T05:06:07Z', '2024-03-04'),"
+      " (2, '2024-03-04 05:06:08.25+00', null)",
+      db_);
+  const auto same = Parity({"events"}, true);
+  EXPECT_TRUE(same.passed) << same.detail;
+  pg_->Psql("update events set created_at = created_at + interval '1 second' where id = 2", db_);
+  const auto moved = Parity({"events"}, true);
+  EXPECT_FALSE(moved.passed);
+  EXPECT_NE(moved.detail.find("events: 2 rows on both sides but the checksums differ"),
+            std::string::npos)
+      << moved.detail;
+}
+
 TEST_F(ParityGateTest, AColumnMissingOnTheTargetFails) {
   pg_->Psql("alter table customers drop column note", db_);
   const auto outcome = Parity({"customers"}, true);
@@ -209,13 +233,13 @@ TEST(SqliteTableSource, ReadsWithinItsDeadlineAndStopsAtIt) {
   {
     const gates::Deadline ample(60s);
     gates::SqliteTableSource source(file.path(), ample);
-    EXPECT_EQ(source.Checksum("big", {"id", "label"}).rows, 300000u);
+    EXPECT_EQ(source.Checksum("big", {{"id"}, {"label"}}).rows, 300000u);
   }
   // A budget no machine reads 300,000 rows in: interrupted, not finished.
   const gates::Deadline tiny(1ms);
   try {
     gates::SqliteTableSource source(file.path(), tiny);
-    source.Checksum("big", {"id", "label"});
+    source.Checksum("big", {{"id"}, {"label"}});
     ADD_FAILURE() << "read 300,000 rows within 1ms";
   } catch (const gates::GateError& e) {
     EXPECT_NE(std::string(e.what()).find("timed out after 1ms reading sqlite:"), std::string::npos)
