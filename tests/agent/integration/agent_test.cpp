@@ -165,7 +165,10 @@ TEST_F(AgentTest, RolloutWithShortHoldsReachesHundredPercent) {
   EXPECT_LE(load.blue() - blue_before, 1u);  // all on green now (one may have been in flight)
   EXPECT_EQ(load.non_200(), 0u);
   std::vector<std::string> kinds;
-  for (const auto& e : History()) kinds.insert(kinds.begin(), e.kind());
+  // At 10% of 200 rps a 1 s window is near min_requests: an "inconclusive"
+  // report on the way is legitimate; the moves themselves must be these.
+  for (const auto& e : History())
+    if (e.kind() != "inconclusive") kinds.insert(kinds.begin(), e.kind());
   EXPECT_EQ(kinds, (std::vector<std::string>{"rollout_started", "step_advanced", "step_advanced",
                                              "step_advanced", "completed"}));
 }
@@ -272,6 +275,36 @@ TEST_F(AgentTest, WatchEventsStreamsDecisions) {
   ctx->TryCancel();
 }
 
+TEST_F(AgentTest, MetricsExposeCountersWeightsAndDecisions) {
+  AgentOptions o = Options();
+  const int metrics_port = FreePort();
+  o.metrics = "127.0.0.1:" + std::to_string(metrics_port);
+  StartAgent(o);
+  ASSERT_TRUE(WaitFor([&] { return TcpPortAnswers(metrics_port); }));
+  ASSERT_TRUE(SetWeight(30).ok());
+  HttpClient client;
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(client.Get(site_.Url()).status, 200);
+  const std::string url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+  std::string text;
+  // The agent exports what it sampled: wait for a tick that saw all 100.
+  ASSERT_TRUE(WaitFor([&] {
+    text = client.Get(url).body;
+    return text.find("cutover_requests_total{cutover=\"app\",slot=\"green\"} 30") !=
+           std::string::npos;
+  })) << text;
+  EXPECT_NE(text.find("cutover_requests_total{cutover=\"app\",slot=\"blue\"} 70"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_responses_total{class=\"2xx\",cutover=\"app\",slot=\"green\"} 30"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("cutover_weight_percent{cutover=\"app\",slot=\"green\"} 30"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_upstream_latency_seconds_count{cutover=\"app\",slot=\"green\"} 30"),
+            std::string::npos);
+  EXPECT_NE(text.find("cutover_decisions_total{cutover=\"app\",kind=\"weight_set\"} 1"),
+            std::string::npos);
+}
+
 // ---------------------------------------------------------------- TCP
 
 class AgentTcpTest : public AgentTest {
@@ -310,6 +343,54 @@ TEST_F(AgentTcpTest, MutatingCallsNeedTheBearerToken) {
   EXPECT_EQ(WeightInFile(), 4000u);
   // Reading needs no token.
   EXPECT_DOUBLE_EQ(Status().green_percent(), 40);
+}
+
+}  // namespace
+}  // namespace cutover::test
+
+namespace cutover::test {
+namespace {
+
+// TLS with a certificate made for the test by openssl.
+class AgentTlsTest : public AgentTest {
+ protected:
+  void SetUp() override {
+    auto made =
+        test::Run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                   dir_ / "key.pem", "-out", dir_ / "cert.pem", "-days", "1", "-subj",
+                   "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    WriteFile(dir_ / "token", "tls-token");
+    AgentOptions o = Options();
+    o.socket.clear();
+    o.tcp_port = FreePort();
+    o.token_file = dir_ / "token";
+    o.tls_cert = dir_ / "cert.pem";
+    o.tls_key = dir_ / "key.pem";
+    agent_ = std::make_unique<AgentProcess>(o, dir_ / "agent-tls");
+    agent_->Start();
+  }
+};
+
+TEST_F(AgentTlsTest, ServesTlsAndRefusesPlaintext) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFile(dir_ / "cert.pem");
+  auto tls = agent_->TcpStub(grpc::SslCredentials(ssl));
+  v1::SetWeightRequest req;
+  req.set_cutover("app");
+  req.set_percent(15);
+  v1::SetWeightResponse resp;
+  auto ok = tls->SetWeight(Context("tls-token").get(), req, &resp);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(WeightInFile(), 1500u);
+
+  auto plaintext = agent_->TcpStub();
+  v1::GetStatusRequest status_req;
+  status_req.set_cutover("app");
+  v1::GetStatusResponse status_resp;
+  auto ctx = Context();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  EXPECT_FALSE(plaintext->GetStatus(ctx.get(), status_req, &status_resp).ok());
 }
 
 }  // namespace
