@@ -170,6 +170,20 @@ TEST_F(ParityGateTest, TimestampsMatchAcrossSpellings) {
       << moved.detail;
 }
 
+// The live case: the app holds the SQLite file open in WAL mode and is in the
+// middle of a write. The gate reads the last committed state, undisturbed.
+TEST_F(ParityGateTest, ReadsALiveWalDatabaseWithAWriteInFlight) {
+  sqlite_->Exec("pragma journal_mode = wal");
+  sqlite_->Exec("begin; insert into orders (id, customer_id) values (99, 1)");
+  const auto outcome = Parity({"customers", "orders"}, true);
+  EXPECT_TRUE(outcome.passed) << outcome.detail;
+  sqlite_->Exec("commit");
+  const auto committed = Parity({"orders"}, false);
+  EXPECT_FALSE(committed.passed);
+  EXPECT_NE(committed.detail.find("orders: source 4 rows, target 3 rows (-1)"), std::string::npos)
+      << committed.detail;
+}
+
 TEST_F(ParityGateTest, AColumnMissingOnTheTargetFails) {
   pg_->Psql("alter table customers drop column note", db_);
   const auto outcome = Parity({"customers"}, true);
