@@ -1,0 +1,162 @@
+// The verbs that talk to cutover-agent.
+#include <unistd.h>
+
+#include <algorithm>
+#include <ostream>
+#include <thread>
+
+#include "command.hpp"
+#include "errors.hpp"
+#include "plan.hpp"
+#include "render.hpp"
+#include "units.hpp"
+
+namespace cutover::cli {
+
+namespace v1 = cutover::v1;
+
+namespace {
+
+void Print(Context& ctx, const google::protobuf::Message& answer, const std::string& text) {
+  if (ctx.json)
+    *ctx.out << ProtoToJson(answer) << "\n";
+  else
+    *ctx.out << text;
+}
+
+// A plan file problem is a usage error naming the file, line and field.
+v1::Plan LoadPlanOrThrow(const std::string& path) {
+  try {
+    return LoadPlanFile(path);
+  } catch (const PlanError& e) {
+    throw UsageError(std::string("bad plan: ") + e.what());
+  }
+}
+
+// Gates run one after another, each bounded by its timeout (5s when unset):
+// the preflight call may take that long, plus some slack.
+std::chrono::milliseconds PreflightDeadline(const v1::Plan& plan, std::chrono::milliseconds base) {
+  std::chrono::milliseconds total = base;
+  for (const auto& g : plan.gates()) {
+    const auto t = std::chrono::duration_cast<std::chrono::milliseconds>(ToNanos(g.timeout()));
+    total += t.count() > 0 ? t : std::chrono::milliseconds(5000);
+  }
+  return total;
+}
+
+}  // namespace
+
+int RunStatus(Context& ctx) {
+  AgentClient agent = ctx.Agent();
+  if (ctx.args.positionals.empty()) {
+    const auto list = agent.ListCutovers();
+    Print(ctx, list, RenderCutoverList(list));
+  } else {
+    const auto status = agent.GetStatus(ctx.Arg(0));
+    Print(ctx, status, RenderCutover(status.cutover()));
+  }
+  return kExitOk;
+}
+
+int RunWatch(Context& ctx) {
+  std::chrono::nanoseconds interval = std::chrono::seconds(1);
+  if (const auto text = ctx.args.Get("interval")) {
+    std::string why;
+    const auto d = ParseDuration(*text, &why);
+    if (!d || d->count() <= 0) throw UsageError("--interval: " + (d ? "must be above zero" : why));
+    interval = *d;
+  }
+  AgentClient agent = ctx.Agent();
+  const bool redraw = ctx.stdout_is_tty && !ctx.json;
+  std::size_t drawn_lines = 0;
+  for (;;) {
+    const auto status = agent.GetStatus(ctx.Arg(0));
+    const auto& cutover = status.cutover();
+    if (ctx.json) {
+      *ctx.out << ProtoToJson(status) << "\n";
+    } else if (redraw) {
+      const std::string frame = RenderWatchFrame(cutover);
+      // Back to the top of the previous frame and clear below it.
+      if (drawn_lines > 0) *ctx.out << "\033[" << drawn_lines << "A\r\033[J";
+      *ctx.out << frame;
+      drawn_lines = static_cast<std::size_t>(std::count(frame.begin(), frame.end(), '\n'));
+    } else {
+      *ctx.out << RenderWatchLine(cutover);
+    }
+    ctx.out->flush();
+    const auto state =
+        cutover.has_rollout() ? cutover.rollout().state() : v1::ROLLOUT_STATE_UNSPECIFIED;
+    if (state == v1::ROLLOUT_STATE_UNSPECIFIED || state == v1::ROLLOUT_STATE_COMPLETED)
+      return kExitOk;
+    if (RolloutEnded(state)) return kExitFailed;  // reverted or aborted
+    // The refresh period of a live view.
+    std::this_thread::sleep_for(interval);
+  }
+}
+
+int RunSetWeight(Context& ctx) {
+  std::string why;
+  const auto percent = ParsePercent(ctx.Arg(1), &why);
+  if (!percent) throw UsageError("PERCENT: " + why);
+  v1::SetWeightRequest request;
+  request.set_cutover(ctx.Arg(0));
+  request.set_percent(*percent);
+  request.set_reason(ctx.args.Get("reason").value_or(""));
+  const auto answer = ctx.Agent().SetWeight(request);
+  Print(ctx, answer, RenderSetWeight(answer));
+  return kExitOk;
+}
+
+int RunRolloutStart(Context& ctx) {
+  v1::StartRolloutRequest request;
+  request.set_cutover(ctx.Arg(0));
+  *request.mutable_plan() = LoadPlanOrThrow(ctx.Arg(1));
+  request.set_reason(ctx.args.Get("reason").value_or(""));
+  const auto answer = ctx.Agent().StartRollout(request);
+  Print(ctx, answer, RenderRollout(answer.rollout()));
+  return kExitOk;
+}
+
+int RunRolloutAction(Context& ctx) {
+  const std::string action = ctx.verb.substr(ctx.verb.find(' ') + 1);
+  v1::RolloutActionRequest request;
+  request.set_cutover(ctx.Arg(0));
+  request.set_reason(ctx.args.Get("reason").value_or(""));
+  const auto answer = ctx.Agent().RolloutAction(action, request);
+  Print(ctx, answer, RenderRollout(answer.rollout()));
+  return kExitOk;
+}
+
+int RunHistory(Context& ctx) {
+  v1::GetHistoryRequest request;
+  request.set_cutover(ctx.Arg(0));
+  request.set_limit(20);
+  if (const auto limit = ctx.args.Get("limit"))
+    request.set_limit(static_cast<std::uint32_t>(ParseCount("limit", *limit, 1, 100000)));
+  const auto answer = ctx.Agent().GetHistory(request);
+  Print(ctx, answer, RenderHistory(answer));
+  return kExitOk;
+}
+
+int RunPreflight(Context& ctx) {
+  v1::PreflightRequest request;
+  *request.mutable_plan() = LoadPlanOrThrow(ctx.Arg(0));
+  request.set_cutover(ctx.args.Get("cutover").value_or(""));
+  if (ctx.args.Has("offline")) {
+    if (ctx.json)
+      *ctx.out << "{\"valid\":true,\"plan\":" << ProtoToJson(request.plan()) << "}\n";
+    else
+      *ctx.out << RenderPlan(request.plan()) << "plan valid (gates not evaluated: --offline)\n";
+    return kExitOk;
+  }
+  const auto answer =
+      ctx.Agent().Preflight(request, PreflightDeadline(request.plan(), ctx.timeout));
+  if (ctx.json)
+    *ctx.out << "{\"valid\":true,\"plan\":" << ProtoToJson(request.plan())
+             << ",\"preflight\":" << ProtoToJson(answer) << "}\n";
+  else
+    *ctx.out << RenderPlan(request.plan()) << RenderPreflight(answer);
+  return answer.go() ? kExitOk : kExitFailed;
+}
+
+}  // namespace cutover::cli
