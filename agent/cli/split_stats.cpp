@@ -15,7 +15,10 @@ Interval WilsonInterval(std::uint64_t hits, std::uint64_t n, double z) {
   const double denominator = 1 + z2 / nn;
   const double centre = (p + z2 / (2 * nn)) / denominator;
   const double spread = z * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / denominator;
-  return {std::max(0.0, centre - spread) * 100, std::min(1.0, centre + spread) * 100};
+  // At 0 and n the bound is exactly 0% or 100%; say so rather than 1e-17.
+  const double low = hits == 0 ? 0.0 : std::max(0.0, centre - spread);
+  const double high = hits == n ? 1.0 : std::min(1.0, centre + spread);
+  return {low * 100, high * 100};
 }
 
 std::uint64_t RequestsForHalfWidth(double percent, double half_width) {
