@@ -1,4 +1,5 @@
 // The verbs that talk to cutover-agent.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,6 +45,23 @@ std::chrono::milliseconds PreflightDeadline(const v1::Plan& plan, std::chrono::m
   return total;
 }
 
+// Lines cut to the terminal's width: a wrapped line would throw off the
+// cursor-up count that redraws the frame in place.
+std::string FitToTerminal(const std::string& frame) {
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0 || size.ws_col == 0) return frame;
+  const std::size_t width = size.ws_col - 1;
+  std::string out;
+  std::size_t start = 0;
+  while (start < frame.size()) {
+    std::size_t end = frame.find('\n', start);
+    if (end == std::string::npos) end = frame.size();
+    out += frame.substr(start, std::min(end - start, width)) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 int RunStatus(Context& ctx) {
@@ -75,7 +93,7 @@ int RunWatch(Context& ctx) {
     if (ctx.json) {
       *ctx.out << ProtoToJson(status) << "\n";
     } else if (redraw) {
-      const std::string frame = RenderWatchFrame(cutover);
+      const std::string frame = FitToTerminal(RenderWatchFrame(cutover));
       // Back to the top of the previous frame and clear below it.
       if (drawn_lines > 0) *ctx.out << "\033[" << drawn_lines << "A\r\033[J";
       *ctx.out << frame;
