@@ -127,7 +127,11 @@ std::chrono::nanoseconds HoldTotal(const v1::Rollout& r) {
 }
 
 std::string HoldText(const v1::Rollout& r) {
-  return FormatDuration(ToNanos(r.hold_elapsed())) + " of " + FormatDuration(HoldTotal(r));
+  const auto elapsed = ToNanos(r.hold_elapsed());
+  const auto total = HoldTotal(r);
+  // Past the hold the step waits for enough healthy requests: say so.
+  return FormatDuration(elapsed) + " of " + FormatDuration(total) +
+         (elapsed >= total ? " (done)" : "");
 }
 
 double HoldFraction(const v1::Rollout& r) {

@@ -68,7 +68,8 @@ SplitReport Judge(const std::map<std::string, std::uint64_t>& header_counts,
         report.answered > 0 && std::abs(r.observed - e.percent) <= tolerance + 1e-9;
     r.expected_in_ci = e.percent >= r.ci95.low - 1e-9 && e.percent <= r.ci95.high + 1e-9;
     const double half_width = (r.ci95.high - r.ci95.low) / 2;
-    r.sample_too_small = half_width > tolerance;
+    // With zero tolerance (all or nothing) no sample size is enough: no advice.
+    r.sample_too_small = tolerance > 0 && half_width > tolerance;
     if (r.sample_too_small) r.suggested_requests = RequestsForHalfWidth(e.percent, tolerance);
     report.passed = report.passed && r.within_tolerance;
     report.expectations.push_back(r);

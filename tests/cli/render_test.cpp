@@ -66,6 +66,13 @@ TEST(RenderCutover, ShowsSlotsWeightsAndTheRollout) {
   EXPECT_NE(text.find("last decision: step_advanced to 25.00%"), std::string::npos) << text;
 }
 
+TEST(RenderCutover, SaysWhenTheHoldIsOver) {
+  auto c = SampleCutover();
+  c.mutable_rollout()->mutable_hold_elapsed()->set_seconds(901);
+  EXPECT_NE(RenderCutover(c).find("hold 15m1s of 15m (done)"), std::string::npos)
+      << RenderCutover(c);
+}
+
 TEST(RenderCutover, SaysWhenThereIsNoRollout) {
   auto c = SampleCutover();
   c.clear_rollout();

@@ -93,5 +93,12 @@ TEST(Judge, WarnsWhenTheSampleCannotResolveTheTolerance) {
   EXPECT_NEAR(static_cast<double>(r.expectations[0].suggested_requests), 1537, 2);
 }
 
+TEST(Judge, GivesNoSampleSizeAdviceForZeroTolerance) {
+  const std::map<std::string, std::uint64_t> counts{{"blue", 100}};
+  const auto r = Judge(counts, {{"blue", 100}}, 0);
+  EXPECT_TRUE(r.passed);
+  EXPECT_FALSE(r.expectations[0].sample_too_small);
+}
+
 }  // namespace
 }  // namespace cutover::cli
