@@ -116,7 +116,12 @@ std::string StepText(const v1::Rollout& r) {
   const int total = r.plan().steps_size();
   if (r.step() < 0) return "before step 1/" + std::to_string(total);
   std::string text = "step " + std::to_string(r.step() + 1) + "/" + std::to_string(total);
-  if (r.step() < total) text += " (" + FormatPercent(r.plan().steps(r.step()).percent()) + ")";
+  if (r.step() < total) {
+    // The step's percent is the new slot's share, and the new slot may be blue.
+    text += " (" + FormatPercent(r.plan().steps(r.step()).percent());
+    if (r.to_slot() != v1::SLOT_UNSPECIFIED) text += " to " + SlotName(r.to_slot());
+    text += ")";
+  }
   return text;
 }
 

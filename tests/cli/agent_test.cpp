@@ -119,7 +119,7 @@ TEST_F(AgentCli, RolloutStartPauseResumePromoteWithWatchAndHistory) {
   EXPECT_EQ(Status()["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
 
   r = stack_->Ctl({"status", "app"});
-  EXPECT_NE(r.out.find("step 1/3 (10.00%), hold "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("step 1/3 (10.00% to green), hold "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" of 1h, "), std::string::npos) << r.out;
 
   // A hand-set weight is refused while the rollout runs.

@@ -59,9 +59,11 @@ TEST(RenderCutover, ShowsSlotsWeightsAndTheRollout) {
       << text;
   EXPECT_NE(text.find("blue   app_blue   75.00%  902.1  0.00%     12.3ms"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("rollout r-1: running, blue -> green, step 3/6 (25.00%), hold 4m12s of 15m, "
-                      "1234 healthy requests"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(
+          "rollout r-1: running, blue -> green, step 3/6 (25.00% to green), hold 4m12s of 15m, "
+          "1234 healthy requests"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("last decision: step_advanced to 25.00%"), std::string::npos) << text;
 }
@@ -87,7 +89,7 @@ TEST(RenderCutoverList, OneRowPerCutover) {
   other->set_blue_percent(100);
   const std::string text = RenderCutoverList(list);
   EXPECT_NE(text.find("app      app_blue  app_green  75.00% / 25.00%"), std::string::npos) << text;
-  EXPECT_NE(text.find("running, step 3/6 (25.00%)"), std::string::npos) << text;
+  EXPECT_NE(text.find("running, step 3/6 (25.00% to green)"), std::string::npos) << text;
   EXPECT_NE(text.find("api"), std::string::npos) << text;
   EXPECT_NE(RenderCutoverList({}).find("no cutovers"), std::string::npos);
 }
@@ -100,9 +102,10 @@ TEST(RenderWatch, FrameHasProgressBarSplitAndDecision) {
   EXPECT_NE(frame.find("last decision:"), std::string::npos) << frame;
   const std::string line = RenderWatchLine(SampleCutover());
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
-  EXPECT_NE(line.find("app split 75.00/25.00 running step 3/6 (25.00%) hold 4m12s of 15m green "
-                      "5xx 0.12% p99 15.0ms"),
-            std::string::npos)
+  EXPECT_NE(
+      line.find("app split 75.00/25.00 running step 3/6 (25.00% to green) hold 4m12s of 15m green "
+                "5xx 0.12% p99 15.0ms"),
+      std::string::npos)
       << line;
 }
 
