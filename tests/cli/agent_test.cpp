@@ -7,6 +7,7 @@
 
 #include "cutoverctl_runner.hpp"
 #include "nginx_agent_fixture.hpp"
+#include "pty_process.hpp"
 
 namespace cutover::test {
 namespace {
@@ -164,6 +165,35 @@ TEST_F(AgentCli, RolloutStartPauseResumePromoteWithWatchAndHistory) {
             std::stoull(history["events"][1]["sequence"].get<std::string>()));
 }
 
+TEST_F(AgentCli, WatchRedrawsInPlaceOnATerminal) {
+  ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
+  constexpr unsigned short kColumns = 60;
+  PtyProcess watch(
+      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
+      kColumns);
+  // A second frame starts by moving the cursor back up over the first.
+  ASSERT_TRUE(WaitFor([&] { return watch.Output().find("A\r\033[J") != std::string::npos; }))
+      << watch.Output();
+  ASSERT_EQ(stack_->Ctl({"rollout", "promote", "app"}).exit_code, 0);
+  EXPECT_EQ(watch.Wait(20s), std::optional<int>(0)) << watch.Output();
+  const std::string out = watch.Output();
+  EXPECT_NE(out.find("hold   [---"), std::string::npos) << out;
+  EXPECT_NE(out.find("rollout"), std::string::npos) << out;
+  EXPECT_NE(out.find("completed"), std::string::npos) << out;
+  // Every line fits the terminal, or the cursor-up count would be off.
+  std::string plain;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == '\033') {
+      while (i < out.size() && !std::isalpha(static_cast<unsigned char>(out[i]))) ++i;
+      continue;
+    }
+    if (out[i] != '\r') plain += out[i];
+  }
+  std::size_t start = 0;
+  for (std::size_t end; (end = plain.find('\n', start)) != std::string::npos; start = end + 1)
+    EXPECT_LT(end - start, kColumns) << plain.substr(start, end - start);
+}
+
 TEST_F(AgentCli, AbortSendsTrafficBackAndWatchExitsOne) {
   ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
   ASSERT_TRUE(WaitFor([&] { return Status()["green_percent"].get<double>() == 10.0; }));
@@ -226,7 +256,11 @@ TEST_F(AgentCli, PreflightWithAnUnreachableDatabaseIsNoGo) {
   WriteFile(stack_->dir() / "gated.yaml", text);
   const auto r = stack_->Ctl({"preflight", stack_->dir() / "gated.yaml"});
   EXPECT_EQ(r.exit_code, 1) << Said(r);
-  EXPECT_NE(r.out.find("sql  FAIL"), std::string::npos) << r.out;
+  const auto sql_row = r.out.find("\nsql ");
+  ASSERT_NE(sql_row, std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(sql_row, r.out.find('\n', sql_row + 1) - sql_row).find(" FAIL "),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("verdict: NO-GO"), std::string::npos) << r.out;
 }
 #endif
