@@ -38,6 +38,16 @@ std::string ReadTokenFile(const std::string& path) {
   return token.substr(first, last - first + 1);
 }
 
+std::string ReadPemFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(flag + ": cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    throw UsageError(flag + ": " + path + " holds no PEM certificate");
+  return ss.str();
+}
+
 AgentClient::AgentClient(AgentOptions options) : options_(std::move(options)) {
   if (options_.address.empty()) throw UsageError("--agent is empty");
   if (options_.address.starts_with("unix:") && options_.address.size() == 5)
@@ -47,8 +57,18 @@ AgentClient::AgentClient(AgentOptions options) : options_(std::move(options)) {
   // absent agent right away instead of waiting for it.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  auto channel =
-      grpc::CreateCustomChannel(options_.address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!options_.tls_ca_pem.empty()) {
+    if (options_.address.starts_with("unix:"))
+      throw UsageError("--tls-ca is for HOST:PORT agents; the unix socket is not encrypted");
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options_.tls_ca_pem;
+    credentials = grpc::SslCredentials(ssl);
+    if (!options_.tls_server_name.empty()) args.SetSslTargetNameOverride(options_.tls_server_name);
+  } else if (!options_.tls_server_name.empty()) {
+    throw UsageError("--tls-server-name needs --tls-ca");
+  }
+  auto channel = grpc::CreateCustomChannel(options_.address, credentials, args);
   stub_ = v1::CutoverService::NewStub(channel);
 }
 

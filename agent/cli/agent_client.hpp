@@ -16,6 +16,9 @@ namespace cutover::cli {
 struct AgentOptions {
   std::string address;  // unix:PATH or HOST:PORT
   std::string token;    // empty: none sent
+  // PEM roots to verify a TLS agent with; empty: plaintext (unix sockets always are).
+  std::string tls_ca_pem;
+  std::string tls_server_name;  // expected name in the agent's certificate, if not the host
   std::chrono::milliseconds timeout{10000};
 };
 
@@ -28,6 +31,9 @@ ExitCode MapStatus(int grpc_status_code);
 // Reads the token file (surrounding whitespace trimmed). Throws a usage error
 // when it cannot be read or is empty.
 std::string ReadTokenFile(const std::string& path);
+
+// Reads a PEM file for `flag`; a usage error when unreadable or not PEM.
+std::string ReadPemFile(const std::string& flag, const std::string& path);
 
 class AgentClient {
  public:

@@ -36,7 +36,8 @@ std::string GeneralHelp() {
   std::string out =
       "cutoverctl: drive blue-green and canary cutovers through cutover-agent, and check\n"
       "the real traffic split.\n\n"
-      "usage: cutoverctl [--agent ADDR] [--token-file FILE] [--json] COMMAND [ARGS]\n\n"
+      "usage: cutoverctl [--agent ADDR] [--token-file FILE] [--tls-ca FILE] [--json] COMMAND "
+      "[ARGS]\n\n"
       "commands:\n";
   for (const auto& c : Commands()) {
     std::string left = "  " + c.path + (c.args.empty() ? "" : " " + c.args);
@@ -131,6 +132,8 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {"agent", "ADDR",
        "unix:PATH or HOST:PORT (default: $CUTOVER_AGENT, then " + std::string(kDefaultAgent) + ")"},
       {"token-file", "FILE", "bearer token for the agent (needed for changes over TCP)"},
+      {"tls-ca", "FILE", "PEM CA to verify a TLS agent on HOST:PORT (turns TLS on)"},
+      {"tls-server-name", "NAME", "the name in the agent's certificate, when not the host"},
       {"json", "", "machine-readable output (protobuf JSON mapping for agent answers)"},
       {"timeout", "DURATION", "how long to wait for one answer (default 10s)"},
       {"help", "", "describe the command"},
@@ -259,6 +262,8 @@ AgentClient Context::Agent() const {
   options.address = agent_address;
   options.timeout = timeout;
   if (const auto file = args.Get("token-file")) options.token = ReadTokenFile(*file);
+  if (const auto file = args.Get("tls-ca")) options.tls_ca_pem = ReadPemFile("--tls-ca", *file);
+  options.tls_server_name = args.Get("tls-server-name").value_or("");
   return AgentClient(options);
 }
 

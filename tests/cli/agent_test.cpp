@@ -273,7 +273,7 @@ TEST_F(AgentCli, AStoppedAgentIsExitThree) {
 }
 
 TEST(AgentCliTcp, MutatingCallsOverTcpNeedTheToken) {
-  Stack stack("s3cret-token");
+  Stack stack({.token = "s3cret-token"});
   auto r = Cutoverctl({"--agent", stack.agent_tcp(), "set-weight", "app", "5"});
   EXPECT_EQ(r.exit_code, 2) << Said(r) << stack.AgentLog();
   EXPECT_NE(r.err.find("refused SetWeight"), std::string::npos) << r.err;
@@ -285,6 +285,47 @@ TEST(AgentCliTcp, MutatingCallsOverTcpNeedTheToken) {
       {"--agent", stack.agent_tcp(), "--token-file", stack.token_file(), "set-weight", "app", "5"});
   EXPECT_EQ(r.exit_code, 0) << Said(r) << stack.AgentLog();
   EXPECT_NE(r.out.find("-> 5.00%"), std::string::npos) << r.out;
+}
+
+// A self-signed certificate for `san` ("IP:127.0.0.1", "DNS:agent.test"),
+// made with the openssl tool into `dir` as cert.pem and key.pem.
+void MakeCertificate(const TempDir& dir, const std::string& san) {
+  const auto r =
+      Run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+           "-nodes", "-days", "1", "-subj", "/CN=cutover-agent", "-addext", "subjectAltName=" + san,
+           "-keyout", dir / "key.pem", "-out", dir / "cert.pem"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(AgentCliTls, TalksToATlsAgentWithItsCa) {
+  TempDir certs("cutover-cli-tls");
+  ASSERT_NO_FATAL_FAILURE(MakeCertificate(certs, "IP:127.0.0.1"));
+  Stack stack({.token = "tls-token", .tls_cert = certs / "cert.pem", .tls_key = certs / "key.pem"});
+  auto r = Cutoverctl({"--agent", stack.agent_tcp(), "--tls-ca", certs / "cert.pem", "--token-file",
+                       stack.token_file(), "set-weight", "app", "7.5"});
+  EXPECT_EQ(r.exit_code, 0) << Said(r) << stack.AgentLog();
+  EXPECT_NE(r.out.find("-> 7.50%"), std::string::npos) << r.out;
+  // Plaintext to a TLS port gets no answer: the agent is unreachable that way.
+  r = Cutoverctl({"--agent", stack.agent_tcp(), "status"});
+  EXPECT_EQ(r.exit_code, 3) << Said(r);
+  // The unix socket is never TLS.
+  r = Cutoverctl({"--agent", stack.agent(), "--tls-ca", certs / "cert.pem", "status"});
+  EXPECT_EQ(r.exit_code, 2) << Said(r);
+  r = Cutoverctl({"--agent", stack.agent_tcp(), "--tls-ca", stack.token_file(), "status"});
+  EXPECT_EQ(r.exit_code, 2) << Said(r);
+  EXPECT_NE(r.err.find("no PEM certificate"), std::string::npos) << r.err;
+}
+
+TEST(AgentCliTls, ChecksTheNameInTheCertificate) {
+  TempDir certs("cutover-cli-tls");
+  ASSERT_NO_FATAL_FAILURE(MakeCertificate(certs, "DNS:agent.test"));
+  Stack stack({.token = "tls-token", .tls_cert = certs / "cert.pem", .tls_key = certs / "key.pem"});
+  auto r = Cutoverctl({"--agent", stack.agent_tcp(), "--tls-ca", certs / "cert.pem", "status"});
+  EXPECT_EQ(r.exit_code, 3) << Said(r);  // the certificate is not for 127.0.0.1
+  r = Cutoverctl({"--agent", stack.agent_tcp(), "--tls-ca", certs / "cert.pem", "--tls-server-name",
+                  "agent.test", "status"});
+  EXPECT_EQ(r.exit_code, 0) << Said(r) << stack.AgentLog();
+  EXPECT_NE(r.out.find("app"), std::string::npos) << r.out;
 }
 
 }  // namespace

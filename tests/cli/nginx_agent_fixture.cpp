@@ -7,7 +7,7 @@
 
 namespace cutover::test {
 
-Stack::Stack(const std::string& token) : port_(FreePort()) {
+Stack::Stack(const StackOptions& options) : port_(FreePort()) {
   const std::string body =
       "  upstream app { cutover blue=app_blue green=app_green weight=0; }\n"
       "  upstream app_blue { server " +
@@ -27,10 +27,12 @@ Stack::Stack(const std::string& token) : port_(FreePort()) {
   std::vector<std::string> argv = {CUTOVER_AGENT_BINARY, "--state-file", nginx_->state_path(),
                                    "--listen",           agent(),        "--journal",
                                    dir_ / "journal",     "--tick",       "100ms"};
-  if (!token.empty()) {
+  if (!options.token.empty()) {
     agent_port_ = FreePort();
-    WriteFile(token_file(), token + "\n");
+    WriteFile(token_file(), options.token + "\n");
     argv.insert(argv.end(), {"--listen", agent_tcp(), "--token-file", token_file()});
+    if (!options.tls_cert.empty())
+      argv.insert(argv.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
   }
   agent_ = Process(argv, dir_ / "agent");
   const bool up = WaitFor([&] {

@@ -13,10 +13,15 @@
 
 namespace cutover::test {
 
+struct StackOptions {
+  std::string token;     // non-empty: the agent also listens on TCP with this token
+  std::string tls_cert;  // and, with these PEM files, serves TLS there
+  std::string tls_key;
+};
+
 class Stack {
  public:
-  // `token`: when non-empty the agent also listens on TCP with this token.
-  explicit Stack(const std::string& token = "");
+  explicit Stack(const StackOptions& options = {});
   ~Stack();
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
