@@ -8,6 +8,7 @@
 #include "cutoverctl_runner.hpp"
 #include "nginx_agent_fixture.hpp"
 #include "pty_process.hpp"
+#include "support/postgres.hpp"
 
 namespace cutover::test {
 namespace {
@@ -261,6 +262,31 @@ TEST_F(AgentCli, PreflightWithAnUnreachableDatabaseIsNoGo) {
   EXPECT_NE(r.out.substr(sql_row, r.out.find('\n', sql_row + 1) - sql_row).find(" FAIL "),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("verdict: NO-GO"), std::string::npos) << r.out;
+}
+
+TEST_F(AgentCli, PreflightEvaluatesGatesOnARealDatabase) {
+  Postgres pg;
+  const auto plan_with = [&](const std::string& query) {
+    std::string text = kSlowPlan;
+    text.replace(text.find("gates: []"), 9,
+                 "gates:\n  - sql: {dsn: \"" + pg.Uri() + "\", query: \"" + query +
+                     "\"}\n"
+                     "  - reversibility: {policy: warn}");
+    WriteFile(stack_->dir() / "gated.yaml", text);
+    return stack_->dir() / "gated.yaml";
+  };
+  auto r = stack_->Ctl({"preflight", plan_with("select true"), "--cutover", "app"});
+  EXPECT_EQ(r.exit_code, 0) << Said(r) << stack_->AgentLog();
+  EXPECT_NE(r.out.find("verdict: GO"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reversibility"), std::string::npos) << r.out;
+  const json j = Json({"preflight", plan_with("select true"), "--cutover", "app"});
+  EXPECT_EQ(j["preflight"]["go"], true);
+  EXPECT_EQ(j["preflight"]["gates"].size(), 2u);
+  EXPECT_EQ(j["preflight"]["gates"][0]["name"], "sql");
+
+  r = stack_->Ctl({"preflight", plan_with("select 1 = 2"), "--cutover", "app"});
+  EXPECT_EQ(r.exit_code, 1) << Said(r);
   EXPECT_NE(r.out.find("verdict: NO-GO"), std::string::npos) << r.out;
 }
 #endif
