@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
 
@@ -103,18 +104,11 @@ VerbLocation LocateVerb(const std::vector<std::string>& args) {
 
 void WriteError(const CliError& e, bool json, std::ostream& out, std::ostream& err) {
   err << "cutoverctl: " << e.what() << "\n";
-  if (!json) return;
-  std::string message;
-  for (const char c : std::string(e.what())) {
-    if (c == '"' || c == '\\') message += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      message += ' ';
-      continue;
-    }
-    message += c;
-  }
-  out << "{\"error\":{\"exit_code\":" << static_cast<int>(e.code()) << ",\"message\":\"" << message
-      << "\"}}\n";
+  if (json)
+    out << nlohmann::json{{"error",
+                           {{"exit_code", static_cast<int>(e.code())}, {"message", e.what()}}}}
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
 }
 
 bool WantsJson(const std::vector<std::string>& args) {
