@@ -15,6 +15,7 @@ ExitCode MapStatus(int grpc_status_code) {
       return kExitOk;
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:  // the agent shut down mid-call; we never cancel
       return kExitUnreachable;
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::NOT_FOUND:

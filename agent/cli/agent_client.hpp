@@ -22,7 +22,8 @@ struct AgentOptions {
   std::chrono::milliseconds timeout{10000};
 };
 
-// UNAVAILABLE and DEADLINE_EXCEEDED: the agent did not answer (3).
+// UNAVAILABLE, DEADLINE_EXCEEDED and CANCELLED (the agent stopped during the
+// call): the agent did not answer (3).
 // INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED: what the
 // operator gave was wrong (2). Anything else, e.g. FAILED_PRECONDITION: the
 // agent refused (1).

@@ -62,6 +62,55 @@ std::string FitToTerminal(const std::string& frame) {
   return out;
 }
 
+// How long watch keeps retrying an agent that answered before and then went away.
+constexpr std::chrono::seconds kWatchReconnectFor{60};
+
+// What watch shows: a frame redrawn in place on a terminal, one line per
+// refresh when piped, one JSON status per line with --json.
+class WatchView {
+ public:
+  WatchView(std::ostream& out, std::ostream& err, bool redraw, bool json)
+      : out_(out), err_(err), redraw_(redraw), json_(json) {}
+
+  void Show(const v1::GetStatusResponse& status) {
+    if (json_)
+      out_ << ProtoToJson(status) << "\n";
+    else if (redraw_)
+      Draw(FitToTerminal(RenderWatchFrame(status.cutover())), "");
+    else
+      out_ << RenderWatchLine(status.cutover());
+    out_.flush();
+  }
+
+  // A passing condition shown under the last frame, or as its own line.
+  void Notice(const std::string& text) {
+    if (json_)
+      err_ << "cutoverctl: " << text << "\n";
+    else if (redraw_)
+      Draw(last_frame_, FitToTerminal(text + "\n"));
+    else
+      out_ << text << "\n";
+    out_.flush();
+  }
+
+ private:
+  void Draw(const std::string& frame, const std::string& notice) {
+    // Back to the top of the previous drawing and clear below it.
+    if (drawn_lines_ > 0) out_ << "\033[" << drawn_lines_ << "A\r\033[J";
+    out_ << frame << notice;
+    last_frame_ = frame;
+    drawn_lines_ = static_cast<std::size_t>(std::count(frame.begin(), frame.end(), '\n') +
+                                            std::count(notice.begin(), notice.end(), '\n'));
+  }
+
+  std::ostream& out_;
+  std::ostream& err_;
+  bool redraw_;
+  bool json_;
+  std::size_t drawn_lines_ = 0;
+  std::string last_frame_;
+};
+
 }  // namespace
 
 int RunStatus(Context& ctx) {
@@ -85,30 +134,37 @@ int RunWatch(Context& ctx) {
     interval = *d;
   }
   AgentClient agent = ctx.Agent();
-  const bool redraw = ctx.stdout_is_tty && !ctx.json;
-  std::size_t drawn_lines = 0;
-  for (;;) {
-    const auto status = agent.GetStatus(ctx.Arg(0));
-    const auto& cutover = status.cutover();
-    if (ctx.json) {
-      *ctx.out << ProtoToJson(status) << "\n";
-    } else if (redraw) {
-      const std::string frame = FitToTerminal(RenderWatchFrame(cutover));
-      // Back to the top of the previous frame and clear below it.
-      if (drawn_lines > 0) *ctx.out << "\033[" << drawn_lines << "A\r\033[J";
-      *ctx.out << frame;
-      drawn_lines = static_cast<std::size_t>(std::count(frame.begin(), frame.end(), '\n'));
-    } else {
-      *ctx.out << RenderWatchLine(cutover);
+  WatchView view(*ctx.out, *ctx.err, ctx.stdout_is_tty && !ctx.json, ctx.json);
+  bool answered_once = false;
+  bool unreachable = false;
+  std::chrono::steady_clock::time_point unreachable_since;
+  for (;; std::this_thread::sleep_for(interval)) {  // the refresh period of a live view
+    v1::GetStatusResponse status;
+    try {
+      status = agent.GetStatus(ctx.Arg(0));
+    } catch (const CliError& e) {
+      // An agent restarting mid-rollout (it resumes from its journal) should
+      // not end the view; an agent that never answered, or stays away, does.
+      if (e.code() != kExitUnreachable || !answered_once) throw;
+      const auto now = std::chrono::steady_clock::now();
+      if (!unreachable) unreachable_since = now;
+      unreachable = true;
+      if (now - unreachable_since > kWatchReconnectFor) throw;
+      view.Notice("agent unreachable for " +
+                  FormatDuration(
+                      std::chrono::duration_cast<std::chrono::seconds>(now - unreachable_since)) +
+                  ", retrying (gives up after " + FormatDuration(kWatchReconnectFor) + ")");
+      continue;
     }
-    ctx.out->flush();
+    answered_once = true;
+    unreachable = false;
+    view.Show(status);
+    const auto& cutover = status.cutover();
     const auto state =
         cutover.has_rollout() ? cutover.rollout().state() : v1::ROLLOUT_STATE_UNSPECIFIED;
     if (state == v1::ROLLOUT_STATE_UNSPECIFIED || state == v1::ROLLOUT_STATE_COMPLETED)
       return kExitOk;
     if (RolloutEnded(state)) return kExitFailed;  // reverted or aborted
-    // The refresh period of a live view.
-    std::this_thread::sleep_for(interval);
   }
 }
 

@@ -195,6 +195,32 @@ TEST_F(AgentCli, WatchRedrawsInPlaceOnATerminal) {
     EXPECT_LT(end - start, kColumns) << plain.substr(start, end - start);
 }
 
+TEST_F(AgentCli, WatchRidesOutAnAgentRestart) {
+  ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
+  Process watch(
+      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
+      stack_->dir() / "watch");
+  ASSERT_TRUE(WaitFor([&] { return watch.Stdout().find("running") != std::string::npos; }))
+      << watch.Stdout() << watch.Stderr();
+
+  stack_->agent_process().Stop();
+  ASSERT_TRUE(WaitFor([&] {
+    return watch.Stdout().find("agent unreachable for") != std::string::npos;
+  })) << watch.Stdout()
+      << watch.Stderr();
+  EXPECT_TRUE(watch.Running());
+
+  stack_->RestartAgent();
+  // The restarted agent rebuilt the rollout from its journal; watch shows it again.
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string out = watch.Stdout();
+    return out.find("running", out.find("agent unreachable for")) != std::string::npos;
+  })) << watch.Stdout()
+      << watch.Stderr() << stack_->AgentLog();
+  ASSERT_EQ(stack_->Ctl({"rollout", "promote", "app"}).exit_code, 0);
+  EXPECT_EQ(watch.Wait(20s), std::optional<int>(0)) << watch.Stdout() << watch.Stderr();
+}
+
 TEST_F(AgentCli, AbortSendsTrafficBackAndWatchExitsOne) {
   ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
   ASSERT_TRUE(WaitFor([&] { return Status()["green_percent"].get<double>() == 10.0; }));

@@ -34,7 +34,12 @@ Stack::Stack(const StackOptions& options) : port_(FreePort()) {
     if (!options.tls_cert.empty())
       argv.insert(argv.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
   }
-  agent_ = Process(argv, dir_ / "agent");
+  agent_argv_ = argv;
+  StartAgent();
+}
+
+void Stack::StartAgent() {
+  agent_ = Process(agent_argv_, dir_ / "agent");
   const bool up = WaitFor([&] {
     if (!agent_.Running()) return true;  // fail fast below
     if (!UnixSocketAnswers(dir_ / "agent.sock")) return false;
@@ -42,6 +47,11 @@ Stack::Stack(const StackOptions& options) : port_(FreePort()) {
   });
   if (!up || !agent_.Running())
     throw std::runtime_error("cutover-agent did not start:\n" + AgentLog());
+}
+
+void Stack::RestartAgent() {
+  agent_.Stop();
+  StartAgent();
 }
 
 Stack::~Stack() {

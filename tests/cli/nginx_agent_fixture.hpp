@@ -30,18 +30,24 @@ class Stack {
   std::string token_file() const { return dir_ / "token"; }
   const TempDir& dir() const { return dir_; }
   Process& agent_process() { return agent_; }
+  // Stops the agent (if running) and starts it again on the same state file,
+  // journal and sockets; waits until it answers.
+  void RestartAgent();
   std::string AgentLog() const { return agent_.Stdout() + agent_.Stderr(); }
 
   // cutoverctl with --agent pointing at this stack's unix socket.
   RunResult Ctl(std::vector<std::string> args) const;
 
  private:
+  void StartAgent();
+
   TempDir dir_{"cutover-cli-stack"};
   Backend blue_{"blue"};
   Backend green_{"green"};
   int port_ = 0;
   int agent_port_ = 0;
   std::unique_ptr<Nginx> nginx_;
+  std::vector<std::string> agent_argv_;
   Process agent_;
 };
 

@@ -162,6 +162,7 @@ TEST(ProtoToJson, UsesProtoNamesAndPrintsZeros) {
 TEST(MapStatus, ExitCodesFollowTheDesign) {
   EXPECT_EQ(MapStatus(grpc::StatusCode::UNAVAILABLE), kExitUnreachable);
   EXPECT_EQ(MapStatus(grpc::StatusCode::DEADLINE_EXCEEDED), kExitUnreachable);
+  EXPECT_EQ(MapStatus(grpc::StatusCode::CANCELLED), kExitUnreachable);
   EXPECT_EQ(MapStatus(grpc::StatusCode::INVALID_ARGUMENT), kExitUsage);
   EXPECT_EQ(MapStatus(grpc::StatusCode::NOT_FOUND), kExitUsage);
   EXPECT_EQ(MapStatus(grpc::StatusCode::UNAUTHENTICATED), kExitUsage);
