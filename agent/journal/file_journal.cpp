@@ -23,6 +23,11 @@ FileJournal::FileJournal(const std::string& dir) {
   path_ = dir + "/journal.jsonl";
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd_ < 0) throw JournalError("journal " + path_ + ": cannot open: " + Errno());
+  // The file's directory entry must survive a crash as well as its lines.
+  if (int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
   // Cut off a torn last line: everything after the last newline.
   const off_t size = ::lseek(fd_, 0, SEEK_END);
   if (size > 0) {

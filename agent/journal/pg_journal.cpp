@@ -53,7 +53,12 @@ PgJournal::~PgJournal() {
 
 void PgJournal::Connect() {
   if (conn_ != nullptr) PQfinish(conn_);
-  conn_ = PQconnectdb(uri_.c_str());
+  // A bounded connect: the journal is written from the tick, and a
+  // database that does not answer must not stall every other cutover. The
+  // URI's own connect_timeout, if any, wins (it comes later).
+  const char* keys[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {"2", uri_.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string why = PQerrorMessage(conn_);
     PQfinish(conn_);

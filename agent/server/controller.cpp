@@ -23,6 +23,13 @@ std::string EventLine(const v1::Event& e) {
 
 }  // namespace
 
+// A rollout as callers see it: without the passwords of its gates' DSNs.
+static v1::Rollout RolloutView(const RolloutEngine& engine, WallTime now) {
+  v1::Rollout r = engine.ToProto(now);
+  RedactPlan(r.mutable_plan());
+  return r;
+}
+
 std::string ActorFromPeer(const std::string& peer) {
   if (peer.rfind("unix:", 0) == 0) return "unix";
   return peer.empty() ? "unknown" : peer;
@@ -108,6 +115,7 @@ void Controller::RestoreFromJournal() {
 }
 
 void Controller::Publish(v1::Event& event) {
+  if (event.has_plan()) RedactPlan(event.mutable_plan());
   try {
     deps_.journal->Append(event);
   } catch (const JournalError& e) {
@@ -120,21 +128,24 @@ void Controller::Publish(v1::Event& event) {
 }
 
 void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
+  // Every store of the batch first, then the journal: a revert never waits
+  // on an fsync or a database round trip (not even for its own breach event).
+  std::uint64_t epoch = 0;
+  if (file_)
+    if (auto control = file_->ReadControl(engine.cutover())) epoch = control->epoch;
   for (Decision& d : decisions) {
     if (d.store_green_bp) {
       try {
-        const state::Control now = File().StoreWeight(engine.cutover(), *d.store_green_bp);
-        d.event.set_epoch(now.epoch);
+        epoch = File().StoreWeight(engine.cutover(), *d.store_green_bp).epoch;
       } catch (const std::exception& e) {
         LogError(engine.cutover() + ": cannot store weight: " + e.what());
         d.event.set_reason(d.event.reason() + " [weight store failed: " + e.what() + "]");
         d.event.set_weight_after(d.event.weight_before());
       }
-    } else if (file_) {
-      if (auto control = file_->ReadControl(engine.cutover())) d.event.set_epoch(control->epoch);
     }
-    Publish(d.event);
+    d.event.set_epoch(epoch);
   }
+  for (Decision& d : decisions) Publish(d.event);
 }
 
 // ------------------------------------------------------------------ gates
@@ -269,7 +280,7 @@ v1::Cutover Controller::Describe(const state::RecordSnapshot& record, WallTime n
   if (it != rollouts_.end()) {
     if (it->second.engine->active())
       window = FromProto(it->second.engine->plan().analysis().window());
-    *c.mutable_rollout() = it->second.engine->ToProto(now);
+    *c.mutable_rollout() = RolloutView(*it->second.engine, now);
   }
   *c.mutable_blue() = Stats(record, state::Slot::kBlue, window);
   *c.mutable_green() = Stats(record, state::Slot::kGreen, window);
@@ -367,7 +378,7 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
   Execute(*slot.engine, std::move(decisions));
   DispatchGates(slot);
   UpdateRetention();
-  return slot.engine->ToProto(now);
+  return RolloutView(*slot.engine, now);
 }
 
 Controller::RolloutSlot& Controller::ActiveRollout(const std::string& cutover) {
@@ -403,7 +414,7 @@ v1::Rollout Controller::ManualAction(const v1::RolloutActionRequest& request,
   }
   Execute(*slot.engine, std::move(decisions));
   UpdateRetention();
-  return slot.engine->ToProto(now);
+  return RolloutView(*slot.engine, now);
 }
 
 v1::Rollout Controller::PauseRollout(const v1::RolloutActionRequest& r, const std::string& a) {
@@ -442,7 +453,7 @@ std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::
   std::vector<v1::Event> out;
   try {
     for (auto& e : deps_.journal->ReadAll())
-      if (e.sequence() > since && (cutover.empty() || e.cutover() == cutover))
+      if (e.sequence() >= since && (cutover.empty() || e.cutover() == cutover))
         out.push_back(std::move(e));
   } catch (const JournalError& e) {
     throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
@@ -472,15 +483,9 @@ v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request)
   for (auto& gate : *gates) {
     gates::GateContext c = context;
     c.before_revert = !gate->checks_steps() && gate->checks_reverts();
-    GateSet one;
-    one.push_back(nullptr);
-    std::swap(one[0], gate);
-    auto outcomes = EvaluateGates(one, c);
-    std::swap(one[0], gate);
-    for (const auto& o : outcomes) {
-      go = go && o.passed;
-      ToProto(o, response.add_gates());
-    }
+    const gates::GateOutcome outcome = EvaluateGate(*gate, c);
+    go = go && outcome.passed;
+    ToProto(outcome, response.add_gates());
   }
   response.set_go(go);
   return response;

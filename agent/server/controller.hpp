@@ -79,7 +79,7 @@ class Controller {
   v1::Rollout PromoteRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   v1::Rollout AbortRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   std::vector<v1::Event> GetHistory(const v1::GetHistoryRequest& request);
-  // Events after `since` from the journal (WatchEvents' replay).
+  // Events from sequence `since` on (inclusive), from the journal: WatchEvents' replay.
   std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since);
   v1::PreflightResponse Preflight(const v1::PreflightRequest& request);
 

@@ -25,22 +25,33 @@ GateFactory DefaultGateFactory() {
   };
 }
 
+void RedactPlan(v1::Plan* plan) {
+#ifdef CUTOVER_HAVE_GATES
+  gates::RedactGateSpecs(plan->mutable_gates());
+#else
+  (void)plan;
+#endif
+}
+
+gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context) {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    return gate.Evaluate(context);
+  } catch (const std::exception& e) {
+    gates::GateOutcome failed;
+    failed.name = gate.name();
+    failed.detail = std::string("gate threw: ") + e.what();
+    failed.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    return failed;
+  }
+}
+
 std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateContext& context) {
   std::vector<gates::GateOutcome> outcomes;
   for (auto& gate : gates) {
     const bool applies = context.before_revert ? gate->checks_reverts() : gate->checks_steps();
-    if (!applies) continue;
-    const auto start = std::chrono::steady_clock::now();
-    try {
-      outcomes.push_back(gate->Evaluate(context));
-    } catch (const std::exception& e) {
-      gates::GateOutcome failed;
-      failed.name = gate->name();
-      failed.detail = std::string("gate threw: ") + e.what();
-      failed.took = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - start);
-      outcomes.push_back(std::move(failed));
-    }
+    if (applies) outcomes.push_back(EvaluateGate(*gate, context));
   }
   return outcomes;
 }

@@ -26,6 +26,13 @@ using GateFactory = std::function<std::shared_ptr<GateSet>(
 // that refuses any gate (and accepts a plan without gates).
 GateFactory DefaultGateFactory();
 
+// Replaces the passwords in a plan's gate DSNs by "***": for every copy of a
+// plan that is journaled, logged or returned. Nothing to do without gates.
+void RedactPlan(v1::Plan* plan);
+
+// Evaluates one gate; one that throws fails with the reason.
+gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context);
+
 // Evaluates the gates that apply (step gates, or revert gates when
 // context.before_revert); a gate that throws fails with the reason.
 std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateContext& context);

@@ -276,6 +276,43 @@ TEST_F(ControllerTest, RestartRebuildsTheRolloutAndFinishesIt) {
   EXPECT_DOUBLE_EQ(GreenPercent(), 100);
 }
 
+TEST_F(ControllerTest, AfterPromotionTheNextRolloutGoesFromGreenToBlue) {
+  controller_->StartRollout(Rollout({50, 100}), "ci");
+  v1::RolloutActionRequest action;
+  action.set_cutover("app");
+  controller_->PromoteRollout(action, "op");
+  ASSERT_DOUBLE_EQ(GreenPercent(), 100);
+  auto next = controller_->StartRollout(Rollout({20, 100}, 60s), "ci");
+  EXPECT_EQ(next.from_slot(), v1::SLOT_GREEN);
+  EXPECT_EQ(next.to_slot(), v1::SLOT_BLUE);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 80);  // 20% to blue
+  RunSecond(400);
+  // Blue (the new slot) fails: everything goes back to green.
+  for (int i = 0; i < 10; ++i) {
+    Serve(state::Slot::kBlue, 0, 20);
+    clock_.Advance(100ms);
+    steady_ += 100ms;
+    controller_->Tick(steady_);
+  }
+  EXPECT_DOUBLE_EQ(GreenPercent(), 100);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_REVERTED);
+}
+
+TEST_F(ControllerTest, RestartFindingAnotherWeightInTheFilePausesForAnOperator) {
+  controller_->StartRollout(Rollout({10, 100}, 60s), "ci");
+  RunSecond(200);
+  controller_.reset();
+  file_.StoreWeight("app", 4200);  // someone (or a crash between store and journal) moved it
+  controller_ = MakeController();
+  controller_->RestoreFromJournal();
+  RunSecond(200);
+  auto rollout = controller_->GetStatus("app").rollout();
+  EXPECT_EQ(rollout.state(), v1::ROLLOUT_STATE_PAUSED);
+  EXPECT_NE(rollout.pause_reason().find("42.00%"), std::string::npos) << rollout.pause_reason();
+  EXPECT_DOUBLE_EQ(GreenPercent(), 42);  // the agent does not guess: nothing moved
+  EXPECT_EQ(journal_->ReadAll().back().kind(), "paused");
+}
+
 TEST_F(ControllerTest, FailingStepGateHoldsAndIsJournaled) {
   gate_passes_ = false;
   auto req = Rollout({10, 100}, 1s);
