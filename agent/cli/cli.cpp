@@ -137,116 +137,117 @@ const std::vector<FlagSpec>& GlobalFlags() {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"status",
-       "[CUTOVER]",
-       "show every cutover, or one in detail (slots, weights, rollout)",
-       "Without CUTOVER: one row per cutover. With it: per slot its weight, requests/s,\n"
-       "5xx rate and P99 over the agent's window, counters since the start, and the\n"
-       "rollout in force (step, hold, last decision, gates).\n",
-       0,
-       1,
-       {},
-       &RunStatus},
-      {"watch",
-       "CUTOVER",
-       "follow a rollout live until it ends",
-       "Redraws in place on a terminal; prints one line per refresh when piped\n"
-       "(one JSON status per line with --json). Ends when the rollout ends: exit 0 when\n"
-       "it completed (or there is none), 1 when it was reverted or aborted.\n",
-       1,
-       1,
-       {{"interval", "DURATION", "time between refreshes (default 1s)"}},
-       &RunWatch},
-      {"set-weight",
-       "CUTOVER PERCENT",
-       "set green's share by hand (0 to 100, two decimals)",
-       "Refused while a rollout runs: pause or abort it first.\n",
-       2,
-       2,
-       {kReason},
-       &RunSetWeight},
-      {"rollout start",
-       "CUTOVER PLAN",
-       "start a rollout with a plan file (YAML or JSON)",
-       "The plan is checked here first; a bad plan names its line and field and exits 2.\n",
-       2,
-       2,
-       {kReason},
-       &RunRolloutStart},
-      {"rollout pause",
-       "CUTOVER",
-       "hold the rollout at its current step",
-       "",
-       1,
-       1,
-       {kReason},
-       &RunRolloutAction},
-      {"rollout resume",
-       "CUTOVER",
-       "carry on a paused rollout",
-       "",
-       1,
-       1,
-       {kReason},
-       &RunRolloutAction},
-      {"rollout promote",
-       "CUTOVER",
-       "go to 100% of the new slot now and end the rollout",
-       "",
-       1,
-       1,
-       {kReason},
-       &RunRolloutAction},
-      {"rollout abort",
-       "CUTOVER",
-       "send every request back to the old slot and end the rollout",
-       "",
-       1,
-       1,
-       {kReason},
-       &RunRolloutAction},
-      {"history",
-       "CUTOVER",
-       "the journal of decisions, newest first",
-       "Each event with the numbers it was judged on.\n",
-       1,
-       1,
-       {{"limit", "N", "how many events (default 20)"}},
-       &RunHistory},
-      {"preflight",
-       "PLAN",
-       "validate a plan and evaluate every gate now: GO or NO-GO",
-       "The plan is validated locally (exit 2 naming line and field when bad), then the\n"
-       "agent evaluates its gates. Exit 0 on GO, 1 on NO-GO. With --offline only the\n"
-       "plan is validated and the agent is not asked.\n",
-       1,
-       1,
-       {{"cutover", "NAME", "the cutover the gates read counters of"},
-        {"offline", "", "validate the plan only"}},
-       &RunPreflight},
-      {"sample",
-       "URL",
-       "send real requests and measure the split",
-       "Counts the values of a response header (X-Backend-Server by default) over\n"
-       "concurrent keep-alive requests; responses without the header count as\n"
-       "(missing), with it more than once as (repeated). Prints each value's share with a\n"
-       "95% Wilson confidence interval.\n\n"
-       "Verdict (--expect SLOT=PERCENT, repeatable): PASS when every expected slot's\n"
-       "observed share is within --tolerance percentage points of its expectation\n"
-       "(|observed - expected| <= tolerance) and at least one request was answered;\n"
-       "FAIL (exit 1) otherwise. Transport errors are reported but are not part of the\n"
-       "split. When the interval is wider than the tolerance the output warns that the\n"
-       "sample is too small and suggests a request count. Exit 1 also when nothing\n"
-       "answered.\n",
-       1,
-       1,
-       {{"requests", "N", "how many requests (default 1000)"},
-        {"concurrency", "C", "requests in flight at once, each on its own connection (default 8)"},
-        {"header", "NAME", "the header to count (default X-Backend-Server)"},
-        {"expect", "SLOT=PERCENT", "expected share of a slot, e.g. green=20", true},
-        {"tolerance", "POINTS", "allowed distance in percentage points (default 2)"},
-        {"request-header", "'NAME: VALUE'", "send this header with every request", true}},
-       &RunSample},
+      {.path = "status",
+       .args = "[CUTOVER]",
+       .summary = "show every cutover, or one in detail (slots, weights, rollout)",
+       .details =
+           "Without CUTOVER: one row per cutover. With it: per slot its weight, requests/s,\n"
+           "5xx rate and P99 over the agent's window, counters since the start, and the\n"
+           "rollout in force (step, hold, last decision, gates).\n",
+       .max_args = 1,
+       .run = &RunStatus},
+      {.path = "watch",
+       .args = "CUTOVER",
+       .summary = "follow a rollout live until it ends",
+       .details =
+           "Redraws in place on a terminal; prints one line per refresh when piped\n"
+           "(one JSON status per line with --json). Ends when the rollout ends: exit 0 when\n"
+           "it completed (or there is none), 1 when it was reverted or aborted. Rides out\n"
+           "an agent restart: retries for 60s once the agent has answered, then exit 3.\n",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {{"interval", "DURATION", "time between refreshes (default 1s)"}},
+       .run = &RunWatch},
+      {.path = "set-weight",
+       .args = "CUTOVER PERCENT",
+       .summary = "set green's share by hand (0 to 100, two decimals)",
+       .details = "Refused while a rollout runs: pause or abort it first.\n",
+       .min_args = 2,
+       .max_args = 2,
+       .flags = {kReason},
+       .run = &RunSetWeight},
+      {.path = "rollout start",
+       .args = "CUTOVER PLAN",
+       .summary = "start a rollout with a plan file (YAML or JSON)",
+       .details =
+           "The plan is checked here first; a bad plan names its line and field and exits 2.\n",
+       .min_args = 2,
+       .max_args = 2,
+       .flags = {kReason},
+       .run = &RunRolloutStart},
+      {.path = "rollout pause",
+       .args = "CUTOVER",
+       .summary = "hold the rollout at its current step",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {kReason},
+       .run = &RunRolloutAction},
+      {.path = "rollout resume",
+       .args = "CUTOVER",
+       .summary = "carry on a paused rollout",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {kReason},
+       .run = &RunRolloutAction},
+      {.path = "rollout promote",
+       .args = "CUTOVER",
+       .summary = "go to 100% of the new slot now and end the rollout",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {kReason},
+       .run = &RunRolloutAction},
+      {.path = "rollout abort",
+       .args = "CUTOVER",
+       .summary = "send every request back to the old slot and end the rollout",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {kReason},
+       .run = &RunRolloutAction},
+      {.path = "history",
+       .args = "CUTOVER",
+       .summary = "the journal of decisions, newest first",
+       .details = "Each event with the numbers it was judged on.\n",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {{"limit", "N", "how many events (default 20)"}},
+       .run = &RunHistory},
+      {.path = "preflight",
+       .args = "PLAN",
+       .summary = "validate a plan and evaluate every gate now: GO or NO-GO",
+       .details =
+           "The plan is validated locally (exit 2 naming line and field when bad), then the\n"
+           "agent evaluates its gates. Exit 0 on GO, 1 on NO-GO. With --offline only the\n"
+           "plan is validated and the agent is not asked.\n",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {{"cutover", "NAME", "the cutover the gates read counters of"},
+                 {"offline", "", "validate the plan only"}},
+       .run = &RunPreflight},
+      {.path = "sample",
+       .args = "URL",
+       .summary = "send real requests and measure the split",
+       .details =
+           "Counts the values of a response header (X-Backend-Server by default) over\n"
+           "concurrent keep-alive requests; responses without the header count as\n"
+           "(missing), with it more than once as (repeated). Prints each value's share with a\n"
+           "95% Wilson confidence interval.\n\n"
+           "Verdict (--expect SLOT=PERCENT, repeatable): PASS when every expected slot's\n"
+           "observed share is within --tolerance percentage points of its expectation\n"
+           "(|observed - expected| <= tolerance) and at least one request was answered;\n"
+           "FAIL (exit 1) otherwise. Transport errors are reported but are not part of the\n"
+           "split. When the interval is wider than the tolerance the output warns that the\n"
+           "sample is too small and suggests a request count. Exit 1 also when nothing\n"
+           "answered.\n",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {{"requests", "N", "how many requests (default 1000)"},
+                 {"concurrency", "C",
+                  "requests in flight at once, each on its own connection (default 8)"},
+                 {"header", "NAME", "the header to count (default X-Backend-Server)"},
+                 {"expect", "SLOT=PERCENT", "expected share of a slot, e.g. green=20", true},
+                 {"tolerance", "POINTS", "allowed distance in percentage points (default 2)"},
+                 {"request-header", "'NAME: VALUE'", "send this header with every request", true}},
+       .run = &RunSample},
   };
   return commands;
 }

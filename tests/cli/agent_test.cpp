@@ -245,6 +245,40 @@ TEST_F(AgentCli, AbortSendsTrafficBackAndWatchExitsOne) {
   EXPECT_EQ(r.exit_code, 0) << Said(r);
 }
 
+TEST_F(AgentCli, AFailingGreenIsRevertedAndWatchAndHistoryShowIt) {
+  WriteFile(stack_->dir() / "fast.yaml", R"(steps:
+  - {percent: 50, hold: 1h}
+  - {percent: 100, hold: 1h}
+analysis: {window: 1s, min_requests: 5, max_error_rate: 1%, failure_threshold: 1}
+on_breach: revert
+)");
+  stack_->green().SetStatus(500);
+  ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", stack_->dir() / "fast.yaml"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return Status()["green_percent"].get<double>() == 50.0; }));
+  Process watch(
+      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
+      stack_->dir() / "watch");
+  // Real traffic through nginx until the agent has judged green and acted.
+  for (int round = 0; round < 200 && watch.Running(); ++round)
+    Cutoverctl({"sample", stack_->url(), "--requests", "100", "--concurrency", "4"});
+  EXPECT_EQ(watch.Wait(20s), std::optional<int>(1)) << watch.Stdout() << watch.Stderr();
+  EXPECT_NE(watch.Stdout().find("reverted"), std::string::npos) << watch.Stdout();
+
+  const json status = Status();
+  EXPECT_EQ(status["rollout"]["state"], "ROLLOUT_STATE_REVERTED");
+  EXPECT_DOUBLE_EQ(status["green_percent"].get<double>(), 0.0);
+  const auto r = stack_->Ctl({"history", "app", "--limit", "5"});
+  ASSERT_EQ(r.exit_code, 0) << Said(r);
+  const auto row = r.out.find("reverted");
+  ASSERT_NE(row, std::string::npos) << r.out;
+  // The decision carries the numbers it was made on.
+  EXPECT_NE(r.out.find("(max 1.00%)", row), std::string::npos) << r.out;
+  EXPECT_EQ(Cutoverctl({"sample", stack_->url(), "--requests", "200", "--expect", "blue=100",
+                        "--tolerance", "0"})
+                .exit_code,
+            0);
+}
+
 TEST_F(AgentCli, RolloutVerbsWithoutARolloutAreRefused) {
   const auto r = stack_->Ctl({"rollout", "pause", "app"});
   EXPECT_EQ(r.exit_code, 1) << Said(r);

@@ -29,6 +29,7 @@ class Stack {
   std::string agent_tcp() const { return "127.0.0.1:" + std::to_string(agent_port_); }
   std::string token_file() const { return dir_ / "token"; }
   const TempDir& dir() const { return dir_; }
+  Backend& green() { return green_; }
   Process& agent_process() { return agent_; }
   // Stops the agent (if running) and starts it again on the same state file,
   // journal and sockets; waits until it answers.
