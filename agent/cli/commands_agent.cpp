@@ -187,7 +187,8 @@ int RunRolloutStart(Context& ctx) {
   *request.mutable_plan() = LoadPlanOrThrow(ctx.Arg(1));
   request.set_reason(ctx.args.Get("reason").value_or(""));
   const auto answer = ctx.Agent().StartRollout(request);
-  Print(ctx, answer, RenderRollout(answer.rollout()));
+  Print(ctx, answer,
+        RenderRollout(answer.rollout()) + "follow it with: cutoverctl watch " + ctx.Arg(0) + "\n");
   return kExitOk;
 }
 

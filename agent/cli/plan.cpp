@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <initializer_list>
+#include <set>
 #include <sstream>
 
 #include "units.hpp"
@@ -61,8 +62,11 @@ class PlanReader {
 
   void CheckKeys(const YAML::Node& map, const std::string& field,
                  std::initializer_list<const char*> allowed) {
+    std::set<std::string> seen;
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
+      // YAML readers disagree on which of two equal keys wins: refuse both.
+      if (!seen.insert(key).second) Fail(kv.first, Join(field, key), "given twice");
       bool known = false;
       std::string list;
       for (const char* a : allowed) {

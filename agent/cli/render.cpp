@@ -175,14 +175,26 @@ void SlotRow(Table* table, const std::string& slot, const std::string& upstream,
               std::to_string(s.failovers())});
 }
 
+// "gates: sql FAIL (lag 12s > 5s), parity pass": what a gate event saw.
+std::string GatesText(const v1::Event& e) {
+  std::string text;
+  for (const auto& g : e.gates()) {
+    text += text.empty() ? "gates: " : ", ";
+    text += g.name() + (!g.passed() ? " FAIL" : g.warning() ? " warn" : " pass");
+    if (!g.passed() || g.warning()) text += " (" + g.detail() + ")";
+  }
+  return text;
+}
+
 std::string MeasurementText(const v1::Event& e) {
-  if (!e.has_measurement()) return "";
+  if (!e.has_measurement()) return GatesText(e);
   const auto& m = e.measurement();
   std::string text = "window " + FormatDuration(ToNanos(m.window())) + ": " +
                      std::to_string(m.requests()) + " req, 5xx " + FormatErrorRate(m.error_rate());
   if (m.max_error_rate() > 0) text += " (max " + FormatErrorRate(m.max_error_rate()) + ")";
   text += ", p99 " + FormatMillis(m.p99_ms());
   if (m.max_p99_ms() > 0) text += " (max " + FormatMillis(m.max_p99_ms()) + ")";
+  if (e.gates_size() > 0) text += "; " + GatesText(e);
   return text;
 }
 

@@ -160,6 +160,9 @@ TEST(PlanErrors, EachBadFieldIsNamed) {
            "analysis: {window: 10s}\ngates:\n  - replication_lag: {dsn: x, max: 5s, timeout: 0s}\n",
        4, "gates[0].replication_lag.timeout", "above zero"},
       {steps + "analysis: {window: 10s}\nanalysys: {}\n", 3, "analysys", "unknown field"},
+      {steps + "analysis: {window: 10s}\nanalysis: {window: 20s}\n", 3, "analysis", "given twice"},
+      {"steps:\n  - {percent: 50, hold: 1m, hold: 2m}\nanalysis: {window: 10s}\n", 2,
+       "steps[0].hold", "given twice"},
   };
   for (const auto& c : cases) {
     const auto e = ErrorOf(c.text);

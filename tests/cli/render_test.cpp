@@ -139,6 +139,22 @@ TEST(RenderHistory, ShowsWeightChangesAndMeasurements) {
   EXPECT_NE(RenderHistory({}).find("no events"), std::string::npos);
 }
 
+TEST(RenderHistory, ShowsWhatGatesSaw) {
+  v1::GetHistoryResponse h;
+  auto* e = h.add_events();
+  e->set_kind("gate_failed");
+  auto* g = e->add_gates();
+  g->set_name("replication_lag");
+  g->set_passed(false);
+  g->set_detail("lag 12s > 5s");
+  g = e->add_gates();
+  g->set_name("parity");
+  g->set_passed(true);
+  const std::string text = RenderHistory(h);
+  EXPECT_NE(text.find("gates: replication_lag FAIL (lag 12s > 5s), parity pass"), std::string::npos)
+      << text;
+}
+
 TEST(RenderPreflight, GoAndNoGo) {
   v1::PreflightResponse p;
   auto* g = p.add_gates();
