@@ -131,11 +131,13 @@ TEST_F(AgentCli, RolloutStartPauseResumePromoteWithWatchAndHistory) {
 
   r = stack_->Ctl({"rollout", "pause", "app", "--reason", "lunch"});
   ASSERT_EQ(r.exit_code, 0) << Said(r);
-  EXPECT_NE(r.out.find("rollout "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(": paused, blue -> green, step 1/3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("paused because: lunch"), std::string::npos) << r.out;
   EXPECT_EQ(Status()["rollout"]["state"], "ROLLOUT_STATE_PAUSED");
-  r = stack_->Ctl({"rollout", "resume", "app"});
-  ASSERT_EQ(r.exit_code, 0) << Said(r);
-  EXPECT_EQ(Json({"status", "app"})["cutover"]["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
+  const json resumed = Json({"rollout", "resume", "app"});
+  EXPECT_EQ(resumed["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
+  EXPECT_EQ(resumed["rollout"]["cutover"], "app");
+  EXPECT_EQ(Status()["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
 
   Process watch(
       {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
@@ -222,7 +224,12 @@ TEST_F(AgentCli, WatchRidesOutAnAgentRestart) {
 }
 
 TEST_F(AgentCli, AbortSendsTrafficBackAndWatchExitsOne) {
-  ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
+  const json started = Json({"rollout", "start", "app", Plan()});
+  EXPECT_EQ(started["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
+  EXPECT_EQ(started["rollout"]["from_slot"], "SLOT_BLUE");
+  EXPECT_EQ(started["rollout"]["to_slot"], "SLOT_GREEN");
+  ASSERT_EQ(started["rollout"]["plan"]["steps"].size(), 3u);
+  EXPECT_EQ(started["rollout"]["plan"]["steps"][0]["hold"], "3600s");
   ASSERT_TRUE(WaitFor([&] { return Status()["green_percent"].get<double>() == 10.0; }));
   Process watch({CUTOVERCTL_BINARY, "--json", "--agent", stack_->agent(), "watch", "app",
                  "--interval", "100ms"},
