@@ -191,6 +191,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   service.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
+  gate_runner.Stop();  // its callbacks reach into the controller
   for (const auto& path : sockets) ::unlink(path.c_str());
   LogInfo("stopped");
   return 0;

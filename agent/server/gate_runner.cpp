@@ -58,13 +58,15 @@ std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateC
 
 GateRunner::GateRunner() : worker_([this] { Run(); }) {}
 
-GateRunner::~GateRunner() {
+GateRunner::~GateRunner() { Stop(); }
+
+void GateRunner::Stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  worker_.join();
+  if (worker_.joinable()) worker_.join();
 }
 
 void GateRunner::Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done) {

@@ -47,6 +47,9 @@ class GateRunner {
   GateRunner& operator=(const GateRunner&) = delete;
 
   void Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done);
+  // Drops queued jobs and waits for the one running (its callback runs):
+  // call before whatever the callbacks touch is destroyed. Idempotent.
+  void Stop();
 
  private:
   struct Job {

@@ -128,7 +128,8 @@ grpc::Status CutoverServiceImpl::WatchEvents(grpc::ServerContext* context,
   grpc::Status replay = Guard([&] {
     // Take the live cursor first so nothing falls between replay and live.
     const std::uint64_t live = controller_.bus().last_sequence();
-    cursor = live;
+    // Live events start after the replay, or at since_sequence when that is ahead.
+    cursor = request->since_sequence() > live ? request->since_sequence() - 1 : live;
     if (request->since_sequence() > 0) {
       for (const auto& e : controller_.EventsSince(request->cutover(), request->since_sequence())) {
         if (e.sequence() > live) break;
