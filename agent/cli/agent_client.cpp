@@ -1,4 +1,4 @@
-#include "agent_client.hpp"
+#include "agent/cli/agent_client.hpp"
 
 #include <grpcpp/grpcpp.h>
 

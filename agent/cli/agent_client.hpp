@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "agent/cli/errors.hpp"
 #include "cutover/v1/cutover.grpc.pb.h"
-#include "errors.hpp"
 
 namespace cutover::cli {
 

@@ -1,8 +1,8 @@
-#include "args.hpp"
+#include "agent/cli/args.hpp"
 
 #include <charconv>
 
-#include "errors.hpp"
+#include "agent/cli/errors.hpp"
 
 namespace cutover::cli {
 

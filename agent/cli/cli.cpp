@@ -1,13 +1,13 @@
-#include "cli.hpp"
+#include "agent/cli/cli.hpp"
 
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
 
-#include "command.hpp"
-#include "errors.hpp"
-#include "plan.hpp"
-#include "units.hpp"
+#include "agent/cli/command.hpp"
+#include "agent/cli/errors.hpp"
+#include "agent/cli/plan.hpp"
+#include "agent/cli/units.hpp"
 
 namespace cutover::cli {
 

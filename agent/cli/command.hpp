@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "agent_client.hpp"
-#include "args.hpp"
+#include "agent/cli/agent_client.hpp"
+#include "agent/cli/args.hpp"
 
 namespace cutover::cli {
 

@@ -3,12 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "command.hpp"
-#include "errors.hpp"
-#include "render.hpp"
-#include "sampler.hpp"
-#include "split_stats.hpp"
-#include "units.hpp"
+#include "agent/cli/command.hpp"
+#include "agent/cli/errors.hpp"
+#include "agent/cli/render.hpp"
+#include "agent/cli/sampler.hpp"
+#include "agent/cli/split_stats.hpp"
+#include "agent/cli/units.hpp"
 
 namespace cutover::cli {
 

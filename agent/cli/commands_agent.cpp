@@ -6,11 +6,11 @@
 #include <ostream>
 #include <thread>
 
-#include "command.hpp"
-#include "errors.hpp"
-#include "plan.hpp"
-#include "render.hpp"
-#include "units.hpp"
+#include "agent/cli/command.hpp"
+#include "agent/cli/errors.hpp"
+#include "agent/cli/plan.hpp"
+#include "agent/cli/render.hpp"
+#include "agent/cli/units.hpp"
 
 namespace cutover::cli {
 

@@ -1,4 +1,4 @@
-#include "plan.hpp"
+#include "agent/cli/plan.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "units.hpp"
+#include "agent/cli/units.hpp"
 
 namespace cutover::cli {
 

@@ -1,4 +1,4 @@
-#include "render.hpp"
+#include "agent/cli/render.hpp"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -7,7 +7,7 @@
 #include <ctime>
 #include <sstream>
 
-#include "units.hpp"
+#include "agent/cli/units.hpp"
 
 namespace cutover::cli {
 

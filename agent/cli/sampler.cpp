@@ -1,4 +1,4 @@
-#include "sampler.hpp"
+#include "agent/cli/sampler.hpp"
 
 #include <curl/curl.h>
 
@@ -7,7 +7,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "split_stats.hpp"
+#include "agent/cli/split_stats.hpp"
 
 namespace cutover::cli {
 

@@ -1,9 +1,9 @@
-#include "split_stats.hpp"
+#include "agent/cli/split_stats.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "units.hpp"
+#include "agent/cli/units.hpp"
 
 namespace cutover::cli {
 

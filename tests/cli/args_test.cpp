@@ -1,8 +1,8 @@
-#include "args.hpp"
+#include "agent/cli/args.hpp"
 
 #include <gtest/gtest.h>
 
-#include "errors.hpp"
+#include "agent/cli/errors.hpp"
 
 namespace cutover::cli {
 namespace {

@@ -1,13 +1,13 @@
 // The dispatcher in-process: verbs, flags, help and the exit codes of every
 // failure that does not need a running agent.
-#include "cli.hpp"
+#include "agent/cli/cli.hpp"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "errors.hpp"
+#include "agent/cli/errors.hpp"
 #include "support/process.hpp"
 
 namespace cutover::cli {

@@ -1,4 +1,4 @@
-#include "plan.hpp"
+#include "agent/cli/plan.hpp"
 
 #include <gtest/gtest.h>
 

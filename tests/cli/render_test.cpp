@@ -1,10 +1,10 @@
-#include "render.hpp"
+#include "agent/cli/render.hpp"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "agent_client.hpp"
+#include "agent/cli/agent_client.hpp"
 
 namespace cutover::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "split_stats.hpp"
+#include "agent/cli/split_stats.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "units.hpp"
+#include "agent/cli/units.hpp"
 
 #include <gtest/gtest.h>
 
