@@ -68,18 +68,20 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
   return ctx;
 }
 
-Site::Site(int workers)
+Site::Site(int workers, bool green_down)
     : blue_(std::make_unique<Backend>("blue")), green_(std::make_unique<Backend>("green")) {
   port_ = FreePort();
   // No upstream keepalive: the test backend (cpp-httplib) writes headers
   // and body in two writes without TCP_NODELAY, so on a reused connection
   // Nagle and delayed ACKs cost 40 ms a request; fresh connections do not.
-  const std::string body = "  upstream app_blue { server " + blue_->address() + "; }\n" +
-                           "  upstream app_green { server " + green_->address() + "; }\n" +
-                           "  upstream app { cutover blue=app_blue green=app_green weight=0; }\n" +
-                           "  server {\n    listen 127.0.0.1:" + std::to_string(port_) + ";\n" +
-                           "    location / { proxy_pass http://app; }\n" +
-                           "    location = /cutover/status { cutover_status; }\n  }\n";
+  const std::string body =
+      "  upstream app_blue { server " + blue_->address() + "; }\n" +
+      "  upstream app_green { server " +
+      (green_down ? "127.0.0.1:" + std::to_string(FreePort()) : green_->address()) + "; }\n" +
+      "  upstream app { cutover blue=app_blue green=app_green weight=0; }\n" +
+      "  server {\n    listen 127.0.0.1:" + std::to_string(port_) + ";\n" +
+      "    location / { proxy_pass http://app; }\n" +
+      "    location = /cutover/status { cutover_status; }\n  }\n";
   nginx_ = std::make_unique<Nginx>(body, workers);
   nginx_->Start(port_);
 }

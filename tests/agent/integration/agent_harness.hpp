@@ -64,7 +64,9 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
 // nginx with a `cutover` upstream "app" over one blue and one green backend.
 class Site {
  public:
-  explicit Site(int workers = 2);
+  // With `green_down`, green's only peer is a loopback port nobody listens
+  // on: every attempt there fails and nginx fails over to blue.
+  explicit Site(int workers = 2, bool green_down = false);
   std::string Url(const std::string& path = "/") const;
   Nginx& nginx() { return *nginx_; }
   Backend& blue() { return *blue_; }

@@ -210,6 +210,33 @@ TEST_F(AgentTest, GreenFailingUnderLoadIsRevertedWithTheNumbersJournaled) {
   EXPECT_NE(journal.find("\"kind\":\"reverted\""), std::string::npos);
 }
 
+// Green refuses connections: clients never see it (nginx fails over to
+// blue), but the failed attempts count against green and it is reverted.
+class AgentGreenDownTest : public AgentTest {
+ protected:
+  Site down_site_{2, /*green_down=*/true};
+};
+
+TEST_F(AgentGreenDownTest, FailedAttemptsOnGreenRevertThoughClientsSawNoError) {
+  AgentOptions o = Options();
+  o.state_file = down_site_.nginx().state_path();
+  StartAgent(o);
+  Load load(down_site_.Url(), 200, 60s, 12000);
+  ASSERT_TRUE(Start(MakePlan({50, 100}, 600000)).ok());
+  auto file = state::StateFile::Open(o.state_file, state::StateFile::Access::kReadOnly);
+  ASSERT_TRUE(WaitFor([&] { return file.ReadControl("app")->weight_bp == 0; }, 20s))
+      << agent_->Stderr();
+  load.Stop();
+  EXPECT_EQ(load.non_200(), 0u);  // failover hid the dead slot from clients
+  EXPECT_EQ(load.green(), 0u);
+  auto history = History();
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history.front().kind(), "reverted");
+  EXPECT_GT(history.front().measurement().errors(), 0u);
+  EXPECT_GT(history.front().measurement().error_rate(), 0.05);
+  EXPECT_GT(Status().green().failures(), 0u);
+}
+
 TEST_F(AgentTest, SigkillMidHoldKeepsTheWeightAndARestartFinishes) {
   StartAgent(Options());
   Load load(site_.Url(), 200, 90s, 18000);
