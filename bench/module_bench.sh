@@ -10,7 +10,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}
 CHANGES=${CHANGES:-1000}
@@ -43,7 +43,9 @@ http { access_log off;
   server { listen 127.0.0.1:$B2; keepalive_requests 100000; location / { return 200 "green\n"; } }
 }
 CONF
-nginx -p "$work/backends/" -c "$work/backends/nginx.conf" & pids+=($!)
+# The proxy under test gets CPU 0 to itself; backends and wrk share CPU 1.
+PROXY_CPU=${PROXY_CPU:-0}; LOAD_CPU=${LOAD_CPU:-1}
+taskset -c "$LOAD_CPU" nginx -p "$work/backends/" -c "$work/backends/nginx.conf" & pids+=($!)
 
 proxy_conf() {  # $1: weight for the reloaded cutover
   cat <<CONF
@@ -64,12 +66,12 @@ http { access_log off;
 CONF
 }
 proxy_conf 50 >"$work/proxy/nginx.conf"
-nginx -p "$work/proxy/" -c "$work/proxy/nginx.conf" & proxy_pid=$!; pids+=($proxy_pid)
+taskset -c "$PROXY_CPU" nginx -p "$work/proxy/" -c "$work/proxy/nginx.conf" & proxy_pid=$!; pids+=($proxy_pid)
 for p in $B1 $B2 $STOCK $CUT $RELOADED; do wait_port "$p"; done
 
 run_wrk() {  # port -> "rps p99_ms non2xx socket_errors"
   local out
-  out=$(wrk -t1 -c"$CONNS" -d"${2:-$DURATION}"s --latency "http://127.0.0.1:$1/")
+  out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${2:-$DURATION}"s --latency "http://127.0.0.1:$1/")
   local rps p99 non2xx errs
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}' <<<"$out")
@@ -80,18 +82,21 @@ run_wrk() {  # port -> "rps p99_ms non2xx socket_errors"
 
 echo "== throughput: stock round robin vs cutover at 50% (wrk -t1 -c$CONNS -d${DURATION}s, $ROUNDS rounds, 1 proxy worker)"
 run_wrk "$STOCK" 2 >/dev/null; run_wrk "$CUT" 2 >/dev/null  # warm up both
-stock_rps=(); cut_rps=(); stock_p99=(); cut_p99=()
+stock_rps=(); cut_rps=(); stock_p99=(); cut_p99=(); ratios=()
 for i in $(seq "$ROUNDS"); do
   read -r s_rps s_p99 _ _ < <(run_wrk "$STOCK")
   read -r c_rps c_p99 _ _ < <(run_wrk "$CUT")
   stock_rps+=("$s_rps"); cut_rps+=("$c_rps"); stock_p99+=("$s_p99"); cut_p99+=("$c_p99")
+  ratios+=("$(echo "$c_rps / $s_rps" | bc -l)")
   printf "round %d: stock %10.0f rps p99 %6.2f ms | cutover %10.0f rps p99 %6.2f ms | ratio %.3f\n" \
     "$i" "$s_rps" "$s_p99" "$c_rps" "$c_p99" "$(echo "$c_rps / $s_rps" | bc -l)"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ms=$(median "${stock_rps[@]}"); mc=$(median "${cut_rps[@]}")
-printf "median: stock %.0f rps (p99 %s ms), cutover %.0f rps (p99 %s ms): cutover/stock = %.3f\n" \
-  "$ms" "$(median "${stock_p99[@]}")" "$mc" "$(median "${cut_p99[@]}")" "$(echo "$mc / $ms" | bc -l)"
+printf "median: stock %.0f rps (p99 %s ms), cutover %.0f rps (p99 %s ms)\n" \
+  "$ms" "$(median "${stock_p99[@]}")" "$mc" "$(median "${cut_p99[@]}")"
+printf "cutover/stock throughput: median of per-round ratios %.3f (ratio of medians %.3f)\n" \
+  "$(median "${ratios[@]}")" "$(echo "$mc / $ms" | bc -l)"
 
 echo "== $CHANGES weight changes through the state-file API during a wrk run"
 interval_us=$((DURATION * 1000000 / CHANGES))
@@ -115,7 +120,7 @@ reloader() {
   done
 }
 start=$(date +%s.%N)
-( wrk -t1 -c"$CONNS" -d600s --latency "http://127.0.0.1:$RELOADED/" >"$work/wrk-reload.txt" ) & wrk_pid=$!
+( taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d600s --latency "http://127.0.0.1:$RELOADED/" >"$work/wrk-reload.txt" ) & wrk_pid=$!
 reloader
 kill -INT "$wrk_pid" 2>/dev/null || true; wait "$wrk_pid" 2>/dev/null || true
 elapsed=$(echo "$(date +%s.%N) - $start" | bc -l)
