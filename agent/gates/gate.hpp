@@ -17,7 +17,7 @@ class Gate;
 namespace cutover::gates {
 
 struct GateOutcome {
-  std::string name;    // "replication_lag", "sql", "parity", "reversibility"
+  std::string name;  // "replication_lag", "sql", "parity", "reversibility"
   bool passed = false;
   bool warning = false;  // passed, but worth a human's look
   std::string detail;    // what it saw; never contains a password

@@ -70,7 +70,8 @@ inline SlotSnapshot ReadSlot(const Record& r, Slot slot) {
     const SlotCounters& c = r.slots[idx][shard];
     auto v = [&](SlotCounter k) { return c.scalar[k].load(std::memory_order_relaxed); };
     s.requests += v(kRequests);
-    for (std::size_t k = 0; k < 5; ++k) s.responses[k] += v(static_cast<SlotCounter>(kResponses1xx + k));
+    for (std::size_t k = 0; k < 5; ++k)
+      s.responses[k] += v(static_cast<SlotCounter>(kResponses1xx + k));
     s.failures += v(kFailures);
     s.failovers += v(kFailovers);
     s.writes += v(kWrites);
@@ -99,7 +100,8 @@ inline RecordSnapshot ReadRecord(const Record& r) {
       const PeerCounters& c = r.peer_counters[p][shard];
       auto v = [&](PeerCounter k) { return c.value[k].load(std::memory_order_relaxed); };
       ps.requests += v(kPeerRequests);
-      for (std::size_t k = 0; k < 5; ++k) ps.responses[k] += v(static_cast<PeerCounter>(kPeer1xx + k));
+      for (std::size_t k = 0; k < 5; ++k)
+        ps.responses[k] += v(static_cast<PeerCounter>(kPeer1xx + k));
       ps.failures += v(kPeerFailures);
       ps.latency_sum_us += v(kPeerLatencySumUs);
     }
@@ -175,8 +177,11 @@ class StateFile {
   Record* MutableRecord(std::string_view name) { return Find(name); }
 
   StateFile(StateFile&& o) noexcept
-      : path_(std::move(o.path_)), base_(std::exchange(o.base_, nullptr)), size_(o.size_),
-        dev_(o.dev_), ino_(o.ino_) {}
+      : path_(std::move(o.path_)),
+        base_(std::exchange(o.base_, nullptr)),
+        size_(o.size_),
+        dev_(o.dev_),
+        ino_(o.ino_) {}
   StateFile& operator=(StateFile&& o) noexcept {
     if (this != &o) {
       Unmap();

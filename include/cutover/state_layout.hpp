@@ -76,8 +76,12 @@ inline constexpr std::uint32_t kKeyBuckets = 10000;
 enum class Slot : std::uint32_t { kBlue = 0, kGreen = 1 };
 inline constexpr std::size_t kSlotCount = 2;
 
-inline constexpr const char* SlotName(Slot s) noexcept { return s == Slot::kBlue ? "blue" : "green"; }
-inline constexpr Slot Other(Slot s) noexcept { return s == Slot::kBlue ? Slot::kGreen : Slot::kBlue; }
+inline constexpr const char* SlotName(Slot s) noexcept {
+  return s == Slot::kBlue ? "blue" : "green";
+}
+inline constexpr Slot Other(Slot s) noexcept {
+  return s == Slot::kBlue ? Slot::kGreen : Slot::kBlue;
+}
 
 // ---------------------------------------------------------------------------
 // Latency histogram: fixed, log-spaced bucket upper bounds in microseconds,
@@ -133,16 +137,16 @@ struct Control {
 // ---------------------------------------------------------------------------
 // Counter blocks. Response classes are 1xx..5xx at index 0..4.
 enum SlotCounter : std::size_t {
-  kRequests = 0,   // client requests finally served by this slot (the header's value)
-  kResponses1xx,   // ... by the status the client got
+  kRequests = 0,  // client requests finally served by this slot (the header's value)
+  kResponses1xx,  // ... by the status the client got
   kResponses2xx,
   kResponses3xx,
   kResponses4xx,
   kResponses5xx,
-  kFailures,       // attempts on this slot that nginx counted failed (what max_fails counts)
-  kFailovers,      // requests that left this slot for the other one
-  kWrites,         // unsafe-method requests (not GET/HEAD/OPTIONS/TRACE) answered 2xx
-  kLatencySumUs,   // sum of upstream latencies, microseconds
+  kFailures,      // attempts on this slot that nginx counted failed (what max_fails counts)
+  kFailovers,     // requests that left this slot for the other one
+  kWrites,        // unsafe-method requests (not GET/HEAD/OPTIONS/TRACE) answered 2xx
+  kLatencySumUs,  // sum of upstream latencies, microseconds
   kSlotScalarCount
 };
 
@@ -276,8 +280,7 @@ inline const char* ValidateFile(const void* data, std::size_t size) noexcept {
     if (st == kRecordLive) {
       if (std::memchr(r->name, 0, kNameSize) == nullptr || r->name[0] == '\0')
         return "corrupt record name";
-      if (Control::Unpack(r->control.word.load(std::memory_order_acquire)).weight_bp >
-          kWeightScale)
+      if (Control::Unpack(r->control.word.load(std::memory_order_acquire)).weight_bp > kWeightScale)
         return "corrupt record weight";
     }
   }

@@ -8,7 +8,8 @@
 
 namespace cutover::test {
 
-Backend::Backend(std::string name) : name_(std::move(name)), server_(std::make_unique<httplib::Server>()) {
+Backend::Backend(std::string name)
+    : name_(std::move(name)), server_(std::make_unique<httplib::Server>()) {
   auto handle = [this](const httplib::Request& req, httplib::Response& res) {
     ++requests_;
     if (req.method == "POST") ++posts_;

@@ -10,8 +10,8 @@
 namespace cutover::test {
 
 struct HttpResponse {
-  long status = 0;            // 0 when the request failed at transport level
-  std::string error;          // curl's message when status == 0
+  long status = 0;    // 0 when the request failed at transport level
+  std::string error;  // curl's message when status == 0
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   std::string body;
 

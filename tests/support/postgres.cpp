@@ -50,8 +50,8 @@ std::string Postgres::Uri(const std::string& db) const {
 }
 
 std::string Postgres::Psql(const std::string& sql, const std::string& db) const {
-  auto r = Run({kBin + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", Uri(db), "-c",
-                sql});
+  auto r = Run(
+      {kBin + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", Uri(db), "-c", sql});
   if (r.exit_code != 0) throw std::runtime_error("psql failed: " + r.err);
   return r.out;
 }

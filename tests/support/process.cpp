@@ -121,8 +121,8 @@ int DecodeStatus(int status) {
 
 }  // namespace
 
-RunResult Run(const std::vector<std::string>& argv_in, const std::map<std::string, std::string>& env,
-              const std::string& stdin_data) {
+RunResult Run(const std::vector<std::string>& argv_in,
+              const std::map<std::string, std::string>& env, const std::string& stdin_data) {
   TempDir tmp("cutover-run");
   const std::string out = tmp / "out", err = tmp / "err", in = tmp / "in";
   WriteFile(in, stdin_data);
@@ -180,7 +180,9 @@ Process::~Process() {
 }
 
 Process::Process(Process&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)), exit_code_(o.exit_code_), out_path_(std::move(o.out_path_)),
+    : pid_(std::exchange(o.pid_, -1)),
+      exit_code_(o.exit_code_),
+      out_path_(std::move(o.out_path_)),
       err_path_(std::move(o.err_path_)) {}
 
 Process& Process::operator=(Process&& o) noexcept {
