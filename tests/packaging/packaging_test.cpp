@@ -75,13 +75,16 @@ TEST(Packages, ModuleDebLoadsIntoDebiansNginx) {
   // resolves through that link, as it will on a real system.
   fs::create_directory_symlink("../../lib/nginx/modules", root / "usr/share/nginx/modules");
   TempDir run("deb-nginx");
-  WriteFile(run / "nginx.conf", "include " + snippet + ";\n" + "pid " + (run / "nginx.pid") +
-                                    ";\n" +
-                                    "events {}\n"
-                                    "http {\n"
-                                    "  access_log off;\n"
-                                    "  server { listen 127.0.0.1:" +
-                                    std::to_string(FreePort()) + "; }\n" + "}\n");
+  // A configuration only the cutover module understands.
+  WriteFile(run / "nginx.conf",
+            "include " + snippet + ";\n" + "pid " + (run / "nginx.pid") + ";\n" + "events {}\n" +
+                "http {\n" + "  access_log off;\n" + "  cutover_state_file " +
+                (run / "cutover.state") + ";\n" + "  upstream app_blue { server 127.0.0.1:1; }\n" +
+                "  upstream app_green { server 127.0.0.1:2; }\n" +
+                "  upstream app { cutover blue=app_blue green=app_green; }\n" + "  server {\n" +
+                "    listen 127.0.0.1:" + std::to_string(FreePort()) + ";\n" +
+                "    location / { proxy_pass http://app; }\n" +
+                "    location = /status { cutover_status; }\n" + "  }\n" + "}\n");
   auto t = test::Run({CUTOVER_NGINX_BINARY, "-t", "-p", root / "usr/share/nginx/", "-e",
                       run / "error.log", "-c", run / "nginx.conf"});
   EXPECT_EQ(t.exit_code, 0) << t.out << t.err;
