@@ -148,6 +148,7 @@ int RunLoad(const LoadOptions& options, const std::atomic<bool>& stop) {
     workers.emplace_back([&, w] {
       httplib::Client client(options.url);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       client.set_connection_timeout(std::chrono::seconds(2));
       client.set_read_timeout(std::chrono::seconds(5));
       // Workers start staggered so the requests are spread over the period.
