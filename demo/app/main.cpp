@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   cutover-demo-app [serve] --listen HOST:PORT --db DSN [--slot blue|green]
                    [--version V] [--fail-rate F]
-  cutover-demo-app seed --db DSN [--orders N] [--customers N]
+  cutover-demo-app seed --db DSN [--orders N] [--customers N]     (tops up to N)
   cutover-demo-app migrate --from sqlite:PATH --to postgresql://...
   cutover-demo-app load --url http://HOST:PORT [--rate R] [--write-share F]
                    [--workers N] [--duration SECONDS] [--events FILE] [--report FILE]
@@ -127,10 +127,11 @@ int Seed(const Flags& flags) {
     for (std::int64_t c = store->CountRows("customers") + 1; c <= customers; ++c)
       store->AddCustomer("Customer " + std::to_string(c),
                          "customer" + std::to_string(c) + "@example.com");
-    // Spread over the last `orders` minutes, oldest first.
+    // Tops up to `orders` (so seeding again, as a container start does, adds
+    // nothing), spread over the last `orders` minutes, oldest first.
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     static constexpr const char* kItems[] = {"widget", "gadget", "sprocket", "gizmo", "doohickey"};
-    for (std::int64_t i = 0; i < orders; ++i) {
+    for (std::int64_t i = store->CountRows("orders"); i < orders; ++i) {
       demo::NewOrder order{1 + i % customers, kItems[i % 5], static_cast<int>(1 + i % 4),
                            demo::UtcTime(now - (orders - i) * 60)};
       if (!store->AddOrder(order)) throw demo::StoreError("seed: customer vanished");
