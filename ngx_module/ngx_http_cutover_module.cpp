@@ -168,6 +168,7 @@ struct RequestState {
   ngx_uint_t attempts;
   std::uint64_t start_us;
   std::uint64_t end_us;
+  bool failover_pending;  // the last attempt failed; a retry goes to the other slot
   bool counted;
 };
 
@@ -263,6 +264,12 @@ ngx_int_t FindPeer(const SlotUpstream& su, const ngx_str_t* name) {
 }
 
 ngx_int_t GetPeerImpl(ngx_peer_connection_t* pc, RequestState* st) {
+  // Switched (and counted) here rather than in free: only now is it sure
+  // that nginx retries.
+  if (st->failover_pending) {
+    st->failover_pending = false;
+    if (CanFailover(st) && !Failover(st)) return NGX_ERROR;
+  }
   for (int pass = 0; pass < 2; ++pass) {
     SlotPeerState& sp = st->slots[Index(st->slot)];
     const ngx_int_t rc = sp.get(pc, sp.data);
@@ -302,8 +309,8 @@ void FreePeerImpl(ngx_peer_connection_t* pc, RequestState* st, ngx_uint_t state)
   pc->tries = sp.tries;
   sp.free(pc, sp.data, state);
   sp.tries = pc->tries;
-  // A failed attempt that nginx may retry goes to the other slot.
-  if (state != 0 && CanFailover(st)) Failover(st);
+  // A failed attempt that nginx retries goes to the other slot.
+  st->failover_pending = state != 0 && CanFailover(st);
   pc->tries = TotalTries(st);
 }
 

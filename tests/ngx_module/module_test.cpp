@@ -352,6 +352,32 @@ TEST_F(ModuleTest, FailoverOffLetsTheFailureThroughTaggedWithItsSlot) {
   EXPECT_EQ(s["green"]["responses"]["5xx"], 20);
 }
 
+TEST_F(ModuleTest, ASlotWithNoLivePeerHandsTheRequestToTheOtherSlot) {
+  std::string body = std::regex_replace(
+      Body({.weight = "100"}), std::regex("(upstream app_green \\{ server [^;]*)"), "$1 down");
+  ASSERT_NE(body.find(" down;"), std::string::npos);
+  nginx_ = std::make_unique<Nginx>(body, kWorkers);
+  nginx_->Start(port_);
+  Tally t = Send(25);
+  EXPECT_EQ(t.by_status[200], 25);
+  EXPECT_EQ(t.by_slot["blue"], 25);
+  json s = SettledStatus(25)["cutovers"]["app"]["slots"];
+  EXPECT_EQ(s["green"]["failovers"], 25);
+  EXPECT_EQ(s["green"]["failures"], 0) << "nothing was attempted on green";
+  EXPECT_EQ(green_->requests(), 0u);
+}
+
+TEST_F(ModuleTest, NoRetryMeansNoFailover) {
+  StartNginx({.weight = "100", .location_extra = "proxy_next_upstream off;", .green_down = true});
+  check_log_ = false;
+  Tally t = Send(10);
+  EXPECT_EQ(t.by_status[502], 10);
+  json s = SettledStatus(10)["cutovers"]["app"]["slots"];
+  EXPECT_EQ(s["green"]["failures"], 10);
+  EXPECT_EQ(s["green"]["failovers"], 0) << "nginx did not retry, so nothing failed over";
+  EXPECT_EQ(s["blue"]["requests"], 0);
+}
+
 TEST_F(ModuleTest, AFailingGreenPeerWithNextUpstreamHttp500RetriesOnBlue) {
   green_->SetStatus(500);
   StartNginx({.weight = "100", .location_extra = "proxy_next_upstream error timeout http_500;"});
@@ -441,6 +467,12 @@ TEST_F(ModuleTest, ACorruptFileIsQuarantinedWithAnAlertAndNginxServes) {
     bytes.replace(0, 8, "GARBAGE!");
     WriteFile(nginx_->state_path(), bytes);
   }
+  // nginx -t only warns and leaves the bad file where it is.
+  auto test = nginx_->Test();
+  EXPECT_EQ(test.exit_code, 0) << test.err;
+  EXPECT_NE(test.err.find("[warn]"), std::string::npos) << test.err;
+  EXPECT_NE(test.err.find("will move it aside"), std::string::npos) << test.err;
+  EXPECT_EQ(ReadFile(nginx_->state_path()).substr(0, 8), "GARBAGE!");
   nginx_->Start(port_);
   check_log_ = false;
   const std::string log = nginx_->ErrorLog();
@@ -497,6 +529,8 @@ struct BadConfig {
   std::string http_body;
   std::string message;
 };
+
+void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.name; }
 
 class BadDirectiveTest : public ::testing::TestWithParam<BadConfig> {};
 
