@@ -132,11 +132,12 @@ void OrderService::Route() {
     NewOrder order;
     order.customer_id = body.at("customer_id").get<std::int64_t>();
     order.item = body.at("item").get<std::string>();
-    order.quantity = body.at("quantity").get<int>();
+    // Read wide and range-checked: get<int> would silently wrap 2^32 + 1 to 1.
+    const auto quantity = body.at("quantity").get<std::int64_t>();
     if (order.item.empty() || order.item.size() > 200)
       return ReplyError(res, 400, "item must be 1 to 200 characters");
-    if (order.quantity < 1 || order.quantity > 1000)
-      return ReplyError(res, 400, "quantity must be in 1..1000");
+    if (quantity < 1 || quantity > 1000) return ReplyError(res, 400, "quantity must be in 1..1000");
+    order.quantity = static_cast<int>(quantity);
     const auto added = store_->AddOrder(order);
     if (!added) return ReplyError(res, 422, "no such customer");
     res.set_header("Location", "/orders/" + std::to_string(added->id));

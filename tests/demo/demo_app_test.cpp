@@ -85,6 +85,11 @@ void ExpectServesOrders(const std::string& slot, const std::string& db, const st
       http.Post(app.Url("/orders"), R"({"customer_id": 1, "item": "x", "quantity": 0})", kJson)
           .status,
       400);
+  EXPECT_EQ(http.Post(app.Url("/orders"),
+                      R"({"customer_id": 1, "item": "x", "quantity": 4294967297})", kJson)
+                .status,
+            400);
+  EXPECT_EQ(http.Post(app.Url("/orders"), R"({"customer_id": 1, "item": "x"})", kJson).status, 400);
   EXPECT_EQ(http.Post(app.Url("/orders"), "not json", kJson).status, 400);
   EXPECT_EQ(http.Get(app.Url("/orders?limit=0")).status, 400);
   // Nothing invalid was written.
@@ -125,6 +130,7 @@ TEST(DemoApp, MigrationCopiesEveryRowAndAlignsSequences) {
       << migrated.out;
   EXPECT_EQ(pg.Psql("SELECT count(*) FROM customers"), "7\n");
   EXPECT_EQ(pg.Psql("SELECT count(*) FROM orders"), "1500\n");
+  EXPECT_NE(migrated.out.find("customers: 7 rows copied, next id 8"), std::string::npos);
 
   DemoApp blue(dir, "blue", sqlite);
   DemoApp green(dir, "green", pg.Uri());
@@ -140,6 +146,7 @@ TEST(DemoApp, MigrationCopiesEveryRowAndAlignsSequences) {
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(Body(created).at("id"), 1502);
   EXPECT_EQ(pg.Psql("SELECT max(id) FROM orders"), "1502\n");
+  EXPECT_EQ(pg.Psql("SELECT nextval(pg_get_serial_sequence('customers', 'id'))"), "8\n");
 
   // A second migration refuses the non-empty target and leaves it alone.
   auto again = RunDemoApp({"migrate", "--from", sqlite, "--to", pg.Uri()});
