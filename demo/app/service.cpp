@@ -1,6 +1,7 @@
 #include "service.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -64,12 +65,29 @@ OrderService::OrderService(std::unique_ptr<OrderStore> store, ServiceOptions opt
   // Headers and body go out in separate writes: without this, Nagle and
   // delayed ACKs add 40 ms to every answer on a kept-alive connection.
   server_->set_tcp_nodelay(true);
+  // nginx keeps upstream connections for up to 60 s and reuses them for as
+  // many requests as it likes: closing after httplib's default 5 requests or
+  // 5 s makes nginx reconnect all the time (and race the close).
+  server_->set_keep_alive_max_count(100000);
+  server_->set_keep_alive_timeout(75);
+  server_->set_socket_options([this](int sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_socket_ = sock;
+  });
   Route();
 }
 
 OrderService::~OrderService() = default;
 
-bool OrderService::Listen(const std::string& host, int port) { return server_->listen(host, port); }
+bool OrderService::Listen(const std::string& host, int port) {
+  if (!server_->bind_to_port(host, port)) return false;
+  // Debian's httplib is built to listen with a backlog of 5: a burst of new
+  // connections from nginx overflows it and the dropped SYNs wait out a 1 s
+  // retransmit, a P99 of a second. Listening again only raises the backlog.
+  ::listen(listen_socket_, SOMAXCONN);
+  return server_->listen_after_bind();
+}
 
 void OrderService::Stop() { server_->stop(); }
 

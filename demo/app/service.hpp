@@ -51,6 +51,7 @@ class OrderService {
   ServiceOptions options_;
   FaultInjector faults_;
   std::unique_ptr<httplib::Server> server_;
+  int listen_socket_ = -1;
 };
 
 }  // namespace demo
