@@ -137,11 +137,19 @@ wait_weight() {  # WANT SECONDS [BACK]
 act "Building (scripts/install-deps.sh, then cmake)"
 bash scripts/install-deps.sh
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+say "(the first build takes several minutes; compiler errors, if any, show here)"
 cmake --build "$BUILD_DIR" -j "$JOBS" >/dev/null
 APP=$ROOT/$BUILD_DIR/demo/cutover-demo-app
 MODULE=$ROOT/$BUILD_DIR/ngx_module/ngx_http_cutover_module.so
-AGENT=$(find "$ROOT/$BUILD_DIR" -type f -name cutover-agent -perm -u+x | head -n 1)
-CTL=$(find "$ROOT/$BUILD_DIR" -type f -name cutoverctl -perm -u+x | head -n 1)
+# Where agent/ builds them; else wherever they are in the tree (but not in
+# cpack's staging directories).
+built() {
+  [[ -x $ROOT/$BUILD_DIR/$1 ]] && { echo "$ROOT/$BUILD_DIR/$1"; return; }
+  find "$ROOT/$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x \
+    -not -path '*/_CPack_Packages/*' | head -n 1
+}
+AGENT=$(built agent/cutover-agent)
+CTL=$(built agent/cli/cutoverctl)
 for f in "$APP" "$MODULE" "$AGENT" "$CTL"; do
   [[ -n $f && -f $f ]] || die "missing build output ($f): is agent/ in the tree?"
 done
