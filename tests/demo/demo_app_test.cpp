@@ -155,6 +155,24 @@ TEST(DemoApp, MigrationCopiesEveryRowAndAlignsSequences) {
   EXPECT_EQ(pg.Psql("SELECT count(*) FROM orders"), "1501\n");
 }
 
+TEST(DemoApp, MigrationIsAllOrNothing) {
+  TempDir dir("demo-migrate");
+  Postgres pg;
+  const std::string sqlite = "sqlite:" + (dir / "blue.db");
+  ASSERT_EQ(RunDemoApp({"seed", "--db", sqlite, "--orders", "50"}).exit_code, 0);
+  // An orphan order, as old SQLite files often hold (foreign keys are off
+  // unless a connection asks): PostgreSQL refuses it half way through.
+  SqliteExec(dir / "blue.db",
+             "INSERT INTO orders (customer_id, item, quantity, created_at) "
+             "VALUES (999, 'orphan', 1, '2026-01-01T00:00:00Z')");
+  auto r = RunDemoApp({"migrate", "--from", sqlite, "--to", pg.Uri()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("foreign key"), std::string::npos) << r.err;
+  // Not even the schema is left behind: it was created in the same transaction.
+  EXPECT_EQ(pg.Psql("SELECT count(*) FROM pg_tables WHERE tablename IN ('customers', 'orders')"),
+            "0\n");
+}
+
 TEST(DemoApp, MigrationFromAMissingFileFailsWithoutTouchingTheTarget) {
   TempDir dir("demo-migrate");
   Postgres pg;
