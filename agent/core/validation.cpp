@@ -1,0 +1,83 @@
+#include "agent/core/validation.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "cutover/state_layout.hpp"
+
+namespace cutover::agent {
+
+namespace {
+
+std::string Number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+void ValidateDuration(const std::string& field, const google::protobuf::Duration& d,
+                      bool must_be_positive) {
+  const bool mixed_signs = (d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0);
+  if (mixed_signs || d.nanos() <= -1'000'000'000 || d.nanos() >= 1'000'000'000)
+    throw InvalidArgument(field, "is not a valid duration");
+  const bool negative = d.seconds() < 0 || d.nanos() < 0;
+  if (negative) throw InvalidArgument(field, "must not be negative");
+  if (must_be_positive && d.seconds() == 0 && d.nanos() == 0)
+    throw InvalidArgument(field, "must be positive");
+  if (d.seconds() > 10LL * 365 * 24 * 3600) throw InvalidArgument(field, "is unreasonably long");
+}
+
+}  // namespace
+
+void ValidatePercent(const std::string& field, double percent) {
+  if (!std::isfinite(percent)) throw InvalidArgument(field, "must be a number");
+  if (percent < 0.0 || percent > 100.0)
+    throw InvalidArgument(field, "must be between 0 and 100, got " + Number(percent));
+  const double hundredths = percent * 100.0;
+  if (std::fabs(hundredths - std::round(hundredths)) > 1e-6)
+    throw InvalidArgument(field, "at most two decimals, got " + Number(percent));
+}
+
+void ValidateCutoverName(const std::string& field, const std::string& name) {
+  if (name.empty()) throw InvalidArgument(field, "must not be empty");
+  if (name.size() >= state::kNameSize)
+    throw InvalidArgument(field, "longer than " + std::to_string(state::kNameSize - 1) + " bytes");
+}
+
+void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {
+  if (plan.steps().empty()) throw InvalidArgument(prefix + ".steps", "must not be empty");
+  double previous = 0.0;
+  for (int i = 0; i < plan.steps_size(); ++i) {
+    const v1::Step& step = plan.steps(i);
+    const std::string field = prefix + ".steps[" + std::to_string(i) + "]";
+    ValidatePercent(field + ".percent", step.percent());
+    if (step.percent() <= 0.0) throw InvalidArgument(field + ".percent", "must be above 0");
+    if (i > 0 && step.percent() <= previous)
+      throw InvalidArgument(field + ".percent", "steps must rise: " + Number(step.percent()) +
+                                                    " is not above the previous step's " +
+                                                    Number(previous));
+    ValidateDuration(field + ".hold", step.hold(), false);
+    previous = step.percent();
+  }
+  const std::string a = prefix + ".analysis";
+  if (!plan.has_analysis()) throw InvalidArgument(a, "is required (at least a window)");
+  const v1::Analysis& analysis = plan.analysis();
+  ValidateDuration(a + ".window", analysis.window(), true);
+  if (!std::isfinite(analysis.max_error_rate()) || analysis.max_error_rate() < 0.0 ||
+      analysis.max_error_rate() > 1.0)
+    throw InvalidArgument(a + ".max_error_rate",
+                          "must be a fraction between 0 and 1 (0.01 is 1%), got " +
+                              Number(analysis.max_error_rate()));
+  ValidateDuration(a + ".max_p99", analysis.max_p99(), false);
+  if (!std::isfinite(analysis.max_error_ratio_vs_blue()) ||
+      analysis.max_error_ratio_vs_blue() < 0.0)
+    throw InvalidArgument(
+        a + ".max_error_ratio_vs_blue",
+        "must be 0 (off) or positive, got " + Number(analysis.max_error_ratio_vs_blue()));
+  if (analysis.failure_threshold() > 1000)
+    throw InvalidArgument(a + ".failure_threshold", "must be at most 1000");
+  if (!v1::BreachAction_IsValid(plan.on_breach()))
+    throw InvalidArgument(prefix + ".on_breach", "must be revert or pause");
+}
+
+}  // namespace cutover::agent

@@ -1,0 +1,31 @@
+// Input validation for the API. Every error names the field it is about, in
+// the request's own terms ("plan.steps[2].percent: ..."), so a caller can
+// fix the input without reading the agent's source.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "cutover/v1/cutover.pb.h"
+
+namespace cutover::agent {
+
+class InvalidArgument : public std::invalid_argument {
+ public:
+  InvalidArgument(const std::string& field, const std::string& problem)
+      : std::invalid_argument(field + ": " + problem) {}
+};
+
+// A share of traffic: 0..100 with at most two decimals (the state file holds
+// basis points). Throws InvalidArgument naming `field`.
+void ValidatePercent(const std::string& field, double percent);
+
+// A cutover name as the state file can hold it.
+void ValidateCutoverName(const std::string& field, const std::string& name);
+
+// Steps, analysis and breach action of a plan; gates are validated by the
+// gate factory. Throws InvalidArgument naming the first bad field, prefixed
+// with `prefix` ("plan").
+void ValidatePlan(const v1::Plan& plan, const std::string& prefix = "plan");
+
+}  // namespace cutover::agent

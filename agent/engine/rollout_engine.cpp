@@ -1,0 +1,440 @@
+#include "agent/engine/rollout_engine.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "agent/core/units.hpp"
+
+namespace cutover::agent {
+
+namespace {
+
+std::string Percent(std::uint32_t bp) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", BpToPercent(bp));
+  return buf;
+}
+
+std::string FirstFailure(const std::vector<gates::GateOutcome>& outcomes) {
+  for (const auto& o : outcomes)
+    if (!o.passed) return o.name + ": " + o.detail;
+  return "";
+}
+
+}  // namespace
+
+void ToProto(const gates::GateOutcome& outcome, v1::GateResult* out) {
+  out->set_name(outcome.name);
+  out->set_passed(outcome.passed);
+  out->set_warning(outcome.warning);
+  out->set_detail(outcome.detail);
+  *out->mutable_took() = ToProtoDuration(outcome.took);
+}
+
+RolloutEngine::RolloutEngine(std::string id, std::string cutover, v1::Plan plan,
+                             state::Slot from_slot, Options options)
+    : id_(std::move(id)),
+      cutover_(std::move(cutover)),
+      plan_(std::move(plan)),
+      from_(from_slot),
+      options_(options) {}
+
+std::uint64_t RolloutEngine::MinRequests() const {
+  return std::max<std::uint64_t>(plan_.analysis().min_requests(), 1);
+}
+Nanos RolloutEngine::Window() const { return FromProto(plan_.analysis().window()); }
+std::uint32_t RolloutEngine::FailureThreshold() const {
+  return std::max<std::uint32_t>(plan_.analysis().failure_threshold(), 1);
+}
+
+std::uint32_t RolloutEngine::StepGreenBp(int step) const {
+  if (step < 0 || step >= plan_.steps_size()) return start_green_bp_;
+  return GreenBpFor(to_slot(), PercentToBp(plan_.steps(step).percent()));
+}
+
+Nanos RolloutEngine::HoldElapsed(WallTime now) const {
+  if (step_ < 0) return Nanos(0);
+  const WallTime until = state_ == v1::ROLLOUT_STATE_PAUSED ? paused_at_ : now;
+  return std::max(Nanos(0), std::chrono::duration_cast<Nanos>(until - step_started_at_));
+}
+
+v1::Event RolloutEngine::NewEvent(const std::string& kind, WallTime now, const std::string& reason,
+                                  const std::string& actor) const {
+  v1::Event e;
+  *e.mutable_time() = ToProtoTimestamp(now);
+  e.set_cutover(cutover_);
+  e.set_kind(kind);
+  e.set_reason(reason);
+  e.set_rollout_id(id_);
+  e.set_step(step_);
+  e.set_weight_before(BpToPercent(green_bp_));
+  e.set_weight_after(BpToPercent(green_bp_));
+  e.set_actor(actor);
+  return e;
+}
+
+void RolloutEngine::Record(const Decision& d) {
+  if (d.store_green_bp) green_bp_ = *d.store_green_bp;
+  last_decision_ = d.event.kind() + (d.event.reason().empty() ? "" : ": " + d.event.reason());
+}
+
+std::vector<Decision> RolloutEngine::Start(WallTime now, std::uint32_t current_green_bp,
+                                           const std::string& reason, const std::string& actor) {
+  started_at_ = now;
+  step_started_at_ = now;
+  next_gate_attempt_ = now;
+  start_green_bp_ = current_green_bp;
+  green_bp_ = current_green_bp;
+  std::vector<Decision> out;
+  Decision started{std::nullopt, NewEvent("rollout_started", now, reason, actor)};
+  *started.event.mutable_plan() = plan_;
+  started.event.set_from_slot(agent::ToProto(from_));
+  started.event.set_to_slot(agent::ToProto(to_slot()));
+  Record(started);
+  out.push_back(std::move(started));
+  if (options_.gates.checks_steps) {
+    RequestGates(0, false);
+  } else {
+    out.push_back(Advance(0, now, nullptr, nullptr));
+  }
+  return out;
+}
+
+std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>& events,
+                                                    Options options) {
+  if (events.empty() || events.front().kind() != "rollout_started" || !events.front().has_plan() ||
+      events.front().plan().steps().empty())
+    return std::nullopt;
+  const v1::Event& first = events.front();
+  RolloutEngine engine(first.rollout_id(), first.cutover(), first.plan(),
+                       FromProto(first.from_slot()), options);
+  const WallTime started = FromProto(first.time());
+  engine.started_at_ = started;
+  engine.step_started_at_ = started;
+  engine.next_gate_attempt_ = started;
+  engine.start_green_bp_ = PercentToBp(first.weight_before());
+  engine.green_bp_ = engine.start_green_bp_;
+  for (const v1::Event& e : events) {
+    if (e.rollout_id() != engine.id_) continue;
+    const WallTime t = FromProto(e.time());
+    const std::string& kind = e.kind();
+    if (kind == "step_advanced") {
+      engine.step_ = e.step();
+      engine.step_started_at_ = t;
+      engine.next_gate_attempt_ = t;
+    } else if (kind == "gate_failed") {
+      engine.next_gate_attempt_ = t + options.gate_retry;
+    } else if (kind == "paused") {
+      engine.state_ = v1::ROLLOUT_STATE_PAUSED;
+      engine.paused_at_ = t;
+      engine.pause_reason_ = e.reason();
+    } else if (kind == "resumed") {
+      engine.step_started_at_ += t - engine.paused_at_;
+      engine.state_ = v1::ROLLOUT_STATE_RUNNING;
+      engine.pause_reason_.clear();
+    } else if (kind == "completed" || kind == "promoted") {
+      engine.state_ = v1::ROLLOUT_STATE_COMPLETED;
+    } else if (kind == "reverted") {
+      engine.state_ = v1::ROLLOUT_STATE_REVERTED;
+    } else if (kind == "aborted") {
+      engine.state_ = v1::ROLLOUT_STATE_ABORTED;
+    }
+    engine.green_bp_ = PercentToBp(e.weight_after());
+    engine.last_decision_ = kind + (e.reason().empty() ? "" : ": " + e.reason());
+  }
+  return engine;
+}
+
+std::vector<Decision> RolloutEngine::CheckWeightAfterRestore(WallTime now, state::Control control) {
+  green_bp_ = control.weight_bp;
+  if (state_ != v1::ROLLOUT_STATE_RUNNING || step_ < 0) return {};
+  const std::uint32_t expected = StepGreenBp(step_);
+  if (control.weight_bp == expected) return {};
+  Decision d = PauseWith(now,
+                         "after a restart the state file holds " + Percent(control.weight_bp) +
+                             " green, not step " + std::to_string(step_) + "'s " +
+                             Percent(expected) + ": paused for an operator",
+                         "agent");
+  return {std::move(d)};
+}
+
+void RolloutEngine::RequestGates(int step, bool before_revert) {
+  phase_ = before_revert ? Phase::kAwaitingRevertGates : Phase::kAwaitingStepGates;
+  pending_gates_ =
+      GateRequest{next_gate_request_id_++, before_revert, step,
+                  writes_total_ >= writes_at_start_ ? writes_total_ - writes_at_start_ : 0};
+  gate_request_taken_ = false;
+}
+
+std::optional<GateRequest> RolloutEngine::TakeGateRequest() {
+  if (!pending_gates_ || gate_request_taken_) return std::nullopt;
+  gate_request_taken_ = true;
+  return pending_gates_;
+}
+
+Decision RolloutEngine::Advance(int step, WallTime now, const v1::Measurement* measurement,
+                                const std::vector<gates::GateOutcome>* outcomes) {
+  const std::uint32_t target = StepGreenBp(step);
+  Decision d{target, NewEvent("step_advanced", now,
+                              "step " + std::to_string(step) + ": " +
+                                  Percent(PercentToBp(plan_.steps(step).percent())) + " to " +
+                                  state::SlotName(to_slot()) + ", hold " +
+                                  FormatDuration(FromProto(plan_.steps(step).hold())),
+                              "agent")};
+  d.event.set_step(step);
+  d.event.set_weight_after(BpToPercent(target));
+  if (measurement != nullptr) *d.event.mutable_measurement() = *measurement;
+  if (outcomes != nullptr)
+    for (const auto& o : *outcomes) agent::ToProto(o, d.event.add_gates());
+  step_ = step;
+  step_started_at_ = now;
+  next_gate_attempt_ = now;
+  step_healthy_requests_ = 0;
+  consecutive_failing_ = 0;
+  inconclusive_reported_ = false;
+  phase_ = Phase::kWatching;
+  Record(d);
+  return d;
+}
+
+std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measurement& measurement) {
+  const std::uint32_t full = GreenBpFor(to_slot(), state::kWeightScale);
+  Decision d{std::nullopt,
+             NewEvent("completed", now,
+                      std::string(state::SlotName(to_slot())) + " is live: every step held healthy",
+                      "agent")};
+  if (green_bp_ != full) d.store_green_bp = full;
+  d.event.set_weight_after(BpToPercent(full));
+  *d.event.mutable_measurement() = measurement;
+  state_ = v1::ROLLOUT_STATE_COMPLETED;
+  phase_ = Phase::kWatching;
+  Record(d);
+  return {std::move(d)};
+}
+
+Decision RolloutEngine::Revert(WallTime now, const std::string& reason,
+                               const v1::Measurement* measurement,
+                               const std::vector<gates::GateOutcome>* outcomes) {
+  const std::uint32_t back = GreenBpFor(from_, state::kWeightScale);
+  Decision d{back, NewEvent("reverted", now, reason, "agent")};
+  d.event.set_weight_after(BpToPercent(back));
+  if (measurement != nullptr) *d.event.mutable_measurement() = *measurement;
+  if (outcomes != nullptr)
+    for (const auto& o : *outcomes) agent::ToProto(o, d.event.add_gates());
+  state_ = v1::ROLLOUT_STATE_REVERTED;
+  phase_ = Phase::kWatching;
+  pending_gates_.reset();
+  Record(d);
+  return d;
+}
+
+Decision RolloutEngine::PauseWith(WallTime now, const std::string& reason,
+                                  const std::string& actor) {
+  Decision d{std::nullopt, NewEvent("paused", now, reason, actor)};
+  state_ = v1::ROLLOUT_STATE_PAUSED;
+  paused_at_ = now;
+  pause_reason_ = reason;
+  phase_ = Phase::kWatching;
+  pending_gates_.reset();
+  Record(d);
+  return d;
+}
+
+std::vector<Decision> RolloutEngine::Breach(WallTime now, const Verdict& verdict) {
+  std::vector<Decision> out;
+  Decision breach{std::nullopt, NewEvent("breach", now, verdict.reason, "agent")};
+  *breach.event.mutable_measurement() = verdict.measurement;
+  Record(breach);
+  out.push_back(std::move(breach));
+  if (plan_.on_breach() == v1::BREACH_ACTION_PAUSE) {
+    Decision d = PauseWith(now, "breach: " + verdict.reason, "agent");
+    *d.event.mutable_measurement() = verdict.measurement;
+    out.push_back(std::move(d));
+  } else if (options_.gates.checks_reverts) {
+    breach_measurement_ = verdict.measurement;
+    breach_reason_ = verdict.reason;
+    RequestGates(step_, true);
+  } else {
+    out.push_back(Revert(now, "breach: " + verdict.reason, &verdict.measurement, nullptr));
+  }
+  return out;
+}
+
+std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
+  std::uint64_t served = 0;
+  if (!counters_seen_) {
+    counters_seen_ = true;
+    writes_at_start_ = obs.new_slot_writes_total;
+  } else if (obs.new_slot_requests_total >= last_requests_total_) {
+    served = obs.new_slot_requests_total - last_requests_total_;
+  }
+  last_requests_total_ = obs.new_slot_requests_total;
+  writes_total_ = obs.new_slot_writes_total;
+  green_bp_ = obs.control.weight_bp;
+
+  if (state_ != v1::ROLLOUT_STATE_RUNNING) return {};
+  if (phase_ == Phase::kAwaitingRevertGates) return {};
+  const WallTime now = obs.now;
+
+  if (step_ < 0) {
+    if (phase_ == Phase::kAwaitingStepGates || now < next_gate_attempt_) return {};
+    if (options_.gates.checks_steps) {
+      RequestGates(0, false);
+      return {};
+    }
+    return {Advance(0, now, nullptr, nullptr)};
+  }
+
+  const Verdict verdict = Judge(plan_.analysis(), obs.new_slot, obs.old_slot);
+  if (verdict.failing()) {
+    // Windows slide every tick; a failure counts again only once a whole
+    // window has passed, so the threshold counts distinct windows.
+    if (consecutive_failing_ == 0 || now - last_failure_counted_ >= Window()) {
+      ++consecutive_failing_;
+      last_failure_counted_ = now;
+    }
+    if (consecutive_failing_ >= FailureThreshold()) return Breach(now, verdict);
+    return {};
+  }
+  if (verdict.healthy()) {
+    consecutive_failing_ = 0;
+    step_healthy_requests_ += served;
+  }
+  if (phase_ == Phase::kAwaitingStepGates) return {};
+
+  const Nanos hold = FromProto(plan_.steps(step_).hold());
+  if (HoldElapsed(now) < hold) return {};
+  if (verdict.healthy() && step_healthy_requests_ >= MinRequests()) {
+    if (step_ + 1 >= plan_.steps_size()) return Complete(now, verdict.measurement);
+    if (!options_.gates.checks_steps)
+      return {Advance(step_ + 1, now, &verdict.measurement, nullptr)};
+    if (now >= next_gate_attempt_) {
+      last_measurement_ = verdict.measurement;
+      RequestGates(step_ + 1, false);
+    }
+    return {};
+  }
+  if (!inconclusive_reported_ && !verdict.healthy()) {
+    // Reported once per step: the hold is over but the numbers do not allow a move.
+    inconclusive_reported_ = true;
+    Decision d{std::nullopt, NewEvent("inconclusive", now,
+                                      "hold over, not advancing: " + verdict.reason, "agent")};
+    *d.event.mutable_measurement() = verdict.measurement;
+    Record(d);
+    return {std::move(d)};
+  }
+  return {};
+}
+
+std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
+                                                   const std::vector<gates::GateOutcome>& outcomes,
+                                                   WallTime now) {
+  if (!pending_gates_ || pending_gates_->id != request_id) return {};  // stale
+  const GateRequest request = *pending_gates_;
+  pending_gates_.reset();
+  last_gates_ = outcomes;
+  const bool passed = std::all_of(outcomes.begin(), outcomes.end(),
+                                  [](const gates::GateOutcome& o) { return o.passed; });
+  if (state_ != v1::ROLLOUT_STATE_RUNNING) {
+    phase_ = Phase::kWatching;
+    return {};
+  }
+  if (request.before_revert) {
+    phase_ = Phase::kWatching;
+    if (!passed) {
+      Decision d = PauseWith(
+          now, "breach: " + breach_reason_ + "; revert held by gate " + FirstFailure(outcomes),
+          "agent");
+      *d.event.mutable_measurement() = breach_measurement_;
+      for (const auto& o : outcomes) agent::ToProto(o, d.event.add_gates());
+      return {std::move(d)};
+    }
+    return {Revert(now, "breach: " + breach_reason_, &breach_measurement_, &outcomes)};
+  }
+  phase_ = Phase::kWatching;
+  if (!passed) {
+    next_gate_attempt_ = now + options_.gate_retry;
+    Decision d{std::nullopt, NewEvent("gate_failed", now,
+                                      "holding before step " + std::to_string(request.step) + ": " +
+                                          FirstFailure(outcomes),
+                                      "agent")};
+    for (const auto& o : outcomes) agent::ToProto(o, d.event.add_gates());
+    Record(d);
+    return {std::move(d)};
+  }
+  return {Advance(request.step, now, request.step == 0 ? nullptr : &last_measurement_, &outcomes)};
+}
+
+std::vector<Decision> RolloutEngine::Pause(WallTime now, const std::string& reason,
+                                           const std::string& actor) {
+  if (state_ != v1::ROLLOUT_STATE_RUNNING)
+    throw PreconditionFailed("rollout " + id_ + " is not running");
+  return {PauseWith(now, reason.empty() ? "paused by " + actor : reason, actor)};
+}
+
+std::vector<Decision> RolloutEngine::Resume(WallTime now, const std::string& reason,
+                                            const std::string& actor) {
+  if (state_ != v1::ROLLOUT_STATE_PAUSED)
+    throw PreconditionFailed("rollout " + id_ + " is not paused");
+  // The hold goes on from where it stopped: paused time does not count.
+  step_started_at_ += now - paused_at_;
+  state_ = v1::ROLLOUT_STATE_RUNNING;
+  phase_ = Phase::kWatching;
+  consecutive_failing_ = 0;
+  inconclusive_reported_ = false;
+  pause_reason_.clear();
+  Decision d{std::nullopt, NewEvent("resumed", now, reason, actor)};
+  Record(d);
+  return {std::move(d)};
+}
+
+std::vector<Decision> RolloutEngine::Promote(WallTime now, const std::string& reason,
+                                             const std::string& actor) {
+  if (!active()) throw PreconditionFailed("rollout " + id_ + " has ended");
+  const std::uint32_t full = GreenBpFor(to_slot(), state::kWeightScale);
+  Decision d{full, NewEvent("promoted", now, reason, actor)};
+  d.event.set_weight_after(BpToPercent(full));
+  state_ = v1::ROLLOUT_STATE_COMPLETED;
+  phase_ = Phase::kWatching;
+  pending_gates_.reset();
+  Record(d);
+  return {std::move(d)};
+}
+
+std::vector<Decision> RolloutEngine::Abort(WallTime now, const std::string& reason,
+                                           const std::string& actor) {
+  if (!active()) throw PreconditionFailed("rollout " + id_ + " has ended");
+  const std::uint32_t back = GreenBpFor(from_, state::kWeightScale);
+  Decision d{back, NewEvent("aborted", now, reason, actor)};
+  d.event.set_weight_after(BpToPercent(back));
+  state_ = v1::ROLLOUT_STATE_ABORTED;
+  phase_ = Phase::kWatching;
+  pending_gates_.reset();
+  Record(d);
+  return {std::move(d)};
+}
+
+v1::Rollout RolloutEngine::ToProto(WallTime now) const {
+  v1::Rollout r;
+  r.set_id(id_);
+  r.set_cutover(cutover_);
+  r.set_state(state_);
+  *r.mutable_plan() = plan_;
+  r.set_step(step_);
+  r.set_from_slot(agent::ToProto(from_));
+  r.set_to_slot(agent::ToProto(to_slot()));
+  *r.mutable_started_at() = ToProtoTimestamp(started_at_);
+  *r.mutable_step_started_at() = ToProtoTimestamp(step_started_at_);
+  const Nanos elapsed = HoldElapsed(now);
+  *r.mutable_hold_elapsed() = ToProtoDuration(elapsed);
+  const Nanos hold = step_ >= 0 ? FromProto(plan_.steps(step_).hold()) : Nanos(0);
+  *r.mutable_hold_remaining() = ToProtoDuration(std::max(Nanos(0), hold - elapsed));
+  r.set_step_healthy_requests(step_healthy_requests_);
+  r.set_consecutive_failing_windows(consecutive_failing_);
+  r.set_last_decision(last_decision_);
+  r.set_pause_reason(pause_reason_);
+  for (const auto& o : last_gates_) agent::ToProto(o, r.add_gates());
+  return r;
+}
+
+}  // namespace cutover::agent

@@ -1,0 +1,172 @@
+// The rollout engine: a pure state machine for one rollout of one cutover.
+//
+// It is fed observations (a clock reading, the weight in force and the
+// analysis windows of both slots) and gate results, and it answers with
+// decisions: a weight to store and an event to journal. It does no I/O,
+// reads no clock and never sleeps, so every path is unit tested with a fake
+// clock and fake windows; the controller owns the state file, the journal
+// and the gate worker.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/core/clock.hpp"
+#include "agent/core/window.hpp"
+#include "agent/engine/judge.hpp"
+#include "agent/gates/gate.hpp"
+#include "cutover/state_layout.hpp"
+#include "cutover/v1/cutover.pb.h"
+
+namespace cutover::agent {
+
+// A manual action the rollout's state does not allow (FAILED_PRECONDITION).
+class PreconditionFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Observation {
+  WallTime now;
+  state::Control control{0, 0};  // the weight and epoch in force
+  WindowStats new_slot;          // over the plan's analysis window
+  WindowStats old_slot;
+  std::uint64_t new_slot_requests_total = 0;  // monotonic counters of the new slot
+  std::uint64_t new_slot_writes_total = 0;
+};
+
+// Store the weight first (when there is one), then journal the event: a
+// weight that is in force is never missing from what a revert would undo,
+// and a restart that finds file and journal apart pauses (see Restore).
+struct Decision {
+  std::optional<std::uint32_t> store_green_bp;
+  v1::Event event;
+};
+
+struct GateRequest {
+  std::uint64_t id = 0;
+  bool before_revert = false;
+  int step = 0;  // the step the gates guard (step gates only)
+  std::uint64_t writes_on_new_slot = 0;
+};
+
+// Which kinds of gates the plan has: the engine only needs to know whether
+// to ask; the controller owns and runs the gates themselves.
+struct GateProfile {
+  bool checks_steps = false;
+  bool checks_reverts = false;
+};
+
+class RolloutEngine {
+ public:
+  struct Options {
+    GateProfile gates;
+    // How long a failed step gate holds the rollout before it is asked again.
+    Nanos gate_retry = std::chrono::seconds(10);
+  };
+
+  RolloutEngine(std::string id, std::string cutover, v1::Plan plan, state::Slot from_slot,
+                Options options);
+
+  // Begins the rollout: journals rollout_started and, when no gate guards
+  // the first step, moves to it at once.
+  std::vector<Decision> Start(WallTime now, std::uint32_t current_green_bp,
+                              const std::string& reason, const std::string& actor);
+
+  // Rebuilds a rollout from its journaled events (the first must be its
+  // rollout_started); nullopt when they do not describe one.
+  static std::optional<RolloutEngine> Restore(const std::vector<v1::Event>& events,
+                                              Options options);
+  // After Restore: a running rollout whose step weight is not the one in
+  // the state file (the agent died between the two) is paused for a human.
+  std::vector<Decision> CheckWeightAfterRestore(WallTime now, state::Control control);
+
+  std::vector<Decision> Tick(const Observation& observation);
+  // The gate evaluation the engine waits for, once; the controller runs it
+  // off the tick and hands the outcomes to OnGateResults.
+  std::optional<GateRequest> TakeGateRequest();
+  std::vector<Decision> OnGateResults(std::uint64_t request_id,
+                                      const std::vector<gates::GateOutcome>& outcomes,
+                                      WallTime now);
+
+  // Manual actions. Throw PreconditionFailed when the state forbids them.
+  std::vector<Decision> Pause(WallTime now, const std::string& reason, const std::string& actor);
+  std::vector<Decision> Resume(WallTime now, const std::string& reason, const std::string& actor);
+  std::vector<Decision> Promote(WallTime now, const std::string& reason, const std::string& actor);
+  std::vector<Decision> Abort(WallTime now, const std::string& reason, const std::string& actor);
+
+  v1::Rollout ToProto(WallTime now) const;
+  v1::RolloutState state() const { return state_; }
+  bool active() const {
+    return state_ == v1::ROLLOUT_STATE_RUNNING || state_ == v1::ROLLOUT_STATE_PAUSED;
+  }
+  const std::string& id() const { return id_; }
+  const std::string& cutover() const { return cutover_; }
+  const v1::Plan& plan() const { return plan_; }
+  int step() const { return step_; }
+  state::Slot from_slot() const { return from_; }
+  state::Slot to_slot() const { return state::Other(from_); }
+  // Green's weight the current step stands for (the start weight before the first).
+  std::uint32_t StepGreenBp(int step) const;
+  Nanos HoldElapsed(WallTime now) const;
+  std::uint64_t step_healthy_requests() const { return step_healthy_requests_; }
+  std::uint32_t consecutive_failing_windows() const { return consecutive_failing_; }
+
+ private:
+  enum class Phase { kWatching, kAwaitingStepGates, kAwaitingRevertGates };
+
+  v1::Event NewEvent(const std::string& kind, WallTime now, const std::string& reason,
+                     const std::string& actor) const;
+  std::uint64_t MinRequests() const;
+  Nanos Window() const;
+  std::uint32_t FailureThreshold() const;
+  void RequestGates(int step, bool before_revert);
+  Decision Advance(int step, WallTime now, const v1::Measurement* measurement,
+                   const std::vector<gates::GateOutcome>* outcomes);
+  std::vector<Decision> Complete(WallTime now, const v1::Measurement& measurement);
+  std::vector<Decision> Breach(WallTime now, const Verdict& verdict);
+  Decision Revert(WallTime now, const std::string& reason, const v1::Measurement* measurement,
+                  const std::vector<gates::GateOutcome>* outcomes);
+  Decision PauseWith(WallTime now, const std::string& reason, const std::string& actor);
+  void Record(const Decision& d);
+
+  std::string id_;
+  std::string cutover_;
+  v1::Plan plan_;
+  state::Slot from_;
+  Options options_;
+
+  v1::RolloutState state_ = v1::ROLLOUT_STATE_RUNNING;
+  Phase phase_ = Phase::kWatching;
+  int step_ = -1;
+  std::uint32_t start_green_bp_ = 0;
+  std::uint32_t green_bp_ = 0;  // the weight last seen or stored
+  WallTime started_at_{};
+  WallTime step_started_at_{};
+  WallTime paused_at_{};
+  WallTime next_gate_attempt_{};
+  WallTime last_failure_counted_{};
+  std::uint32_t consecutive_failing_ = 0;
+  std::uint64_t step_healthy_requests_ = 0;
+  bool counters_seen_ = false;
+  std::uint64_t last_requests_total_ = 0;
+  std::uint64_t writes_at_start_ = 0;
+  std::uint64_t writes_total_ = 0;
+  bool inconclusive_reported_ = false;
+  std::optional<GateRequest> pending_gates_;
+  bool gate_request_taken_ = false;
+  std::uint64_t next_gate_request_id_ = 1;
+  std::vector<gates::GateOutcome> last_gates_;
+  v1::Measurement last_measurement_;    // the window that earned the step being gated
+  v1::Measurement breach_measurement_;  // the window that breached, while revert gates run
+  std::string breach_reason_;
+  std::string last_decision_;
+  std::string pause_reason_;
+};
+
+void ToProto(const gates::GateOutcome& outcome, v1::GateResult* out);
+
+}  // namespace cutover::agent

@@ -1,0 +1,176 @@
+#include "agent/gates/dsn.hpp"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <utility>
+
+namespace cutover::gates {
+
+namespace {
+
+constexpr std::string_view kMask = "***";
+
+struct Span {
+  std::size_t begin;
+  std::size_t end;
+};
+
+bool IsSecretKey(std::string_view key) { return key == "password" || key == "sslpassword"; }
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// URI form: the password of the user info and any ?password=/&sslpassword=.
+std::vector<Span> UriSecretSpans(std::string_view uri) {
+  std::vector<Span> spans;
+  const std::size_t start = uri.find("://") + 3;
+  const std::size_t query = std::min(uri.find('?', start), uri.size());
+  // The last '@' before the query: a password holding a raw '@' is masked
+  // whole rather than cut in two.
+  const std::size_t at = uri.substr(0, query).rfind('@');
+  if (at != std::string_view::npos && at >= start) {
+    const std::size_t colon = uri.find(':', start);
+    if (colon < at) spans.push_back({colon + 1, at});
+  }
+  std::size_t pos = query + 1;
+  while (pos < uri.size()) {
+    const std::size_t amp = std::min(uri.find('&', pos), uri.size());
+    const std::string_view param = uri.substr(pos, amp - pos);
+    const std::size_t eq = param.find('=');
+    if (eq != std::string_view::npos && IsSecretKey(param.substr(0, eq)))
+      spans.push_back({pos + eq + 1, amp});
+    pos = amp + 1;
+  }
+  return spans;
+}
+
+// key=value form, tokenised the way libpq does (values may be single-quoted,
+// backslash escapes). Where the string stops making sense, the rest is masked.
+std::vector<Span> KeywordSecretSpans(std::string_view s) {
+  std::vector<Span> spans;
+  const auto space = [&](std::size_t i) {
+    return std::isspace(static_cast<unsigned char>(s[i])) != 0;
+  };
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    while (i < n && space(i)) ++i;
+    if (i == n) break;
+    const std::size_t key_begin = i;
+    while (i < n && !space(i) && s[i] != '=') ++i;
+    const std::string_view key = s.substr(key_begin, i - key_begin);
+    while (i < n && space(i)) ++i;
+    if (i == n || s[i] != '=' || key.empty()) {
+      spans.push_back({key_begin, n});
+      break;
+    }
+    ++i;
+    while (i < n && space(i)) ++i;
+    const std::size_t value_begin = i;
+    if (i < n && s[i] == '\'') {
+      ++i;
+      bool closed = false;
+      while (i < n) {
+        if (s[i] == '\\' && i + 1 < n) {
+          i += 2;
+        } else if (s[i] == '\'') {
+          ++i;
+          closed = true;
+          break;
+        } else {
+          ++i;
+        }
+      }
+      if (!closed) {
+        spans.push_back({value_begin, n});
+        break;
+      }
+    } else {
+      while (i < n && !space(i)) i += (s[i] == '\\' && i + 1 < n) ? 2 : 1;
+    }
+    if (IsSecretKey(key)) spans.push_back({value_begin, i});
+  }
+  return spans;
+}
+
+std::vector<Span> SecretSpans(std::string_view dsn) {
+  if (IsSqliteDsn(dsn)) return {};
+  if (IsPostgresUri(dsn)) return UriSecretSpans(dsn);
+  return KeywordSecretSpans(dsn);
+}
+
+struct ConninfoDeleter {
+  void operator()(PQconninfoOption* options) const { PQconninfoFree(options); }
+};
+
+}  // namespace
+
+bool IsSqliteDsn(std::string_view dsn) { return StartsWith(dsn, "sqlite:"); }
+
+std::string SqlitePath(std::string_view dsn) {
+  std::string_view path = dsn.substr(std::string_view("sqlite:").size());
+  if (StartsWith(path, "//")) path.remove_prefix(2);
+  return std::string(path);
+}
+
+bool IsPostgresUri(std::string_view dsn) {
+  return StartsWith(dsn, "postgresql://") || StartsWith(dsn, "postgres://");
+}
+
+std::string RedactDsn(std::string_view dsn) {
+  std::string out;
+  std::size_t pos = 0;
+  for (const Span& span : SecretSpans(dsn)) {
+    out.append(dsn.substr(pos, span.begin - pos));
+    out.append(kMask);
+    pos = span.end;
+  }
+  out.append(dsn.substr(pos));
+  return out;
+}
+
+std::optional<std::string> PostgresDsnProblem(const std::string& dsn) {
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> options(PQconninfoParse(dsn.c_str(), &error));
+  if (options) return std::nullopt;
+  std::string message = error != nullptr ? error : "out of memory";
+  PQfreemem(error);
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back())))
+    message.pop_back();
+  if (!SecretSpans(dsn).empty() || dsn.find("password") != std::string::npos)
+    return "libpq cannot parse the connection string " + RedactDsn(dsn);
+  return SecretScrubber(dsn).Scrub(message);
+}
+
+SecretScrubber::SecretScrubber(std::string_view dsn) {
+  for (const Span& span : SecretSpans(dsn))
+    secrets_.emplace_back(dsn.substr(span.begin, span.end - span.begin));
+  // libpq reports decoded values (percent-decoding, quote removal).
+  if (!IsSqliteDsn(dsn)) {
+    const std::string text(dsn);
+    std::unique_ptr<PQconninfoOption, ConninfoDeleter> options(
+        PQconninfoParse(text.c_str(), nullptr));
+    for (auto* o = options.get(); o != nullptr && o->keyword != nullptr; ++o) {
+      if (o->val != nullptr && IsSecretKey(o->keyword)) secrets_.emplace_back(o->val);
+    }
+  }
+  std::erase_if(secrets_, [](const std::string& s) { return s.empty(); });
+  std::sort(secrets_.begin(), secrets_.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string SecretScrubber::Scrub(std::string text) const {
+  for (const std::string& secret : secrets_) {
+    for (std::size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + kMask.size())) {
+      text.replace(at, secret.size(), kMask);
+    }
+  }
+  return text;
+}
+
+}  // namespace cutover::gates

@@ -1,0 +1,38 @@
+// From a plan's gate specs (cutover.v1.Gate) to runnable gates.
+#pragma once
+
+#include <google/protobuf/repeated_ptr_field.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/gates/dsn.hpp"
+#include "agent/gates/gate.hpp"
+#include "cutover/v1/cutover.pb.h"
+
+namespace cutover::gates {
+
+// A gate's timeout when its spec leaves it unset.
+inline constexpr std::chrono::milliseconds kDefaultGateTimeout{5000};
+
+// Builds the gates of a plan. Throws std::invalid_argument whose message names the field,
+// e.g. "gates[1].sql.query: must not be empty", "gates[0].replication_lag.max: must be positive".
+std::vector<std::unique_ptr<Gate>> MakeGates(
+    const google::protobuf::RepeatedPtrField<cutover::v1::Gate>& specs);
+
+// The same checks without building anything.
+void ValidateGates(const google::protobuf::RepeatedPtrField<cutover::v1::Gate>& specs);
+
+// Replaces the password of every DSN in these specs by "***": for copies of a plan that are
+// journaled, returned in status or logged. (Gates built from redacted specs cannot log in
+// with a password; keep passwords out of plans with ~/.pgpass or PGPASSFILE.)
+void RedactGateSpecs(google::protobuf::RepeatedPtrField<cutover::v1::Gate>* specs);
+
+// Renders a DSN/URI for humans with any password replaced by "***" (also key=value DSNs:
+// password=...). Declared in dsn.hpp, repeated here as part of this API.
+std::string RedactDsn(std::string_view dsn);
+
+}  // namespace cutover::gates

@@ -1,0 +1,58 @@
+// One libpq connection whose every wait (connect, query, row fetch) is bounded
+// by a gate's deadline: non-blocking libpq driven with poll(); the server ends
+// an abandoned statement itself (statement_timeout just past the deadline).
+// Read-only: gates observe a database, they never change it.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/gates/deadline.hpp"
+#include "agent/gates/dsn.hpp"
+
+namespace cutover::gates {
+
+struct PgResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+class PgSession {
+ public:
+  // Connects within the deadline; throws GateError (scrubbed) on failure.
+  PgSession(const std::string& dsn, const Deadline& deadline);
+  PgSession(const PgSession&) = delete;
+  PgSession& operator=(const PgSession&) = delete;
+
+  // Runs SQL (several statements when there are no params) and returns the
+  // last result; throws GateError on an error or when the deadline passes.
+  PgResult Query(const std::string& sql, const std::vector<std::string>& params = {});
+  // Streams the rows of one query, one PGresult per row (single-row mode),
+  // so a large table is never held in memory.
+  void ForEachRow(const std::string& sql, const std::function<void(const PGresult& row)>& on_row);
+
+  const std::string& redacted_dsn() const { return redacted_dsn_; }
+
+ private:
+  void Send(const std::string& sql, const std::vector<std::string>& params);
+  PgResult NextResult();
+  void WaitForSocket(bool for_write, const char* doing);
+  [[noreturn]] void Fail(const std::string& doing);
+  [[noreturn]] void TimedOut(const char* doing);
+  std::string Clean(std::string message) const;
+  std::string QueryFailed(const PGresult* result) const;
+
+  const Deadline& deadline_;
+  SecretScrubber scrubber_;
+  std::string redacted_dsn_;
+  struct ConnDeleter {
+    void operator()(PGconn* conn) const { PQfinish(conn); }
+  };
+  std::unique_ptr<PGconn, ConnDeleter> conn_;  // closed on every path, a throwing constructor's too
+};
+
+}  // namespace cutover::gates

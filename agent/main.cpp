@@ -1,0 +1,231 @@
+// cutover-agent: the gRPC sidecar that watches the module's counters, runs
+// stepped rollouts and reverts by itself. Wiring only: every decision lives
+// in the controller and the rollout engine.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "agent/core/log.hpp"
+#include "agent/core/units.hpp"
+#include "agent/journal/journal.hpp"
+#include "agent/server/controller.hpp"
+#include "agent/server/flags.hpp"
+#include "agent/server/gate_runner.hpp"
+#include "agent/server/metrics.hpp"
+#include "agent/server/service.hpp"
+
+using namespace cutover::agent;
+
+namespace {
+
+std::string ReadSecret(const std::string& flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(flag + ": cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(0, 1);
+  if (s.empty()) throw UsageError(flag + ": " + path + " is empty");
+  return s;
+}
+
+// Rollout ids: time-ordered and unique enough to tell rollouts apart in a journal.
+std::function<std::string()> RolloutIds() {
+  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [rng] {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "r%lld-%06llx", static_cast<long long>(now),
+                  static_cast<unsigned long long>((*rng)() & 0xffffff));
+    return std::string(buf);
+  };
+}
+
+// Calls Tick every `tick` on a steady schedule until stopped.
+class TickLoop {
+ public:
+  TickLoop(Controller& controller, Nanos tick)
+      : controller_(controller), tick_(tick), thread_([this] { Run(); }) {}
+  ~TickLoop() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    auto next = std::chrono::steady_clock::now();
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      try {
+        controller_.Tick(std::chrono::steady_clock::now());
+      } catch (const std::exception& e) {
+        LogError(std::string("tick failed: ") + e.what());
+      }
+      lock.lock();
+      next += tick_;
+      const auto now = std::chrono::steady_clock::now();
+      if (next < now) next = now;  // fell behind: do not burst to catch up
+      wake_.wait_until(lock, next, [&] { return stopping_; });
+    }
+  }
+
+  Controller& controller_;
+  Nanos tick_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
+  std::string token;
+  if (!flags.token_file.empty()) token = ReadSecret("--token-file", flags.token_file);
+  std::shared_ptr<grpc::ServerCredentials> tcp_credentials = grpc::InsecureServerCredentials();
+  if (!flags.tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back(
+        {ReadSecret("--tls-key", flags.tls_key), ReadSecret("--tls-cert", flags.tls_cert)});
+    tcp_credentials = grpc::SslServerCredentials(ssl);
+  }
+
+  std::unique_ptr<Journal> journal = OpenJournal(flags.journal);
+  LogInfo("journal: " + journal->Describe());
+
+  std::unique_ptr<Metrics> metrics;
+  if (!flags.metrics.empty()) {
+    metrics = std::make_unique<Metrics>(flags.metrics);
+    LogInfo("metrics on http://" + flags.metrics + "/metrics");
+  }
+
+  RealClock clock;
+  GateRunner gate_runner;
+  Controller::Dependencies deps;
+  deps.state_path = flags.state_file;
+  deps.journal = journal.get();
+  deps.clock = &clock;
+  deps.gate_factory = DefaultGateFactory();
+  deps.gate_runner = &gate_runner;
+  deps.new_rollout_id = RolloutIds();
+  deps.listener = metrics.get();
+  Controller controller(deps, Controller::Options{});
+  controller.RestoreFromJournal();
+
+  CutoverServiceImpl service(controller, Authorizer(token));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::vector<std::string> sockets;
+  bool tcp = false;
+  for (const auto& listen : flags.listen) {
+    if (IsUnixAddress(listen)) {
+      const std::string path = UnixPath(listen);
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+      std::filesystem::remove(path, ec);  // a stale socket of a previous run
+      builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
+      sockets.push_back(path);
+    } else {
+      builder.AddListeningPort(listen, tcp_credentials);
+      tcp = true;
+    }
+  }
+  if (tcp && token.empty())
+    LogWarning("listening on TCP without --token-file: mutating calls over TCP are refused");
+  if (tcp && flags.tls_cert.empty())
+    LogWarning("listening on TCP without TLS: the token travels in clear text");
+  builder.RegisterService(&service);
+  const mode_t old_umask = ::umask(0117);  // sockets come out 0660
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ::umask(old_umask);
+  if (!server) {
+    LogError("cannot listen on every --listen address");
+    return 1;
+  }
+  for (const auto& path : sockets) ::chmod(path.c_str(), 0660);
+  server->GetHealthCheckService()->SetServingStatus(true);
+
+  {
+    cutover::v1::Event started;
+    *started.mutable_time() = ToProtoTimestamp(clock.Now());
+    started.set_kind("agent_started");
+    started.set_actor("agent");
+    started.set_reason("pid " + std::to_string(::getpid()));
+    try {
+      journal->Append(started);
+    } catch (const JournalError& e) {
+      LogError(e.what());
+    }
+    controller.bus().Publish(started);
+  }
+
+  TickLoop loop(controller, flags.tick);
+  std::string listening;
+  for (const auto& l : flags.listen) listening += " " + l;
+  LogInfo("cutover-agent serving on" + listening + ", state file " + flags.state_file + ", tick " +
+          FormatDuration(flags.tick));
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  loop.Stop();
+  service.Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server->Wait();
+  gate_runner.Stop();  // its callbacks reach into the controller
+  for (const auto& path : sockets) ::unlink(path.c_str());
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  AgentFlags flags;
+  try {
+    flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    if (std::string(e.what()).empty()) {
+      std::cout << Usage();
+      return 0;
+    }
+    std::cerr << "cutover-agent: " << e.what() << "\n" << Usage();
+    return 2;
+  }
+  // Block the stop signals in every thread (gRPC's and prometheus-cpp's
+  // included, hence before any is created); main waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  try {
+    return RunAgent(flags, signals);
+  } catch (const UsageError& e) {
+    std::cerr << "cutover-agent: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    LogError(e.what());
+    return 1;
+  }
+}

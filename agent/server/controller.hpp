@@ -1,0 +1,135 @@
+// The controller: the one place that owns the state file, the sampler, the
+// rollout engines and the journal. The tick loop and the gRPC handlers call
+// it; every call runs under one mutex, so the engines see a single ordered
+// stream of observations, gate results and manual actions.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/core/clock.hpp"
+#include "agent/core/sampler.hpp"
+#include "agent/engine/rollout_engine.hpp"
+#include "agent/journal/journal.hpp"
+#include "agent/server/event_bus.hpp"
+#include "agent/server/gate_runner.hpp"
+#include "cutover/state_file.hpp"
+#include "cutover/v1/cutover.pb.h"
+
+namespace cutover::agent {
+
+// An API error with its gRPC status code.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(grpc::StatusCode code, const std::string& message)
+      : std::runtime_error(message), code_(code) {}
+  grpc::StatusCode code() const { return code_; }
+
+ private:
+  grpc::StatusCode code_;
+};
+
+// Told about every tick and decision: the metrics exporter.
+class ControllerListener {
+ public:
+  virtual ~ControllerListener() = default;
+  virtual void OnTick(const std::vector<state::RecordSnapshot>& records,
+                      const std::map<std::string, v1::Rollout>& rollouts) = 0;
+  virtual void OnEvent(const v1::Event& event) = 0;
+};
+
+class Controller {
+ public:
+  struct Options {
+    // The window of GetStatus's rates when no rollout gives one.
+    Nanos default_window = std::chrono::seconds(10);
+    Nanos gate_retry = std::chrono::seconds(10);
+  };
+  struct Dependencies {
+    std::string state_path;
+    Journal* journal = nullptr;
+    const Clock* clock = nullptr;
+    GateFactory gate_factory;
+    GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
+    std::function<std::string()> new_rollout_id;
+    ControllerListener* listener = nullptr;
+  };
+
+  Controller(Dependencies deps, Options options);
+
+  // Rebuilds every cutover's last rollout from the journal (call once).
+  void RestoreFromJournal();
+  // One sampling and decision round.
+  void Tick(SteadyTime at);
+
+  std::vector<v1::Cutover> ListCutovers();
+  v1::Cutover GetStatus(const std::string& cutover);
+  v1::SetWeightResponse SetWeight(const v1::SetWeightRequest& request, const std::string& actor);
+  v1::Rollout StartRollout(const v1::StartRolloutRequest& request, const std::string& actor);
+  v1::Rollout PauseRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  v1::Rollout ResumeRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  v1::Rollout PromoteRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  v1::Rollout AbortRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  std::vector<v1::Event> GetHistory(const v1::GetHistoryRequest& request);
+  // Events from sequence `since` on (inclusive), from the journal: WatchEvents' replay.
+  std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since);
+  v1::PreflightResponse Preflight(const v1::PreflightRequest& request);
+
+  EventBus& bus() { return bus_; }
+  Journal& journal() { return *deps_.journal; }
+
+ private:
+  struct RolloutSlot {
+    std::unique_ptr<RolloutEngine> engine;
+    std::shared_ptr<GateSet> gates;
+    bool weight_checked = false;  // after a restore, against the state file
+  };
+  struct GateReply {
+    std::string cutover;
+    std::string rollout_id;
+    std::uint64_t request_id;
+    std::vector<gates::GateOutcome> outcomes;
+  };
+
+  state::StateFile& File();  // throws ApiError(UNAVAILABLE)
+  bool EnsureFile();
+  state::RecordSnapshot Snapshot(const std::string& field, const std::string& cutover);
+  v1::Cutover Describe(const state::RecordSnapshot& record, WallTime now);
+  v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot, Nanos window);
+  RolloutSlot& ActiveRollout(const std::string& cutover);
+  void Execute(RolloutEngine& engine, std::vector<Decision> decisions);
+  void Publish(v1::Event& event);
+  void DispatchGates(RolloutSlot& slot);
+  void DrainGateReplies(WallTime now);
+  void UpdateRetention();
+  GateProfile ProfileOf(const GateSet& gates) const;
+  v1::Rollout ManualAction(const v1::RolloutActionRequest& request, const std::string& actor,
+                           std::vector<Decision> (RolloutEngine::*action)(WallTime,
+                                                                          const std::string&,
+                                                                          const std::string&));
+
+  Dependencies deps_;
+  Options options_;
+  std::mutex mutex_;
+  std::optional<state::StateFile> file_;
+  std::string file_error_;
+  Sampler sampler_;
+  std::map<std::string, RolloutSlot> rollouts_;  // by cutover: the current or last rollout
+  EventBus bus_;
+
+  std::mutex replies_mutex_;  // gate replies arrive from the worker thread
+  std::vector<GateReply> replies_;
+};
+
+// "grpc peer" to "actor" for the journal.
+std::string ActorFromPeer(const std::string& peer);
+
+}  // namespace cutover::agent

@@ -1,0 +1,95 @@
+#include "agent/server/flags.hpp"
+
+#include "agent/core/units.hpp"
+
+namespace cutover::agent {
+
+std::string Usage() {
+  return "usage: cutover-agent --state-file PATH\n"
+         "                     [--listen unix:/run/cutover/agent.sock | HOST:PORT]...\n"
+         "                     [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
+         "                     [--journal DIR | --journal postgresql://...]\n"
+         "                     [--metrics HOST:PORT] [--tick 100ms]\n";
+}
+
+bool IsUnixAddress(const std::string& listen) { return listen.rfind("unix:", 0) == 0; }
+
+std::string UnixPath(const std::string& listen) {
+  std::string path = listen.substr(5);
+  if (path.rfind("//", 0) == 0) path = path.substr(2);  // unix:///path
+  return path;
+}
+
+namespace {
+
+void ValidateHostPort(const std::string& flag, const std::string& value) {
+  const auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size())
+    throw UsageError(flag + ": expected HOST:PORT or unix:/path, got \"" + value + "\"");
+  const std::string port = value.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoi(port) > 65535)
+    throw UsageError(flag + ": bad port in \"" + value + "\"");
+}
+
+}  // namespace
+
+AgentFlags ParseFlags(const std::vector<std::string>& args) {
+  AgentFlags flags;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i];
+    std::string value;
+    bool has_value = false;
+    if (const auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (name == "--help" || name == "-h") throw UsageError("");
+    auto take = [&]() -> std::string {
+      if (has_value) return value;
+      if (i + 1 >= args.size()) throw UsageError(name + ": needs a value");
+      return args[++i];
+    };
+    if (name == "--state-file") {
+      flags.state_file = take();
+    } else if (name == "--listen") {
+      std::string l = take();
+      if (IsUnixAddress(l)) {
+        if (UnixPath(l).empty() || UnixPath(l)[0] != '/')
+          throw UsageError("--listen: a unix socket needs an absolute path, got \"" + l + "\"");
+      } else {
+        ValidateHostPort("--listen", l);
+      }
+      flags.listen.push_back(l);
+    } else if (name == "--token-file") {
+      flags.token_file = take();
+    } else if (name == "--tls-cert") {
+      flags.tls_cert = take();
+    } else if (name == "--tls-key") {
+      flags.tls_key = take();
+    } else if (name == "--journal") {
+      flags.journal = take();
+    } else if (name == "--metrics") {
+      flags.metrics = take();
+      ValidateHostPort("--metrics", flags.metrics);
+    } else if (name == "--tick") {
+      const std::string t = take();
+      auto d = ParseDuration(t);
+      if (!d || *d < std::chrono::milliseconds(10) || *d > std::chrono::seconds(10))
+        throw UsageError("--tick: expected a duration from 10ms to 10s (\"100ms\"), got \"" + t +
+                         "\"");
+      flags.tick = *d;
+    } else {
+      throw UsageError("unknown flag \"" + name + "\"");
+    }
+  }
+  if (flags.state_file.empty()) throw UsageError("--state-file is required");
+  if (flags.tls_cert.empty() != flags.tls_key.empty())
+    throw UsageError("--tls-cert and --tls-key go together");
+  if (flags.journal.empty()) throw UsageError("--journal: must not be empty");
+  if (flags.listen.empty()) flags.listen.push_back(kDefaultListen);
+  return flags;
+}
+
+}  // namespace cutover::agent

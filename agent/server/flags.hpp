@@ -1,0 +1,37 @@
+// cutover-agent's command line (names as in DESIGN.md).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/core/clock.hpp"
+
+namespace cutover::agent {
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct AgentFlags {
+  std::string state_file;
+  std::vector<std::string> listen;  // "unix:/path" or "HOST:PORT"
+  std::string token_file;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string journal = "/var/lib/cutover/journal";  // DIR or postgresql://...
+  std::string metrics;                               // HOST:PORT, empty: off
+  Nanos tick = std::chrono::milliseconds(100);
+};
+
+inline constexpr const char* kDefaultListen = "unix:/run/cutover/agent.sock";
+
+// Accepts "--flag value" and "--flag=value"; throws UsageError naming the flag.
+AgentFlags ParseFlags(const std::vector<std::string>& args);
+std::string Usage();
+
+bool IsUnixAddress(const std::string& listen);
+std::string UnixPath(const std::string& listen);  // "unix:/a/b" -> "/a/b"
+
+}  // namespace cutover::agent

@@ -1,0 +1,94 @@
+#include "agent/server/gate_runner.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#ifdef CUTOVER_HAVE_GATES
+#include "agent/gates/factory.hpp"
+#endif
+
+namespace cutover::agent {
+
+GateFactory DefaultGateFactory() {
+  return [](const google::protobuf::RepeatedPtrField<v1::Gate>& specs) {
+#ifdef CUTOVER_HAVE_GATES
+    gates::ValidateGates(specs);
+    auto made = gates::MakeGates(specs);
+    auto set = std::make_shared<GateSet>();
+    for (auto& g : made) set->push_back(std::move(g));
+    return set;
+#else
+    if (!specs.empty())
+      throw std::invalid_argument("gates: this cutover-agent was built without gate support");
+    return std::make_shared<GateSet>();
+#endif
+  };
+}
+
+void RedactPlan(v1::Plan* plan) {
+#ifdef CUTOVER_HAVE_GATES
+  gates::RedactGateSpecs(plan->mutable_gates());
+#else
+  (void)plan;
+#endif
+}
+
+gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context) {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    return gate.Evaluate(context);
+  } catch (const std::exception& e) {
+    gates::GateOutcome failed;
+    failed.name = gate.name();
+    failed.detail = std::string("gate threw: ") + e.what();
+    failed.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    return failed;
+  }
+}
+
+std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateContext& context) {
+  std::vector<gates::GateOutcome> outcomes;
+  for (auto& gate : gates) {
+    const bool applies = context.before_revert ? gate->checks_reverts() : gate->checks_steps();
+    if (applies) outcomes.push_back(EvaluateGate(*gate, context));
+  }
+  return outcomes;
+}
+
+GateRunner::GateRunner() : worker_([this] { Run(); }) {}
+
+GateRunner::~GateRunner() { Stop(); }
+
+void GateRunner::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void GateRunner::Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(Job{std::move(gates), std::move(context), std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+void GateRunner::Run() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job.done(EvaluateGates(*job.gates, job.context));
+  }
+}
+
+}  // namespace cutover::agent

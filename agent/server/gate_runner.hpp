@@ -1,0 +1,69 @@
+// Runs gates off the engine's tick: gates block on databases (bounded by
+// their timeouts), the tick must not. One worker thread evaluates one job at
+// a time and hands the outcomes to a callback.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "agent/gates/gate.hpp"
+#include "cutover/v1/cutover.pb.h"
+
+namespace cutover::agent {
+
+using GateSet = std::vector<std::unique_ptr<gates::Gate>>;
+// Builds the gates of a plan; throws std::invalid_argument naming the field
+// ("gates[1].sql.query: must not be empty").
+using GateFactory = std::function<std::shared_ptr<GateSet>(
+    const google::protobuf::RepeatedPtrField<v1::Gate>& specs)>;
+
+// The factory of this build: the gates library when linked in, else one
+// that refuses any gate (and accepts a plan without gates).
+GateFactory DefaultGateFactory();
+
+// Replaces the passwords in a plan's gate DSNs by "***": for every copy of a
+// plan that is journaled, logged or returned. Nothing to do without gates.
+void RedactPlan(v1::Plan* plan);
+
+// Evaluates one gate; one that throws fails with the reason.
+gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context);
+
+// Evaluates the gates that apply (step gates, or revert gates when
+// context.before_revert); a gate that throws fails with the reason.
+std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateContext& context);
+
+class GateRunner {
+ public:
+  using Done = std::function<void(std::vector<gates::GateOutcome>)>;
+
+  GateRunner();
+  ~GateRunner();
+  GateRunner(const GateRunner&) = delete;
+  GateRunner& operator=(const GateRunner&) = delete;
+
+  void Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done);
+  // Drops queued jobs and waits for the one running (its callback runs):
+  // call before whatever the callbacks touch is destroyed. Idempotent.
+  void Stop();
+
+ private:
+  struct Job {
+    std::shared_ptr<GateSet> gates;
+    gates::GateContext context;
+    Done done;
+  };
+  void Run();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace cutover::agent

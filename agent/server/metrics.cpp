@@ -1,0 +1,129 @@
+#include "agent/server/metrics.hpp"
+
+#include "agent/core/units.hpp"
+
+namespace cutover::agent {
+
+namespace {
+
+prometheus::Histogram::BucketBoundaries LatencyBounds() {
+  prometheus::Histogram::BucketBoundaries b;
+  for (auto us : state::kLatencyBoundsUs) b.push_back(static_cast<double>(us) / 1e6);
+  return b;
+}
+
+const char* kClasses[5] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+std::uint64_t Delta(std::uint64_t now, std::uint64_t before) {
+  return now >= before ? now - before : 0;
+}
+
+}  // namespace
+
+Metrics::Metrics(const std::string& address)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("cutover_requests_total")
+                    .Help("Requests served, by cutover and slot (the module's counters)")
+                    .Register(*registry_)),
+      responses_(prometheus::BuildCounter()
+                     .Name("cutover_responses_total")
+                     .Help("Responses by cutover, slot and status class")
+                     .Register(*registry_)),
+      failures_(prometheus::BuildCounter()
+                    .Name("cutover_upstream_failures_total")
+                    .Help("Failed upstream attempts by cutover and slot")
+                    .Register(*registry_)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("cutover_upstream_latency_seconds")
+                   .Help("Upstream latency by cutover and slot, from the module's histogram")
+                   .Register(*registry_)),
+      weight_(prometheus::BuildGauge()
+                  .Name("cutover_weight_percent")
+                  .Help("Share of traffic by cutover and slot, percent")
+                  .Register(*registry_)),
+      epoch_(prometheus::BuildGauge()
+                 .Name("cutover_weight_epoch")
+                 .Help("Change epoch of the weight")
+                 .Register(*registry_)),
+      rollout_step_(prometheus::BuildGauge()
+                        .Name("cutover_rollout_step")
+                        .Help("Index of the step in force (-1 before the first)")
+                        .Register(*registry_)),
+      rollout_state_(prometheus::BuildGauge()
+                         .Name("cutover_rollout_state")
+                         .Help("Rollout state: 1 running, 2 paused, 3 completed, 4 reverted, "
+                               "5 aborted")
+                         .Register(*registry_)),
+      reverts_(prometheus::BuildCounter()
+                   .Name("cutover_reverts_total")
+                   .Help("Automatic reverts by cutover")
+                   .Register(*registry_)),
+      decisions_(prometheus::BuildCounter()
+                     .Name("cutover_decisions_total")
+                     .Help("Journaled decisions by cutover and kind")
+                     .Register(*registry_)),
+      last_decision_(prometheus::BuildGauge()
+                         .Name("cutover_last_decision_timestamp_seconds")
+                         .Help("Unix time of the last journaled decision, by cutover")
+                         .Register(*registry_)) {
+  if (!address.empty()) {
+    exposer_ = std::make_unique<prometheus::Exposer>(address);
+    exposer_->RegisterCollectable(registry_);
+  }
+}
+
+void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
+                     const std::map<std::string, v1::Rollout>& rollouts) {
+  std::lock_guard lock(mutex_);
+  static const auto bounds = LatencyBounds();
+  for (const auto& r : records) {
+    auto [it, fresh] = last_.try_emplace(r.name);
+    auto& last = it->second;
+    for (std::size_t s = 0; s < state::kSlotCount; ++s) {
+      const auto slot = static_cast<state::Slot>(s);
+      const std::string slot_name = state::SlotName(slot);
+      const state::SlotSnapshot& now = r.slots[s];
+      // Counters that went backwards: the record was recreated; start over.
+      const bool reset = now.requests < last[s].requests;
+      const state::SlotSnapshot& before = (fresh || reset) ? state::SlotSnapshot{} : last[s];
+      requests_.Add({{"cutover", r.name}, {"slot", slot_name}})
+          .Increment(static_cast<double>(Delta(now.requests, before.requests)));
+      for (std::size_t c = 0; c < 5; ++c)
+        responses_.Add({{"cutover", r.name}, {"slot", slot_name}, {"class", kClasses[c]}})
+            .Increment(static_cast<double>(Delta(now.responses[c], before.responses[c])));
+      failures_.Add({{"cutover", r.name}, {"slot", slot_name}})
+          .Increment(static_cast<double>(Delta(now.failures, before.failures)));
+      std::vector<double> buckets(state::kLatencyBuckets);
+      bool any = false;
+      for (std::size_t b = 0; b < state::kLatencyBuckets; ++b) {
+        buckets[b] = static_cast<double>(Delta(now.latency[b], before.latency[b]));
+        any = any || buckets[b] > 0;
+      }
+      auto& histogram = latency_.Add({{"cutover", r.name}, {"slot", slot_name}}, bounds);
+      if (any)
+        histogram.ObserveMultiple(
+            buckets, static_cast<double>(Delta(now.latency_sum_us, before.latency_sum_us)) / 1e6);
+      weight_.Add({{"cutover", r.name}, {"slot", slot_name}})
+          .Set(BpToPercent(state::SlotName(slot) == std::string("green")
+                               ? r.control.weight_bp
+                               : state::kWeightScale - r.control.weight_bp));
+      last[s] = now;
+    }
+    epoch_.Add({{"cutover", r.name}}).Set(static_cast<double>(r.control.epoch));
+  }
+  for (const auto& [cutover, rollout] : rollouts) {
+    rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step());
+    rollout_state_.Add({{"cutover", cutover}}).Set(rollout.state());
+  }
+}
+
+void Metrics::OnEvent(const v1::Event& event) {
+  std::lock_guard lock(mutex_);
+  decisions_.Add({{"cutover", event.cutover()}, {"kind", event.kind()}}).Increment();
+  if (event.kind() == "reverted") reverts_.Add({{"cutover", event.cutover()}}).Increment();
+  last_decision_.Add({{"cutover", event.cutover()}})
+      .Set(static_cast<double>(event.time().seconds()) + event.time().nanos() / 1e9);
+}
+
+}  // namespace cutover::agent

@@ -1,0 +1,51 @@
+// Prometheus metrics (prometheus-cpp) on --metrics: the module's counters
+// per cutover, slot and class, latency histograms built from the module's
+// own buckets, weights, rollout step and state, reverts and the time of the
+// last decision.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "agent/server/controller.hpp"
+
+namespace cutover::agent {
+
+class Metrics final : public ControllerListener {
+ public:
+  // Serves on `address` (HOST:PORT) when given; the registry alone otherwise (tests).
+  explicit Metrics(const std::string& address);
+
+  void OnTick(const std::vector<state::RecordSnapshot>& records,
+              const std::map<std::string, v1::Rollout>& rollouts) override;
+  void OnEvent(const v1::Event& event) override;
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::mutex mutex_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Counter>& responses_;
+  prometheus::Family<prometheus::Counter>& failures_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Family<prometheus::Gauge>& weight_;
+  prometheus::Family<prometheus::Gauge>& epoch_;
+  prometheus::Family<prometheus::Gauge>& rollout_step_;
+  prometheus::Family<prometheus::Gauge>& rollout_state_;
+  prometheus::Family<prometheus::Counter>& reverts_;
+  prometheus::Family<prometheus::Counter>& decisions_;
+  prometheus::Family<prometheus::Gauge>& last_decision_;
+  std::map<std::string, std::array<state::SlotSnapshot, state::kSlotCount>> last_;
+};
+
+}  // namespace cutover::agent

@@ -1,0 +1,530 @@
+// The rollout engine driven by a fake clock and fake windows: no sleeping,
+// no files, no network.
+#include "agent/engine/rollout_engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include "agent/core/units.hpp"
+
+namespace cutover::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+v1::Plan MakePlan(std::vector<std::pair<double, Nanos>> steps, std::uint64_t min_requests = 50,
+                  double max_error_rate = 0.01) {
+  v1::Plan plan;
+  for (auto [percent, hold] : steps) {
+    auto* s = plan.add_steps();
+    s->set_percent(percent);
+    *s->mutable_hold() = ToProtoDuration(hold);
+  }
+  auto* a = plan.mutable_analysis();
+  *a->mutable_window() = ToProtoDuration(10s);
+  a->set_min_requests(min_requests);
+  a->set_max_error_rate(max_error_rate);
+  return plan;
+}
+
+WindowStats Window(std::uint64_t requests, std::uint64_t errors_5xx = 0, double p99_ms = 5) {
+  WindowStats w;
+  w.span = 10s;
+  w.requests = requests;
+  w.responses_5xx = errors_5xx;
+  w.p99_ms = p99_ms;
+  return w;
+}
+
+// Drives one engine: keeps the clock, the weight in force (stores apply
+// at once, like the controller does) and the new slot's request total.
+class Harness {
+ public:
+  explicit Harness(v1::Plan plan, state::Slot from = state::Slot::kBlue,
+                   RolloutEngine::Options options = {})
+      : engine_("r1", "app", std::move(plan), from, options) {
+    green_bp_ = from == state::Slot::kBlue ? 0 : 10000;
+  }
+
+  std::vector<Decision> Start() {
+    return Apply(engine_.Start(clock_.Now(), green_bp_, "go", "test"));
+  }
+
+  // Advances the clock by `dt`, during which the new slot served `served`
+  // requests, and ticks with windows `new_slot` / `old_slot`.
+  std::vector<Decision> Tick(Nanos dt, std::uint64_t served, WindowStats new_slot,
+                             WindowStats old_slot = Window(1000)) {
+    clock_.Advance(dt);
+    total_ += served;
+    Observation obs;
+    obs.now = clock_.Now();
+    obs.control = state::Control{green_bp_, epoch_};
+    obs.new_slot = new_slot;
+    obs.old_slot = old_slot;
+    obs.new_slot_requests_total = total_;
+    obs.new_slot_writes_total = writes_;
+    return Apply(engine_.Tick(obs));
+  }
+
+  std::vector<Decision> Apply(std::vector<Decision> decisions) {
+    for (auto& d : decisions) {
+      if (d.store_green_bp) {
+        green_bp_ = *d.store_green_bp;
+        ++epoch_;
+      }
+      journal_.push_back(d.event);
+    }
+    return decisions;
+  }
+
+  RolloutEngine& engine() { return engine_; }
+  FakeClock& clock() { return clock_; }
+  std::uint32_t green_bp() const { return green_bp_; }
+  const std::vector<v1::Event>& journal() const { return journal_; }
+  std::uint64_t writes_ = 0;
+
+ private:
+  FakeClock clock_;
+  RolloutEngine engine_;
+  std::uint32_t green_bp_ = 0;
+  std::uint64_t epoch_ = 1;
+  std::uint64_t total_ = 0;
+  std::vector<v1::Event> journal_;
+};
+
+std::vector<std::string> Kinds(const std::vector<Decision>& ds) {
+  std::vector<std::string> out;
+  for (const auto& d : ds) out.push_back(d.event.kind());
+  return out;
+}
+
+TEST(RolloutEngine, StartMovesToTheFirstStep) {
+  Harness h(MakePlan({{1, 60s}, {50, 60s}, {100, 60s}}));
+  auto ds = h.Start();
+  EXPECT_EQ(Kinds(ds), (std::vector<std::string>{"rollout_started", "step_advanced"}));
+  EXPECT_EQ(h.green_bp(), 100u);  // 1% green
+  EXPECT_EQ(h.engine().step(), 0);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_TRUE(ds[0].event.has_plan());
+  EXPECT_EQ(ds[0].event.from_slot(), v1::SLOT_BLUE);
+  EXPECT_EQ(ds[0].event.to_slot(), v1::SLOT_GREEN);
+}
+
+TEST(RolloutEngine, AdvancesAfterHoldWithEnoughHealthyRequests) {
+  Harness h(MakePlan({{1, 60s}, {50, 60s}, {100, 60s}}));
+  h.Start();
+  // 59 s of healthy traffic: not yet.
+  for (int i = 0; i < 59; ++i) EXPECT_TRUE(h.Tick(1s, 10, Window(100)).empty());
+  EXPECT_EQ(h.engine().step(), 0);
+  auto ds = h.Tick(1s, 10, Window(100));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+  EXPECT_EQ(h.engine().step(), 1);
+  EXPECT_EQ(h.green_bp(), 5000u);
+  EXPECT_DOUBLE_EQ(ds[0].event.weight_before(), 1.0);
+  EXPECT_DOUBLE_EQ(ds[0].event.weight_after(), 50.0);
+  EXPECT_EQ(ds[0].event.measurement().requests(), 100u);
+}
+
+TEST(RolloutEngine, HoldNotOverDoesNotAdvanceEvenWhenHealthy) {
+  Harness h(MakePlan({{10, 5min}, {100, 0s}}));
+  h.Start();
+  for (int i = 0; i < 299; ++i) h.Tick(1s, 100, Window(1000));
+  EXPECT_EQ(h.engine().step(), 0);
+  auto r = h.engine().ToProto(h.clock().Now());
+  EXPECT_EQ(FromProto(r.hold_remaining()), 1s);
+  EXPECT_EQ(FromProto(r.hold_elapsed()), 299s);
+  h.Tick(1s, 100, Window(1000));
+  EXPECT_EQ(h.engine().step(), 1);
+}
+
+TEST(RolloutEngine, InconclusiveWindowsNeitherAdvanceNorRevert) {
+  Harness h(MakePlan({{1, 10s}, {100, 10s}}, /*min_requests=*/50));
+  h.Start();
+  // A trickle: 20 requests per window, all failing. Too few to judge.
+  std::vector<Decision> all;
+  for (int i = 0; i < 60; ++i) {
+    auto ds = h.Tick(1s, 2, Window(20, 20));
+    all.insert(all.end(), ds.begin(), ds.end());
+  }
+  EXPECT_EQ(h.engine().step(), 0);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_EQ(h.green_bp(), 100u);
+  // Reported once, with the numbers, not every tick.
+  ASSERT_EQ(Kinds(all), std::vector<std::string>{"inconclusive"});
+  EXPECT_EQ(all[0].event.measurement().requests(), 20u);
+  EXPECT_EQ(all[0].event.measurement().min_requests(), 50u);
+}
+
+TEST(RolloutEngine, NoPromotionOnSilence) {
+  Harness h(MakePlan({{1, 10s}, {100, 10s}}, /*min_requests=*/0));
+  h.Start();
+  for (int i = 0; i < 60; ++i) h.Tick(1s, 0, Window(0));
+  EXPECT_EQ(h.engine().step(), 0);
+}
+
+TEST(RolloutEngine, AdvanceNeedsHealthyRequestsDuringTheStepNotJustAGoodWindow) {
+  Harness h(MakePlan({{1, 10s}, {100, 10s}}, /*min_requests=*/50));
+  h.Start();
+  // The window (which may hold the previous step's traffic) looks fine, but
+  // only 3 requests were served in the step itself.
+  for (int i = 0; i < 30; ++i) h.Tick(1s, i < 3 ? 1 : 0, Window(60));
+  EXPECT_EQ(h.engine().step(), 0);
+  EXPECT_LT(h.engine().step_healthy_requests(), 50u);
+  h.Tick(1s, 60, Window(120));
+  EXPECT_EQ(h.engine().step(), 1);
+}
+
+TEST(RolloutEngine, BreachRevertsToTheSlotLiveAtStartInOneStore) {
+  Harness h(MakePlan({{10, 60s}, {50, 60s}, {100, 60s}}));
+  h.Start();
+  for (int i = 0; i < 60; ++i) h.Tick(1s, 50, Window(500));
+  ASSERT_EQ(h.engine().step(), 1);
+  ASSERT_EQ(h.green_bp(), 5000u);
+  auto ds = h.Tick(100ms, 20, Window(400, 40));  // 10% errors
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  EXPECT_FALSE(ds[0].store_green_bp.has_value());
+  ASSERT_TRUE(ds[1].store_green_bp.has_value());
+  EXPECT_EQ(*ds[1].store_green_bp, 0u);
+  EXPECT_EQ(h.green_bp(), 0u);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_REVERTED);
+  const auto& m = ds[1].event.measurement();
+  EXPECT_EQ(m.requests(), 400u);
+  EXPECT_EQ(m.errors(), 40u);
+  EXPECT_DOUBLE_EQ(m.error_rate(), 0.1);
+  EXPECT_DOUBLE_EQ(m.max_error_rate(), 0.01);
+  EXPECT_EQ(FromProto(m.window()), 10s);
+  EXPECT_DOUBLE_EQ(ds[1].event.weight_before(), 50.0);
+  EXPECT_DOUBLE_EQ(ds[1].event.weight_after(), 0.0);
+  EXPECT_NE(ds[1].event.reason().find("error rate 10.00%"), std::string::npos)
+      << ds[1].event.reason();
+  // Ended: further failing windows change nothing.
+  EXPECT_TRUE(h.Tick(1s, 0, Window(400, 400)).empty());
+}
+
+TEST(RolloutEngine, BreachOnP99) {
+  auto plan = MakePlan({{10, 60s}, {100, 60s}});
+  *plan.mutable_analysis()->mutable_max_p99() = ToProtoDuration(200ms);
+  Harness h(plan);
+  h.Start();
+  EXPECT_TRUE(h.Tick(1s, 100, Window(100, 0, 150)).empty());
+  auto ds = h.Tick(1s, 100, Window(100, 0, 450));
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  EXPECT_DOUBLE_EQ(ds[1].event.measurement().p99_ms(), 450);
+  EXPECT_DOUBLE_EQ(ds[1].event.measurement().max_p99_ms(), 200);
+}
+
+TEST(RolloutEngine, BreachWithPauseActionKeepsTheWeight) {
+  auto plan = MakePlan({{10, 60s}, {100, 60s}});
+  plan.set_on_breach(v1::BREACH_ACTION_PAUSE);
+  Harness h(plan);
+  h.Start();
+  auto ds = h.Tick(1s, 100, Window(100, 50));
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "paused"}));
+  EXPECT_FALSE(ds[1].store_green_bp.has_value());
+  EXPECT_EQ(h.green_bp(), 1000u);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_PAUSED);
+  EXPECT_NE(h.engine().ToProto(h.clock().Now()).pause_reason().find("breach"), std::string::npos);
+  // Paused: time passes, nothing moves.
+  for (int i = 0; i < 120; ++i) EXPECT_TRUE(h.Tick(1s, 100, Window(1000)).empty());
+  EXPECT_EQ(h.engine().step(), 0);
+}
+
+TEST(RolloutEngine, FailureThresholdCountsDistinctWindows) {
+  auto plan = MakePlan({{10, 10min}, {100, 60s}});
+  plan.mutable_analysis()->set_failure_threshold(3);
+  Harness h(plan);
+  h.Start();
+  // Failing every 100 ms tick for 15 s: windows of 10 s, so only two
+  // distinct failing windows yet.
+  for (int i = 0; i < 150; ++i) ASSERT_TRUE(h.Tick(100ms, 10, Window(100, 10)).empty()) << i;
+  EXPECT_EQ(h.engine().consecutive_failing_windows(), 2u);
+  // A healthy window resets the count.
+  h.Tick(100ms, 10, Window(100));
+  EXPECT_EQ(h.engine().consecutive_failing_windows(), 0u);
+  std::vector<Decision> all;
+  for (int i = 0; i < 201 && all.empty(); ++i) all = h.Tick(100ms, 10, Window(100, 10));
+  ASSERT_EQ(Kinds(all), (std::vector<std::string>{"breach", "reverted"}));
+  EXPECT_EQ(h.engine().consecutive_failing_windows(), 3u);
+  EXPECT_EQ(h.green_bp(), 0u);
+}
+
+TEST(RolloutEngine, RelativeToBlueBreachesWhenGreenIsWorseByTheRatio) {
+  auto plan = MakePlan({{10, 60s}, {100, 60s}}, 50, /*max_error_rate=*/0.5);
+  plan.mutable_analysis()->set_max_error_ratio_vs_blue(2);
+  Harness h(plan);
+  h.Start();
+  // Green 4%, blue 3%: within 2x.
+  EXPECT_TRUE(h.Tick(1s, 100, Window(100, 4), Window(1000, 30)).empty());
+  // Green 8%, blue 3%: 2.67x.
+  auto ds = h.Tick(1s, 100, Window(100, 8), Window(1000, 30));
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  EXPECT_DOUBLE_EQ(ds[1].event.measurement().blue_error_rate(), 0.03);
+  EXPECT_NE(ds[1].event.reason().find("times the old slot"), std::string::npos);
+}
+
+TEST(RolloutEngine, RelativeToBlueIgnoredWhenBlueHasTooFewRequests) {
+  auto plan = MakePlan({{10, 60s}, {100, 60s}}, 50, 0.5);
+  plan.mutable_analysis()->set_max_error_ratio_vs_blue(2);
+  Harness h(plan);
+  h.Start();
+  EXPECT_TRUE(h.Tick(1s, 100, Window(100, 20), Window(10, 0)).empty());
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+}
+
+TEST(RolloutEngine, CompletesAtTheLastStepAndTheSlotsSwapRoles) {
+  Harness h(MakePlan({{50, 10s}, {100, 10s}}, 10));
+  h.Start();
+  for (int i = 0; i < 10; ++i) h.Tick(1s, 10, Window(100));
+  ASSERT_EQ(h.engine().step(), 1);
+  std::vector<Decision> all;
+  for (int i = 0; i < 10; ++i) {
+    auto ds = h.Tick(1s, 10, Window(100));
+    all.insert(all.end(), ds.begin(), ds.end());
+  }
+  ASSERT_EQ(Kinds(all), std::vector<std::string>{"completed"});
+  EXPECT_FALSE(all[0].store_green_bp.has_value());  // already at 100%
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_COMPLETED);
+  EXPECT_EQ(h.green_bp(), 10000u);
+
+  // The next rollout goes from green to blue by lowering green's weight.
+  Harness back(MakePlan({{25, 10s}, {100, 10s}}, 10), state::Slot::kGreen);
+  back.Start();
+  EXPECT_EQ(back.green_bp(), 7500u);
+  auto ds = back.Tick(1s, 10, Window(100, 50));
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  EXPECT_EQ(back.green_bp(), 10000u);  // revert = all back on green, live at start
+}
+
+TEST(RolloutEngine, LastStepBelowHundredPromotesOnCompletion) {
+  Harness h(MakePlan({{20, 10s}}, 10));
+  h.Start();
+  std::vector<Decision> all;
+  for (int i = 0; i < 10; ++i) {
+    auto ds = h.Tick(1s, 10, Window(100));
+    all.insert(all.end(), ds.begin(), ds.end());
+  }
+  ASSERT_EQ(Kinds(all), std::vector<std::string>{"completed"});
+  EXPECT_EQ(h.green_bp(), 10000u);
+}
+
+TEST(RolloutEngine, ManualPromote) {
+  Harness h(MakePlan({{5, 1h}, {100, 1h}}));
+  h.Start();
+  auto ds = h.Apply(h.engine().Promote(h.clock().Now(), "looks good", "alice"));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"promoted"});
+  EXPECT_EQ(ds[0].event.actor(), "alice");
+  EXPECT_EQ(h.green_bp(), 10000u);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_COMPLETED);
+  EXPECT_THROW(h.engine().Promote(h.clock().Now(), "", "alice"), PreconditionFailed);
+  EXPECT_THROW(h.engine().Pause(h.clock().Now(), "", "alice"), PreconditionFailed);
+}
+
+TEST(RolloutEngine, ManualAbortGoesBackToTheLiveSlot) {
+  Harness h(MakePlan({{5, 10s}, {50, 1h}, {100, 1h}}, 10));
+  h.Start();
+  for (int i = 0; i < 10; ++i) h.Tick(1s, 10, Window(100));
+  ASSERT_EQ(h.green_bp(), 5000u);
+  auto ds = h.Apply(h.engine().Abort(h.clock().Now(), "db migration pending", "bob"));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"aborted"});
+  EXPECT_EQ(h.green_bp(), 0u);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_ABORTED);
+  EXPECT_FALSE(h.engine().active());
+  EXPECT_THROW(h.engine().Abort(h.clock().Now(), "", "bob"), PreconditionFailed);
+}
+
+TEST(RolloutEngine, PauseStopsTheHoldClockAndResumeContinuesIt) {
+  Harness h(MakePlan({{5, 60s}, {100, 60s}}, 10));
+  h.Start();
+  for (int i = 0; i < 40; ++i) h.Tick(1s, 10, Window(100));
+  h.Apply(h.engine().Pause(h.clock().Now(), "lunch", "carol"));
+  EXPECT_THROW(h.engine().Pause(h.clock().Now(), "", "carol"), PreconditionFailed);
+  for (int i = 0; i < 600; ++i) h.Tick(1s, 10, Window(100));
+  EXPECT_EQ(h.engine().step(), 0);
+  EXPECT_EQ(FromProto(h.engine().ToProto(h.clock().Now()).hold_elapsed()), 40s);
+  auto ds = h.Apply(h.engine().Resume(h.clock().Now(), "back", "carol"));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"resumed"});
+  for (int i = 0; i < 19; ++i) h.Tick(1s, 10, Window(100));
+  EXPECT_EQ(h.engine().step(), 0);
+  h.Tick(1s, 10, Window(100));
+  EXPECT_EQ(h.engine().step(), 1);
+  EXPECT_THROW(h.engine().Resume(h.clock().Now(), "", "carol"), PreconditionFailed);
+}
+
+// ------------------------------------------------------------ restart
+
+TEST(RolloutEngine, RestoreFromJournalMidHoldKeepsTheRemainingHold) {
+  Harness h(MakePlan({{5, 10s}, {50, 5min}, {100, 1min}}, 10));
+  h.Start();
+  for (int i = 0; i < 10; ++i) h.Tick(1s, 10, Window(100));
+  ASSERT_EQ(h.engine().step(), 1);
+  for (int i = 0; i < 100; ++i) h.Tick(1s, 10, Window(100));  // 100 s into a 300 s hold
+
+  // The agent dies; 20 s later a new one rebuilds from the journal.
+  h.clock().Advance(20s);
+  auto restored = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(restored.has_value());
+  RolloutEngine& engine = *restored;
+  EXPECT_EQ(engine.id(), "r1");
+  EXPECT_EQ(engine.step(), 1);
+  EXPECT_EQ(engine.state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_EQ(engine.from_slot(), state::Slot::kBlue);
+  auto proto = engine.ToProto(h.clock().Now());
+  EXPECT_EQ(FromProto(proto.hold_remaining()), 180s);  // 300 - 100 - 20
+  EXPECT_TRUE(engine.CheckWeightAfterRestore(h.clock().Now(), {5000, 9}).empty());
+
+  // It carries on: the rest of the hold, then the next step.
+  FakeClock& clock = h.clock();
+  std::uint64_t total = 5000;
+  std::vector<Decision> all;
+  for (int i = 0; i < 180 && all.empty(); ++i) {
+    clock.Advance(1s);
+    total += 10;
+    Observation obs{clock.Now(), {5000, 9}, Window(100), Window(100), total, 0};
+    all = engine.Tick(obs);
+  }
+  ASSERT_EQ(Kinds(all), std::vector<std::string>{"step_advanced"});
+  EXPECT_EQ(engine.step(), 2);
+  EXPECT_EQ(*all[0].store_green_bp, 10000u);
+  EXPECT_EQ(FromProto(all[0].event.time()) - FromProto(h.journal()[2].time()), 300s);
+}
+
+TEST(RolloutEngine, RestorePausedRolloutAndWeightMismatch) {
+  Harness h(MakePlan({{5, 10s}, {50, 5min}, {100, 1min}}, 10));
+  h.Start();
+  for (int i = 0; i < 10; ++i) h.Tick(1s, 10, Window(100));
+  h.Apply(h.engine().Pause(h.clock().Now(), "hold on", "dave"));
+  auto paused = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(paused);
+  EXPECT_EQ(paused->state(), v1::ROLLOUT_STATE_PAUSED);
+  EXPECT_EQ(paused->ToProto(h.clock().Now()).pause_reason(), "hold on");
+
+  h.Apply(h.engine().Resume(h.clock().Now(), "", "dave"));
+  auto running = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(running);
+  // The file holds 5% while the journal says step 1 (50%): the agent died
+  // between the two; a human decides.
+  auto ds = running->CheckWeightAfterRestore(h.clock().Now(), {500, 3});
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"paused"});
+  EXPECT_FALSE(ds[0].store_green_bp.has_value());
+  EXPECT_EQ(running->state(), v1::ROLLOUT_STATE_PAUSED);
+}
+
+TEST(RolloutEngine, RestoreEndedRollout) {
+  Harness h(MakePlan({{5, 10s}, {100, 1min}}, 10));
+  h.Start();
+  h.Tick(1s, 100, Window(100, 100));
+  ASSERT_EQ(h.engine().state(), v1::ROLLOUT_STATE_REVERTED);
+  auto r = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_REVERTED);
+  EXPECT_FALSE(r->active());
+  EXPECT_FALSE(RolloutEngine::Restore({}, {}).has_value());
+  std::vector<v1::Event> no_start(h.journal().begin() + 1, h.journal().end());
+  EXPECT_FALSE(RolloutEngine::Restore(no_start, {}).has_value());
+}
+
+// ------------------------------------------------------------ gates
+
+gates::GateOutcome Outcome(bool passed, std::string detail = "") {
+  gates::GateOutcome o;
+  o.name = "sql";
+  o.passed = passed;
+  o.detail = std::move(detail);
+  return o;
+}
+
+TEST(RolloutEngine, StepGatesGuardEveryStepAndAFailingGateHolds) {
+  RolloutEngine::Options options;
+  options.gates.checks_steps = true;
+  options.gate_retry = 30s;
+  Harness h(MakePlan({{5, 10s}, {100, 10s}}, 10), state::Slot::kBlue, options);
+  auto ds = h.Start();
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"rollout_started"});
+  EXPECT_EQ(h.green_bp(), 0u);
+  auto request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request);
+  EXPECT_FALSE(request->before_revert);
+  EXPECT_EQ(request->step, 0);
+  EXPECT_FALSE(h.engine().TakeGateRequest());  // handed out once
+
+  ds = h.Apply(h.engine().OnGateResults(request->id, {Outcome(true)}, h.clock().Now()));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+  EXPECT_EQ(ds[0].event.gates_size(), 1);
+  EXPECT_EQ(h.green_bp(), 500u);
+
+  for (int i = 0; i < 10; ++i) h.Tick(1s, 10, Window(100));
+  request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->step, 1);
+  ds = h.Apply(
+      h.engine().OnGateResults(request->id, {Outcome(false, "3 pending jobs")}, h.clock().Now()));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"gate_failed"});
+  EXPECT_NE(ds[0].event.reason().find("3 pending jobs"), std::string::npos);
+  EXPECT_EQ(h.green_bp(), 500u);  // held where it is
+  // Not asked again before the retry interval.
+  for (int i = 0; i < 29; ++i) h.Tick(1s, 10, Window(100));
+  EXPECT_FALSE(h.engine().TakeGateRequest());
+  h.Tick(1s, 10, Window(100));
+  request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request);
+  // A stale answer is ignored.
+  EXPECT_TRUE(h.engine().OnGateResults(request->id + 7, {Outcome(true)}, h.clock().Now()).empty());
+  ds = h.Apply(h.engine().OnGateResults(request->id, {Outcome(true)}, h.clock().Now()));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+  EXPECT_EQ(h.green_bp(), 10000u);
+}
+
+TEST(RolloutEngine, BreachWhileStepGatesRunStillReverts) {
+  RolloutEngine::Options options;
+  options.gates.checks_steps = true;
+  Harness h(MakePlan({{5, 1s}, {100, 10s}}, 10), state::Slot::kBlue, options);
+  h.Start();
+  auto first = h.engine().TakeGateRequest();
+  h.Apply(h.engine().OnGateResults(first->id, {Outcome(true)}, h.clock().Now()));
+  h.Tick(500ms, 100, Window(100));  // first sight of the counters
+  h.Tick(500ms, 100, Window(100));
+  auto pending = h.engine().TakeGateRequest();
+  ASSERT_TRUE(pending);
+  auto ds = h.Tick(100ms, 100, Window(100, 90));
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  EXPECT_EQ(h.green_bp(), 0u);
+  EXPECT_TRUE(h.engine().OnGateResults(pending->id, {Outcome(true)}, h.clock().Now()).empty());
+}
+
+TEST(RolloutEngine, FailingReversibilityGateTurnsARevertIntoAPause) {
+  RolloutEngine::Options options;
+  options.gates.checks_reverts = true;
+  Harness h(MakePlan({{50, 1h}, {100, 10s}}, 10), state::Slot::kBlue, options);
+  h.Start();
+  h.Tick(1s, 10, Window(100));  // first sight of the counters: writes baseline
+  h.writes_ = 42;
+  auto ds = h.Tick(1s, 100, Window(100, 90));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"breach"});
+  EXPECT_EQ(h.green_bp(), 5000u);
+  auto request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request);
+  EXPECT_TRUE(request->before_revert);
+  EXPECT_EQ(request->writes_on_new_slot, 42u);
+  ds = h.Apply(h.engine().OnGateResults(request->id, {Outcome(false, "42 writes on green")},
+                                        h.clock().Now()));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"paused"});
+  EXPECT_EQ(h.green_bp(), 5000u);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_PAUSED);
+  EXPECT_NE(ds[0].event.reason().find("42 writes on green"), std::string::npos);
+  EXPECT_EQ(ds[0].event.measurement().errors(), 90u);
+}
+
+TEST(RolloutEngine, PassingReversibilityGateLetsTheRevertThrough) {
+  RolloutEngine::Options options;
+  options.gates.checks_reverts = true;
+  Harness h(MakePlan({{50, 1h}, {100, 10s}}, 10), state::Slot::kBlue, options);
+  h.Start();
+  h.Tick(1s, 100, Window(100, 90));
+  auto request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request);
+  auto ds = h.Apply(h.engine().OnGateResults(request->id, {Outcome(true)}, h.clock().Now()));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"reverted"});
+  EXPECT_EQ(h.green_bp(), 0u);
+}
+
+}  // namespace
+}  // namespace cutover::agent

@@ -1,0 +1,347 @@
+// The controller against a real state file (made with StateFile::Create,
+// traffic simulated by adding to its counters the way the module does), a
+// real file journal, a fake clock and fake gates.
+#include "agent/server/controller.hpp"
+
+#include <gtest/gtest.h>
+
+#include "agent/core/units.hpp"
+#include "agent/journal/file_journal.hpp"
+#include "support/process.hpp"
+
+namespace cutover::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FakeGate final : public gates::Gate {
+ public:
+  FakeGate(bool* pass, bool reverts) : pass_(pass), reverts_(reverts) {}
+  std::string name() const override { return "fake"; }
+  gates::GateOutcome Evaluate(const gates::GateContext& context) override {
+    last_context = context;
+    gates::GateOutcome o;
+    o.name = "fake";
+    o.passed = *pass_;
+    o.detail = *pass_ ? "fine" : "not fine";
+    return o;
+  }
+  bool checks_steps() const override { return !reverts_; }
+  bool checks_reverts() const override { return reverts_; }
+  gates::GateContext last_context;
+
+ private:
+  bool* pass_;
+  bool reverts_;
+};
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  ControllerTest() : file_(state::StateFile::Create(dir_ / "cutover.state")) {
+    file_.AddRecord("app", "app_blue", "app_green", 0);
+    journal_ = std::make_unique<FileJournal>(dir_ / "journal");
+    controller_ = MakeController();
+  }
+
+  std::unique_ptr<Controller> MakeController() {
+    Controller::Dependencies deps;
+    deps.state_path = dir_ / "cutover.state";
+    deps.journal = journal_.get();
+    deps.clock = &clock_;
+    deps.gate_factory = [this](const google::protobuf::RepeatedPtrField<v1::Gate>& specs) {
+      auto set = std::make_shared<GateSet>();
+      for (const auto& spec : specs) {
+        if (spec.has_sql() && spec.sql().query().empty())
+          throw std::invalid_argument("gates[0].sql.query: must not be empty");
+        set->push_back(std::make_unique<FakeGate>(&gate_passes_, spec.has_reversibility()));
+      }
+      return set;
+    };
+    deps.new_rollout_id = [this] { return "r" + std::to_string(++ids_); };
+    return std::make_unique<Controller>(deps, Controller::Options{});
+  }
+
+  // Adds traffic to a slot like the module's log phase does.
+  void Serve(state::Slot slot, std::uint64_t ok, std::uint64_t errors = 0) {
+    state::Record* r = file_.MutableRecord("app");
+    auto& c = r->slots[static_cast<std::size_t>(slot)][0];
+    c.scalar[state::kRequests].fetch_add(ok + errors);
+    c.scalar[state::kResponses2xx].fetch_add(ok);
+    c.scalar[state::kResponses5xx].fetch_add(errors);
+    c.latency[state::LatencyBucket(2000)].fetch_add(ok + errors);
+  }
+
+  // One second of traffic at `rps` split by the weight in force, in 100 ms ticks.
+  void RunSecond(std::uint64_t rps, bool green_fails = false) {
+    for (int i = 0; i < 10; ++i) {
+      const auto green_bp = file_.ReadControl("app")->weight_bp;
+      const std::uint64_t n = rps / 10;
+      const std::uint64_t to_green = n * green_bp / 10000;
+      Serve(state::Slot::kBlue, n - to_green);
+      if (green_fails) {
+        Serve(state::Slot::kGreen, 0, to_green);
+      } else {
+        Serve(state::Slot::kGreen, to_green);
+      }
+      clock_.Advance(100ms);
+      steady_ += 100ms;
+      controller_->Tick(steady_);
+    }
+  }
+
+  double GreenPercent() { return BpToPercent(file_.ReadControl("app")->weight_bp); }
+
+  v1::StartRolloutRequest Rollout(std::vector<double> steps, Nanos hold = 2s) {
+    v1::StartRolloutRequest req;
+    req.set_cutover("app");
+    for (double p : steps) {
+      auto* s = req.mutable_plan()->add_steps();
+      s->set_percent(p);
+      *s->mutable_hold() = ToProtoDuration(hold);
+    }
+    auto* a = req.mutable_plan()->mutable_analysis();
+    *a->mutable_window() = ToProtoDuration(1s);
+    a->set_min_requests(20);
+    a->set_max_error_rate(0.05);
+    return req;
+  }
+
+  std::vector<std::string> JournalKinds() {
+    std::vector<std::string> kinds;
+    for (const auto& e : journal_->ReadAll()) kinds.push_back(e.kind());
+    return kinds;
+  }
+
+  template <typename F>
+  grpc::StatusCode CodeOf(F f, std::string* message = nullptr) {
+    try {
+      f();
+    } catch (const ApiError& e) {
+      if (message) *message = e.what();
+      return e.code();
+    }
+    return grpc::StatusCode::OK;
+  }
+
+  test::TempDir dir_{"controller"};
+  state::StateFile file_;
+  std::unique_ptr<FileJournal> journal_;
+  FakeClock clock_;
+  SteadyTime steady_{};
+  bool gate_passes_ = true;
+  int ids_ = 0;
+  std::unique_ptr<Controller> controller_;
+};
+
+TEST_F(ControllerTest, SetWeightStoresAndJournals) {
+  v1::SetWeightRequest req;
+  req.set_cutover("app");
+  req.set_percent(12.5);
+  req.set_reason("canary");
+  auto resp = controller_->SetWeight(req, "alice");
+  EXPECT_DOUBLE_EQ(GreenPercent(), 12.5);
+  EXPECT_DOUBLE_EQ(resp.cutover().green_percent(), 12.5);
+  EXPECT_DOUBLE_EQ(resp.cutover().blue_percent(), 87.5);
+  EXPECT_EQ(resp.event().kind(), "weight_set");
+  EXPECT_EQ(resp.event().epoch(), file_.ReadControl("app")->epoch);
+  auto all = journal_->ReadAll();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].actor(), "alice");
+  EXPECT_EQ(all[0].reason(), "canary");
+  EXPECT_DOUBLE_EQ(all[0].weight_after(), 12.5);
+}
+
+TEST_F(ControllerTest, BadInputIsInvalidArgumentNamingTheField) {
+  std::string msg;
+  v1::SetWeightRequest req;
+  req.set_cutover("nope");
+  req.set_percent(10);
+  EXPECT_EQ(CodeOf([&] { controller_->SetWeight(req, "a"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("cutover: unknown cutover \"nope\"", 0), 0u) << msg;
+  req.set_cutover("app");
+  req.set_percent(100.001);
+  EXPECT_EQ(CodeOf([&] { controller_->SetWeight(req, "a"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("percent:", 0), 0u) << msg;
+  EXPECT_EQ(CodeOf([&] { controller_->GetStatus(""); }, &msg), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg, "cutover: must not be empty");
+
+  auto start = Rollout({5, 1});
+  EXPECT_EQ(CodeOf([&] { controller_->StartRollout(start, "a"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("plan.steps[1].percent:", 0), 0u) << msg;
+  start = Rollout({5, 100});
+  start.mutable_plan()->add_gates()->mutable_sql();
+  EXPECT_EQ(CodeOf([&] { controller_->StartRollout(start, "a"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg, "plan.gates[0].sql.query: must not be empty");
+  start = Rollout({5, 100});
+  start.set_cutover("ghost");
+  EXPECT_EQ(CodeOf([&] { controller_->StartRollout(start, "a"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("cutover:", 0), 0u) << msg;
+  v1::GetHistoryRequest history;
+  history.set_limit(1000000);
+  EXPECT_EQ(CodeOf([&] { controller_->GetHistory(history); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("limit:", 0), 0u);
+  EXPECT_TRUE(journal_->ReadAll().empty());  // nothing was done
+}
+
+TEST_F(ControllerTest, RolloutReachesHundredPercentWithAHealthyGreen) {
+  auto rollout = controller_->StartRollout(Rollout({10, 50, 100}), "ci");
+  EXPECT_EQ(rollout.state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_EQ(rollout.from_slot(), v1::SLOT_BLUE);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 10);
+  for (int s = 0;
+       s < 20 && controller_->GetStatus("app").rollout().state() == v1::ROLLOUT_STATE_RUNNING; ++s)
+    RunSecond(500);
+  auto status = controller_->GetStatus("app");
+  EXPECT_EQ(status.rollout().state(), v1::ROLLOUT_STATE_COMPLETED);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 100);
+  EXPECT_EQ(status.live_slot(), v1::SLOT_GREEN);
+  EXPECT_EQ(JournalKinds(),
+            (std::vector<std::string>{"rollout_started", "step_advanced", "step_advanced",
+                                      "step_advanced", "completed"}));
+}
+
+TEST_F(ControllerTest, FailingGreenIsRevertedAndSetWeightIsRefusedWhileRunning) {
+  controller_->StartRollout(Rollout({25, 100}, 60s), "ci");
+  v1::SetWeightRequest set;
+  set.set_cutover("app");
+  set.set_percent(50);
+  std::string msg;
+  EXPECT_EQ(CodeOf([&] { controller_->SetWeight(set, "a"); }, &msg),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(msg.find("pause or abort"), std::string::npos);
+  RunSecond(400);
+  ASSERT_DOUBLE_EQ(GreenPercent(), 25);
+  RunSecond(400, /*green_fails=*/true);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);
+  auto all = journal_->ReadAll();
+  ASSERT_GE(all.size(), 2u);
+  const v1::Event& reverted = all.back();
+  EXPECT_EQ(reverted.kind(), "reverted");
+  EXPECT_DOUBLE_EQ(reverted.weight_before(), 25);
+  EXPECT_DOUBLE_EQ(reverted.weight_after(), 0);
+  EXPECT_GT(reverted.measurement().error_rate(), 0.05);
+  EXPECT_GE(reverted.measurement().requests(), 20u);
+  EXPECT_EQ(reverted.epoch(), file_.ReadControl("app")->epoch);
+  // Ended: a manual weight is allowed again.
+  EXPECT_EQ(CodeOf([&] { controller_->SetWeight(set, "a"); }), grpc::StatusCode::OK);
+}
+
+TEST_F(ControllerTest, PausedRolloutAllowsSetWeightAndAbortGoesBack) {
+  controller_->StartRollout(Rollout({25, 100}, 60s), "ci");
+  v1::RolloutActionRequest action;
+  action.set_cutover("app");
+  action.set_reason("look");
+  EXPECT_EQ(controller_->PauseRollout(action, "op").state(), v1::ROLLOUT_STATE_PAUSED);
+  v1::SetWeightRequest set;
+  set.set_cutover("app");
+  set.set_percent(30);
+  controller_->SetWeight(set, "op");
+  EXPECT_DOUBLE_EQ(GreenPercent(), 30);
+  std::string msg;
+  EXPECT_EQ(CodeOf(
+                [&] {
+                  controller_->StartRollout(Rollout({50, 100}), "ci");
+                },
+                &msg),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(controller_->AbortRollout(action, "op").state(), v1::ROLLOUT_STATE_ABORTED);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);
+  EXPECT_EQ(CodeOf([&] { controller_->ResumeRollout(action, "op"); }),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ControllerTest, RestartRebuildsTheRolloutAndFinishesIt) {
+  controller_->StartRollout(Rollout({10, 100}, 5s), "ci");
+  RunSecond(500);
+  RunSecond(500);
+  controller_.reset();  // the agent dies mid-hold
+  EXPECT_DOUBLE_EQ(GreenPercent(), 10);
+  clock_.Advance(1s);
+  controller_ = MakeController();
+  controller_->RestoreFromJournal();
+  auto status = controller_->GetStatus("app");
+  ASSERT_EQ(status.rollout().state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_EQ(status.rollout().step(), 0);
+  EXPECT_EQ(FromProto(status.rollout().hold_remaining()), 2s);
+  for (int s = 0;
+       s < 20 && controller_->GetStatus("app").rollout().state() == v1::ROLLOUT_STATE_RUNNING; ++s)
+    RunSecond(500);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_COMPLETED);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 100);
+}
+
+TEST_F(ControllerTest, AfterPromotionTheNextRolloutGoesFromGreenToBlue) {
+  controller_->StartRollout(Rollout({50, 100}), "ci");
+  v1::RolloutActionRequest action;
+  action.set_cutover("app");
+  controller_->PromoteRollout(action, "op");
+  ASSERT_DOUBLE_EQ(GreenPercent(), 100);
+  auto next = controller_->StartRollout(Rollout({20, 100}, 60s), "ci");
+  EXPECT_EQ(next.from_slot(), v1::SLOT_GREEN);
+  EXPECT_EQ(next.to_slot(), v1::SLOT_BLUE);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 80);  // 20% to blue
+  RunSecond(400);
+  // Blue (the new slot) fails: everything goes back to green.
+  for (int i = 0; i < 10; ++i) {
+    Serve(state::Slot::kBlue, 0, 20);
+    clock_.Advance(100ms);
+    steady_ += 100ms;
+    controller_->Tick(steady_);
+  }
+  EXPECT_DOUBLE_EQ(GreenPercent(), 100);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_REVERTED);
+}
+
+TEST_F(ControllerTest, RestartFindingAnotherWeightInTheFilePausesForAnOperator) {
+  controller_->StartRollout(Rollout({10, 100}, 60s), "ci");
+  RunSecond(200);
+  controller_.reset();
+  file_.StoreWeight("app", 4200);  // someone (or a crash between store and journal) moved it
+  controller_ = MakeController();
+  controller_->RestoreFromJournal();
+  RunSecond(200);
+  auto rollout = controller_->GetStatus("app").rollout();
+  EXPECT_EQ(rollout.state(), v1::ROLLOUT_STATE_PAUSED);
+  EXPECT_NE(rollout.pause_reason().find("42.00%"), std::string::npos) << rollout.pause_reason();
+  EXPECT_DOUBLE_EQ(GreenPercent(), 42);  // the agent does not guess: nothing moved
+  EXPECT_EQ(journal_->ReadAll().back().kind(), "paused");
+}
+
+TEST_F(ControllerTest, FailingStepGateHoldsAndIsJournaled) {
+  gate_passes_ = false;
+  auto req = Rollout({10, 100}, 1s);
+  req.mutable_plan()->add_gates()->mutable_sql()->set_query("select true");
+  controller_->StartRollout(req, "ci");
+  RunSecond(100);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);  // never advances into a failing gate
+  auto history = journal_->ReadAll();
+  ASSERT_EQ(history.back().kind(), "gate_failed");
+  ASSERT_EQ(history.back().gates_size(), 1);
+  EXPECT_EQ(history.back().gates(0).detail(), "not fine");
+  gate_passes_ = true;
+  for (int s = 0; s < 12; ++s) RunSecond(100);  // the retry interval is 10 s
+  EXPECT_GE(GreenPercent(), 10);
+}
+
+TEST_F(ControllerTest, PreflightEvaluatesEveryGate) {
+  v1::PreflightRequest req;
+  *req.mutable_plan() = Rollout({10, 100}).plan();
+  req.mutable_plan()->add_gates()->mutable_sql()->set_query("select true");
+  req.mutable_plan()->add_gates()->mutable_reversibility();
+  auto go = controller_->Preflight(req);
+  EXPECT_TRUE(go.go());
+  EXPECT_EQ(go.gates_size(), 2);
+  gate_passes_ = false;
+  auto no_go = controller_->Preflight(req);
+  EXPECT_FALSE(no_go.go());
+  EXPECT_FALSE(no_go.gates(0).passed());
+}
+
+}  // namespace
+}  // namespace cutover::agent

@@ -1,0 +1,52 @@
+#include "agent/server/flags.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cutover::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string ErrorOf(const std::vector<std::string>& args) {
+  try {
+    ParseFlags(args);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Flags, ParsesEveryFlag) {
+  AgentFlags f =
+      ParseFlags({"--state-file", "/s", "--listen", "unix:/run/a.sock", "--listen=127.0.0.1:7000",
+                  "--token-file", "/t", "--tls-cert", "/c", "--tls-key", "/k", "--journal",
+                  "postgresql://x@y/z", "--metrics", "127.0.0.1:9100", "--tick=250ms"});
+  EXPECT_EQ(f.state_file, "/s");
+  EXPECT_EQ(f.listen, (std::vector<std::string>{"unix:/run/a.sock", "127.0.0.1:7000"}));
+  EXPECT_EQ(f.token_file, "/t");
+  EXPECT_EQ(f.journal, "postgresql://x@y/z");
+  EXPECT_EQ(f.metrics, "127.0.0.1:9100");
+  EXPECT_EQ(f.tick, 250ms);
+}
+
+TEST(Flags, Defaults) {
+  AgentFlags f = ParseFlags({"--state-file", "/s"});
+  EXPECT_EQ(f.listen, std::vector<std::string>{kDefaultListen});
+  EXPECT_EQ(f.tick, 100ms);
+}
+
+TEST(Flags, Errors) {
+  EXPECT_EQ(ErrorOf({}), "--state-file is required");
+  EXPECT_EQ(ErrorOf({"--state-file"}), "--state-file: needs a value");
+  EXPECT_EQ(ErrorOf({"--state-file", "/s", "--bogus"}), "unknown flag \"--bogus\"");
+  EXPECT_NE(ErrorOf({"--state-file", "/s", "--tick", "fast"}).find("--tick"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--state-file", "/s", "--listen", "nohost"}).find("--listen"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"--state-file", "/s", "--listen", "unix:relative"}).find("absolute"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf({"--state-file", "/s", "--tls-cert", "/c"}),
+            "--tls-cert and --tls-key go together");
+}
+
+}  // namespace
+}  // namespace cutover::agent

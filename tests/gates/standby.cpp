@@ -1,0 +1,64 @@
+#include "gates/standby.hpp"
+
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace cutover::test {
+
+namespace {
+const std::string kBin = CUTOVER_PG_BINDIR;
+}
+
+std::vector<std::string> AsPostgresUser(std::vector<std::string> argv) {
+  if (::geteuid() != 0) return argv;
+  std::vector<std::string> wrapped = {"runuser", "-u", "postgres", "--"};
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return wrapped;
+}
+
+Standby::Standby(const Postgres& primary, const std::string& extra_conf) : dir_("cutover-standby") {
+  data_ = dir_ / "data";
+  if (::geteuid() == 0) Run({"chown", "postgres:postgres", dir_.path()});
+  // -R writes standby.signal and primary_conninfo; -X stream brings the WAL
+  // the copy needs; -c fast does not wait for the primary's next checkpoint.
+  auto backup = Run(AsPostgresUser({kBin + "/pg_basebackup", "-h", "127.0.0.1", "-p",
+                                    std::to_string(primary.port()), "-U", "postgres", "-D", data_,
+                                    "-R", "-X", "stream", "-c", "fast", "--no-sync"}));
+  if (backup.exit_code != 0) throw std::runtime_error("pg_basebackup failed: " + backup.err);
+  if (!extra_conf.empty()) {
+    const std::string conf = ReadFile(data_ + "/postgresql.conf");
+    WriteFile(data_ + "/postgresql.conf", conf + "\n" + extra_conf + "\n");
+  }
+  port_ = FreePort();
+  const std::string opts = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
+                           data_ + " -c fsync=off";
+  // -w returns once the standby accepts read-only connections.
+  auto start = Run(AsPostgresUser({kBin + "/pg_ctl", "-D", data_, "-w", "-t", "60", "-l",
+                                   data_ + "/server.log", "-o", opts, "start"}));
+  if (start.exit_code != 0)
+    throw std::runtime_error("standby start failed: " + start.err +
+                             ReadFile(data_ + "/server.log"));
+  running_ = true;
+}
+
+Standby::~Standby() { Stop(); }
+
+void Standby::Stop() {
+  if (!running_) return;
+  Run(AsPostgresUser({kBin + "/pg_ctl", "-D", data_, "-w", "-t", "60", "-m", "fast", "stop"}));
+  running_ = false;
+}
+
+std::string Standby::Uri(const std::string& db) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + db;
+}
+
+std::string Standby::Psql(const std::string& sql, const std::string& db) const {
+  auto r = Run(
+      {kBin + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", Uri(db), "-c", sql});
+  if (r.exit_code != 0) throw std::runtime_error("psql failed: " + r.err);
+  return r.out;
+}
+
+}  // namespace cutover::test
