@@ -264,6 +264,7 @@ gates:
       source: "sqlite://$WORK/blue.db"
       target: "$DSN"
       tables: [customers, orders]
+      checksum: true              # every row, every column, not just counts
 EOF
 "$CTL" preflight "$WORK/preflight.yaml" | sed 's/^/   /' || die "preflight said no-go"
 
