@@ -141,6 +141,32 @@ TEST(Packages, CutoverDebCarriesAgentCliUnitAndExamples) {
   EXPECT_FALSE(FileExists(root / "usr/bin/cutover-demo-app"));
 }
 
+#ifdef CUTOVER_AGENT_BINARY
+TEST(Systemd, AgentUnitVerifies) {
+  if (test::Run({"sh", "-c", "command -v systemd-analyze"}).exit_code != 0)
+    GTEST_SKIP() << "systemd-analyze is not installed (no systemd on this host)";
+  // The unit as packaged, pointed at the agent just built instead of /usr/bin.
+  TempDir dir("unit");
+  std::string unit =
+      ReadFile(std::string(CUTOVER_SOURCE_DIR) + "/conf/systemd/cutover-agent.service");
+  const std::string packaged = "ExecStart=/usr/bin/cutover-agent";
+  const auto at = unit.find(packaged);
+  ASSERT_NE(at, std::string::npos);
+  unit.replace(at, packaged.size(), std::string("ExecStart=") + CUTOVER_AGENT_BINARY);
+  WriteFile(dir / "cutover-agent.service", unit);
+  auto r = test::Run({"systemd-analyze", "verify", dir / "cutover-agent.service"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err, "") << "systemd has remarks about the unit";
+
+  // And the flags the unit passes are ones the agent takes.
+  for (const char* flag : {"--state-file", "--listen", "--journal", "--metrics"}) {
+    EXPECT_NE(unit.find(flag), std::string::npos) << flag;
+    EXPECT_NE(test::Run({CUTOVER_AGENT_BINARY, "--help"}).out.find(flag), std::string::npos)
+        << flag;
+  }
+}
+#endif
+
 TEST(Install, PutsEveryPartInTheConventionalPlace) {
   TempDir root("install-root");
   const std::string prefix = root / "usr";
