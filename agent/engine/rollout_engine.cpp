@@ -43,6 +43,10 @@ std::uint64_t RolloutEngine::MinRequests() const {
   return std::max<std::uint64_t>(plan_.analysis().min_requests(), 1);
 }
 Nanos RolloutEngine::Window() const { return FromProto(plan_.analysis().window()); }
+
+Nanos RolloutEngine::GateRetry() const {
+  return options_.gate_retry > Nanos{0} ? options_.gate_retry : Window();
+}
 std::uint32_t RolloutEngine::FailureThreshold() const {
   return std::max<std::uint32_t>(plan_.analysis().failure_threshold(), 1);
 }
@@ -123,7 +127,7 @@ std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>
       engine.step_started_at_ = t;
       engine.next_gate_attempt_ = t;
     } else if (kind == "gate_failed") {
-      engine.next_gate_attempt_ = t + options.gate_retry;
+      engine.next_gate_attempt_ = t + engine.GateRetry();
     } else if (kind == "paused") {
       engine.state_ = v1::ROLLOUT_STATE_PAUSED;
       engine.paused_at_ = t;
@@ -353,7 +357,7 @@ std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
   }
   phase_ = Phase::kWatching;
   if (!passed) {
-    next_gate_attempt_ = now + options_.gate_retry;
+    next_gate_attempt_ = now + GateRetry();
     Decision d{std::nullopt, NewEvent("gate_failed", now,
                                       "holding before step " + std::to_string(request.step) + ": " +
                                           FirstFailure(outcomes),

@@ -64,8 +64,9 @@ class RolloutEngine {
  public:
   struct Options {
     GateProfile gates;
-    // How long a failed step gate holds the rollout before it is asked again.
-    Nanos gate_retry = std::chrono::seconds(10);
+    // How long a failed step gate holds the rollout before it is asked
+    // again; zero means one analysis window, so a gate is retried each window.
+    Nanos gate_retry{0};
   };
 
   RolloutEngine(std::string id, std::string cutover, v1::Plan plan, state::Slot from_slot,
@@ -122,6 +123,7 @@ class RolloutEngine {
                      const std::string& actor) const;
   std::uint64_t MinRequests() const;
   Nanos Window() const;
+  Nanos GateRetry() const;
   std::uint32_t FailureThreshold() const;
   void RequestGates(int step, bool before_revert);
   Decision Advance(int step, WallTime now, const v1::Measurement* measurement,

@@ -51,7 +51,7 @@ class Controller {
   struct Options {
     // The window of GetStatus's rates when no rollout gives one.
     Nanos default_window = std::chrono::seconds(10);
-    Nanos gate_retry = std::chrono::seconds(10);
+    Nanos gate_retry{0};  // zero: each analysis window
   };
   struct Dependencies {
     std::string state_path;

@@ -473,6 +473,22 @@ TEST(RolloutEngine, StepGatesGuardEveryStepAndAFailingGateHolds) {
   EXPECT_EQ(h.green_bp(), 10000u);
 }
 
+TEST(RolloutEngine, AFailingGateIsRetriedEachAnalysisWindowByDefault) {
+  RolloutEngine::Options options;
+  options.gates.checks_steps = true;
+  Harness h(MakePlan({{5, 10s}}, 10), state::Slot::kBlue, options);  // window 10s
+  h.Start();
+  auto request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request);
+  auto ds =
+      h.Apply(h.engine().OnGateResults(request->id, {Outcome(false, "lag 9s")}, h.clock().Now()));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"gate_failed"});
+  for (int i = 0; i < 9; ++i) h.Tick(1s, 10, Window(100));
+  EXPECT_FALSE(h.engine().TakeGateRequest()) << "asked again before a window passed";
+  h.Tick(1s, 10, Window(100));
+  EXPECT_TRUE(h.engine().TakeGateRequest()) << "not asked again after one window";
+}
+
 TEST(RolloutEngine, BreachWhileStepGatesRunStillReverts) {
   RolloutEngine::Options options;
   options.gates.checks_steps = true;

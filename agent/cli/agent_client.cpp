@@ -1,0 +1,145 @@
+#include "agent/cli/agent_client.hpp"
+
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace cutover::cli {
+
+namespace v1 = cutover::v1;
+
+ExitCode MapStatus(int grpc_status_code) {
+  switch (static_cast<grpc::StatusCode>(grpc_status_code)) {
+    case grpc::StatusCode::OK:
+      return kExitOk;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:  // the agent shut down mid-call; we never cancel
+      return kExitUnreachable;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return kExitUsage;
+    default:
+      return kExitFailed;
+  }
+}
+
+std::string ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read the token file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  const auto first = token.find_first_not_of(" \t\r\n");
+  const auto last = token.find_last_not_of(" \t\r\n");
+  if (first == std::string::npos) throw UsageError("the token file " + path + " is empty");
+  return token.substr(first, last - first + 1);
+}
+
+std::string ReadPemFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(flag + ": cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    throw UsageError(flag + ": " + path + " holds no PEM certificate");
+  return ss.str();
+}
+
+AgentClient::AgentClient(AgentOptions options) : options_(std::move(options)) {
+  if (options_.address.empty()) throw UsageError("--agent is empty");
+  if (options_.address.starts_with("unix:") && options_.address.size() == 5)
+    throw UsageError("--agent unix: needs a socket path");
+  grpc::ChannelArguments args;
+  // One attempt to connect, no long reconnect backoff: the CLI reports an
+  // absent agent right away instead of waiting for it.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!options_.tls_ca_pem.empty()) {
+    if (options_.address.starts_with("unix:"))
+      throw UsageError("--tls-ca is for HOST:PORT agents; the unix socket is not encrypted");
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options_.tls_ca_pem;
+    credentials = grpc::SslCredentials(ssl);
+    if (!options_.tls_server_name.empty()) args.SetSslTargetNameOverride(options_.tls_server_name);
+  } else if (!options_.tls_server_name.empty()) {
+    throw UsageError("--tls-server-name needs --tls-ca");
+  }
+  auto channel = grpc::CreateCustomChannel(options_.address, credentials, args);
+  stub_ = v1::CutoverService::NewStub(channel);
+}
+
+void AgentClient::Prepare(grpc::ClientContext* context, std::chrono::milliseconds timeout) const {
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!options_.token.empty()) context->AddMetadata("authorization", "Bearer " + options_.token);
+}
+
+void AgentClient::Throw(const std::string& rpc, const grpc::Status& status) const {
+  const ExitCode code = MapStatus(status.error_code());
+  std::string message;
+  if (code == kExitUnreachable) {
+    message = "cannot reach the agent at " + options_.address + " (" + rpc + ": " +
+              status.error_message() +
+              "); is cutover-agent running? (set --agent or $CUTOVER_AGENT)";
+  } else {
+    message = "the agent refused " + rpc + ": " + status.error_message();
+  }
+  throw CliError(code, message);
+}
+
+template <typename Request, typename Response>
+Response AgentClient::Call(const char* rpc, UnaryRpc<Request, Response> method,
+                           const Request& request, std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  Response response;
+  const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+  if (!status.ok()) Throw(rpc, status);
+  return response;
+}
+
+v1::ListCutoversResponse AgentClient::ListCutovers() {
+  return Call("ListCutovers", &Stub::ListCutovers, v1::ListCutoversRequest(), options_.timeout);
+}
+
+v1::GetStatusResponse AgentClient::GetStatus(const std::string& cutover) {
+  v1::GetStatusRequest request;
+  request.set_cutover(cutover);
+  return Call("GetStatus", &Stub::GetStatus, request, options_.timeout);
+}
+
+v1::SetWeightResponse AgentClient::SetWeight(const v1::SetWeightRequest& request) {
+  return Call("SetWeight", &Stub::SetWeight, request, options_.timeout);
+}
+
+v1::RolloutResponse AgentClient::StartRollout(const v1::StartRolloutRequest& request) {
+  return Call("StartRollout", &Stub::StartRollout, request, options_.timeout);
+}
+
+v1::RolloutResponse AgentClient::RolloutAction(const std::string& action,
+                                               const v1::RolloutActionRequest& request) {
+  if (action == "pause")
+    return Call("PauseRollout", &Stub::PauseRollout, request, options_.timeout);
+  if (action == "resume")
+    return Call("ResumeRollout", &Stub::ResumeRollout, request, options_.timeout);
+  if (action == "promote")
+    return Call("PromoteRollout", &Stub::PromoteRollout, request, options_.timeout);
+  if (action == "abort")
+    return Call("AbortRollout", &Stub::AbortRollout, request, options_.timeout);
+  throw UsageError("unknown rollout action \"" + action + "\"");
+}
+
+v1::GetHistoryResponse AgentClient::GetHistory(const v1::GetHistoryRequest& request) {
+  return Call("GetHistory", &Stub::GetHistory, request, options_.timeout);
+}
+
+v1::PreflightResponse AgentClient::Preflight(const v1::PreflightRequest& request,
+                                             std::chrono::milliseconds timeout) {
+  return Call("Preflight", &Stub::Preflight, request, timeout);
+}
+
+}  // namespace cutover::cli

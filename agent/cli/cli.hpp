@@ -1,0 +1,20 @@
+// cutoverctl's entry point as a function: finds the verb, parses its flags,
+// runs it and turns every failure into the exit code DESIGN.md promises.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace cutover::cli {
+
+struct Environment {
+  std::string agent;  // $CUTOVER_AGENT, "" when unset
+  bool stdout_is_tty = false;
+};
+
+// `args` excludes the program name. Returns the process exit code.
+int RunCli(const std::vector<std::string>& args, const Environment& env, std::ostream& out,
+           std::ostream& err);
+
+}  // namespace cutover::cli

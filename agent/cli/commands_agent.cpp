@@ -1,0 +1,237 @@
+// The verbs that talk to cutover-agent.
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ostream>
+#include <thread>
+
+#include "agent/cli/command.hpp"
+#include "agent/cli/errors.hpp"
+#include "agent/cli/plan.hpp"
+#include "agent/cli/render.hpp"
+#include "agent/cli/units.hpp"
+
+namespace cutover::cli {
+
+namespace v1 = cutover::v1;
+
+namespace {
+
+void Print(Context& ctx, const google::protobuf::Message& answer, const std::string& text) {
+  if (ctx.json)
+    *ctx.out << ProtoToJson(answer) << "\n";
+  else
+    *ctx.out << text;
+}
+
+// A plan file problem is a usage error naming the file, line and field.
+v1::Plan LoadPlanOrThrow(const std::string& path) {
+  try {
+    return LoadPlanFile(path);
+  } catch (const PlanError& e) {
+    throw UsageError(std::string("bad plan: ") + e.what());
+  }
+}
+
+// Gates run one after another, each bounded by its timeout (5s when unset):
+// the preflight call may take that long, plus some slack.
+std::chrono::milliseconds PreflightDeadline(const v1::Plan& plan, std::chrono::milliseconds base) {
+  std::chrono::milliseconds total = base;
+  for (const auto& g : plan.gates()) {
+    const auto t = std::chrono::duration_cast<std::chrono::milliseconds>(ToNanos(g.timeout()));
+    total += t.count() > 0 ? t : std::chrono::milliseconds(5000);
+  }
+  return total;
+}
+
+// Lines cut to the terminal's width: a wrapped line would throw off the
+// cursor-up count that redraws the frame in place.
+std::string FitToTerminal(const std::string& frame) {
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0 || size.ws_col == 0) return frame;
+  const std::size_t width = size.ws_col - 1;
+  std::string out;
+  std::size_t start = 0;
+  while (start < frame.size()) {
+    std::size_t end = frame.find('\n', start);
+    if (end == std::string::npos) end = frame.size();
+    out += frame.substr(start, std::min(end - start, width)) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+// How long watch keeps retrying an agent that answered before and then went away.
+constexpr std::chrono::seconds kWatchReconnectFor{60};
+
+// What watch shows: a frame redrawn in place on a terminal, one line per
+// refresh when piped, one JSON status per line with --json.
+class WatchView {
+ public:
+  WatchView(std::ostream& out, std::ostream& err, bool redraw, bool json)
+      : out_(out), err_(err), redraw_(redraw), json_(json) {}
+
+  void Show(const v1::GetStatusResponse& status) {
+    if (json_)
+      out_ << ProtoToJson(status) << "\n";
+    else if (redraw_)
+      Draw(FitToTerminal(RenderWatchFrame(status.cutover())), "");
+    else
+      out_ << RenderWatchLine(status.cutover());
+    out_.flush();
+  }
+
+  // A passing condition shown under the last frame, or as its own line.
+  void Notice(const std::string& text) {
+    if (json_)
+      err_ << "cutoverctl: " << text << "\n";
+    else if (redraw_)
+      Draw(last_frame_, FitToTerminal(text + "\n"));
+    else
+      out_ << text << "\n";
+    out_.flush();
+  }
+
+ private:
+  void Draw(const std::string& frame, const std::string& notice) {
+    // Back to the top of the previous drawing and clear below it.
+    if (drawn_lines_ > 0) out_ << "\033[" << drawn_lines_ << "A\r\033[J";
+    out_ << frame << notice;
+    last_frame_ = frame;
+    drawn_lines_ = static_cast<std::size_t>(std::count(frame.begin(), frame.end(), '\n') +
+                                            std::count(notice.begin(), notice.end(), '\n'));
+  }
+
+  std::ostream& out_;
+  std::ostream& err_;
+  bool redraw_;
+  bool json_;
+  std::size_t drawn_lines_ = 0;
+  std::string last_frame_;
+};
+
+}  // namespace
+
+int RunStatus(Context& ctx) {
+  AgentClient agent = ctx.Agent();
+  if (ctx.args.positionals.empty()) {
+    const auto list = agent.ListCutovers();
+    Print(ctx, list, RenderCutoverList(list));
+  } else {
+    const auto status = agent.GetStatus(ctx.Arg(0));
+    Print(ctx, status, RenderCutover(status.cutover()));
+  }
+  return kExitOk;
+}
+
+int RunWatch(Context& ctx) {
+  std::chrono::nanoseconds interval = std::chrono::seconds(1);
+  if (const auto text = ctx.args.Get("interval")) {
+    std::string why;
+    const auto d = ParseDuration(*text, &why);
+    if (!d || d->count() <= 0) throw UsageError("--interval: " + (d ? "must be above zero" : why));
+    interval = *d;
+  }
+  AgentClient agent = ctx.Agent();
+  WatchView view(*ctx.out, *ctx.err, ctx.stdout_is_tty && !ctx.json, ctx.json);
+  bool answered_once = false;
+  bool unreachable = false;
+  std::chrono::steady_clock::time_point unreachable_since;
+  for (;; std::this_thread::sleep_for(interval)) {  // the refresh period of a live view
+    v1::GetStatusResponse status;
+    try {
+      status = agent.GetStatus(ctx.Arg(0));
+    } catch (const CliError& e) {
+      // An agent restarting mid-rollout (it resumes from its journal) should
+      // not end the view; an agent that never answered, or stays away, does.
+      if (e.code() != kExitUnreachable || !answered_once) throw;
+      const auto now = std::chrono::steady_clock::now();
+      if (!unreachable) unreachable_since = now;
+      unreachable = true;
+      if (now - unreachable_since > kWatchReconnectFor) throw;
+      view.Notice("agent unreachable for " +
+                  FormatDuration(
+                      std::chrono::duration_cast<std::chrono::seconds>(now - unreachable_since)) +
+                  ", retrying (gives up after " + FormatDuration(kWatchReconnectFor) + ")");
+      continue;
+    }
+    answered_once = true;
+    unreachable = false;
+    view.Show(status);
+    const auto& cutover = status.cutover();
+    const auto state =
+        cutover.has_rollout() ? cutover.rollout().state() : v1::ROLLOUT_STATE_UNSPECIFIED;
+    if (state == v1::ROLLOUT_STATE_UNSPECIFIED || state == v1::ROLLOUT_STATE_COMPLETED)
+      return kExitOk;
+    if (RolloutEnded(state)) return kExitFailed;  // reverted or aborted
+  }
+}
+
+int RunSetWeight(Context& ctx) {
+  std::string why;
+  const auto percent = ParsePercent(ctx.Arg(1), &why);
+  if (!percent) throw UsageError("PERCENT: " + why);
+  v1::SetWeightRequest request;
+  request.set_cutover(ctx.Arg(0));
+  request.set_percent(*percent);
+  request.set_reason(ctx.args.Get("reason").value_or(""));
+  const auto answer = ctx.Agent().SetWeight(request);
+  Print(ctx, answer, RenderSetWeight(answer));
+  return kExitOk;
+}
+
+int RunRolloutStart(Context& ctx) {
+  v1::StartRolloutRequest request;
+  request.set_cutover(ctx.Arg(0));
+  *request.mutable_plan() = LoadPlanOrThrow(ctx.Arg(1));
+  request.set_reason(ctx.args.Get("reason").value_or(""));
+  const auto answer = ctx.Agent().StartRollout(request);
+  Print(ctx, answer,
+        RenderRollout(answer.rollout()) + "follow it with: cutoverctl watch " + ctx.Arg(0) + "\n");
+  return kExitOk;
+}
+
+int RunRolloutAction(Context& ctx) {
+  const std::string action = ctx.verb.substr(ctx.verb.find(' ') + 1);
+  v1::RolloutActionRequest request;
+  request.set_cutover(ctx.Arg(0));
+  request.set_reason(ctx.args.Get("reason").value_or(""));
+  const auto answer = ctx.Agent().RolloutAction(action, request);
+  Print(ctx, answer, RenderRollout(answer.rollout()));
+  return kExitOk;
+}
+
+int RunHistory(Context& ctx) {
+  v1::GetHistoryRequest request;
+  request.set_cutover(ctx.Arg(0));
+  request.set_limit(20);
+  if (const auto limit = ctx.args.Get("limit"))
+    request.set_limit(static_cast<std::uint32_t>(ParseCount("limit", *limit, 1, 100000)));
+  const auto answer = ctx.Agent().GetHistory(request);
+  Print(ctx, answer, RenderHistory(answer));
+  return kExitOk;
+}
+
+int RunPreflight(Context& ctx) {
+  v1::PreflightRequest request;
+  *request.mutable_plan() = LoadPlanOrThrow(ctx.Arg(0));
+  request.set_cutover(ctx.args.Get("cutover").value_or(""));
+  if (ctx.args.Has("offline")) {
+    if (ctx.json)
+      *ctx.out << "{\"valid\":true,\"plan\":" << ProtoToJson(request.plan()) << "}\n";
+    else
+      *ctx.out << RenderPlan(request.plan()) << "plan valid (gates not evaluated: --offline)\n";
+    return kExitOk;
+  }
+  const auto answer =
+      ctx.Agent().Preflight(request, PreflightDeadline(request.plan(), ctx.timeout));
+  if (ctx.json)
+    *ctx.out << "{\"valid\":true,\"plan\":" << ProtoToJson(request.plan())
+             << ",\"preflight\":" << ProtoToJson(answer) << "}\n";
+  else
+    *ctx.out << RenderPlan(request.plan()) << RenderPreflight(answer);
+  return answer.go() ? kExitOk : kExitFailed;
+}
+
+}  // namespace cutover::cli

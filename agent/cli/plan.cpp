@@ -1,0 +1,278 @@
+#include "agent/cli/plan.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+
+#include "agent/cli/units.hpp"
+
+namespace cutover::cli {
+
+namespace v1 = cutover::v1;
+
+PlanError::PlanError(std::string source, int line, std::string field, std::string problem)
+    : std::runtime_error(source + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
+                         (field.empty() ? "" : field + ": ") + problem),
+      source_(std::move(source)),
+      field_(std::move(field)),
+      problem_(std::move(problem)),
+      line_(line) {}
+
+namespace {
+
+// Walks the YAML tree with the source name at hand, so every check can throw
+// an error that points at the node it was looking at.
+class PlanReader {
+ public:
+  explicit PlanReader(std::string source) : source_(std::move(source)) {}
+
+  v1::Plan Read(const YAML::Node& root) {
+    if (!root || root.IsNull()) Fail(root, "", "the plan is empty");
+    if (!root.IsMap()) Fail(root, "", "a plan is a mapping with steps, analysis, on_breach, gates");
+    CheckKeys(root, "", {"steps", "analysis", "on_breach", "gates"});
+    v1::Plan plan;
+    ReadSteps(Required(root, "", "steps"), &plan);
+    ReadAnalysis(Required(root, "", "analysis"), plan.mutable_analysis());
+    if (const auto n = root["on_breach"]) plan.set_on_breach(ReadBreachAction(n, "on_breach"));
+    if (const auto n = root["gates"]) ReadGates(n, &plan);
+    return plan;
+  }
+
+ private:
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& field,
+                         const std::string& problem) const {
+    const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+    throw PlanError(source_, line, field, problem);
+  }
+
+  static std::string Join(const std::string& parent, const std::string& key) {
+    return parent.empty() ? key : parent + "." + key;
+  }
+
+  YAML::Node Required(const YAML::Node& map, const std::string& parent, const std::string& key) {
+    const YAML::Node n = map[key];
+    if (!n || n.IsNull()) Fail(map, Join(parent, key), "is required");
+    return n;
+  }
+
+  void CheckKeys(const YAML::Node& map, const std::string& field,
+                 std::initializer_list<const char*> allowed) {
+    std::set<std::string> seen;
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      // YAML readers disagree on which of two equal keys wins: refuse both.
+      if (!seen.insert(key).second) Fail(kv.first, Join(field, key), "given twice");
+      bool known = false;
+      std::string list;
+      for (const char* a : allowed) {
+        known = known || key == a;
+        list += (list.empty() ? "" : ", ") + std::string(a);
+      }
+      if (!known) Fail(kv.first, Join(field, key), "unknown field (expected one of: " + list + ")");
+    }
+  }
+
+  std::string Scalar(const YAML::Node& n, const std::string& field) {
+    if (!n.IsScalar()) Fail(n, field, "expected a single value");
+    return n.Scalar();
+  }
+
+  std::string NonEmptyString(const YAML::Node& n, const std::string& field) {
+    std::string s = Scalar(n, field);
+    if (s.empty()) Fail(n, field, "must not be empty");
+    return s;
+  }
+
+  std::uint64_t Unsigned(const YAML::Node& n, const std::string& field) {
+    const std::string s = Scalar(n, field);
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size())
+      Fail(n, field, "\"" + s + "\" is not a whole number >= 0");
+    return value;
+  }
+
+  double NonNegative(const YAML::Node& n, const std::string& field) {
+    const std::string s = Scalar(n, field);
+    double value = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(value) ||
+        value < 0)
+      Fail(n, field, "\"" + s + "\" is not a number >= 0");
+    return value;
+  }
+
+  bool Bool(const YAML::Node& n, const std::string& field) {
+    const std::string s = Scalar(n, field);
+    if (s == "true") return true;
+    if (s == "false") return false;
+    Fail(n, field, "\"" + s + "\" is not true or false");
+  }
+
+  google::protobuf::Duration Duration(const YAML::Node& n, const std::string& field) {
+    std::string why;
+    const auto d = ParseDuration(Scalar(n, field), &why);
+    if (!d) Fail(n, field, why);
+    google::protobuf::Duration out;
+    out.set_seconds(d->count() / 1'000'000'000);
+    out.set_nanos(static_cast<std::int32_t>(d->count() % 1'000'000'000));
+    return out;
+  }
+
+  static bool IsZero(const google::protobuf::Duration& d) {
+    return d.seconds() == 0 && d.nanos() == 0;
+  }
+
+  void ReadSteps(const YAML::Node& steps, v1::Plan* plan) {
+    if (!steps.IsSequence() || steps.size() == 0)
+      Fail(steps, "steps", "must be a non-empty list of {percent, hold}");
+    double previous = 0;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const YAML::Node item = steps[i];
+      const std::string field = "steps[" + std::to_string(i) + "]";
+      if (!item.IsMap()) Fail(item, field, "expected {percent: P, hold: D}");
+      CheckKeys(item, field, {"percent", "hold"});
+      v1::Step* step = plan->add_steps();
+      const YAML::Node percent = Required(item, field, "percent");
+      std::string why;
+      const auto p = ParsePercent(Scalar(percent, field + ".percent"), &why);
+      if (!p) Fail(percent, field + ".percent", why);
+      if (*p <= 0) Fail(percent, field + ".percent", "must be above 0");
+      if (*p <= previous)
+        Fail(percent, field + ".percent",
+             "steps must rise: " + FormatPercent(*p) + " is not above the previous step's " +
+                 FormatPercent(previous));
+      previous = *p;
+      step->set_percent(*p);
+      *step->mutable_hold() = Duration(Required(item, field, "hold"), field + ".hold");
+    }
+  }
+
+  void ReadAnalysis(const YAML::Node& n, v1::Analysis* a) {
+    if (!n.IsMap()) Fail(n, "analysis", "expected a mapping (window, min_requests, ...)");
+    CheckKeys(n, "analysis",
+              {"window", "min_requests", "max_error_rate", "max_p99", "max_error_ratio_vs_blue",
+               "failure_threshold"});
+    const YAML::Node window = Required(n, "analysis", "window");
+    *a->mutable_window() = Duration(window, "analysis.window");
+    if (IsZero(a->window())) Fail(window, "analysis.window", "must be above zero");
+    if (const auto v = n["min_requests"]) a->set_min_requests(Unsigned(v, "analysis.min_requests"));
+    if (const auto v = n["max_error_rate"]) {
+      std::string why;
+      const auto p = ParsePercentWithSign(Scalar(v, "analysis.max_error_rate"), &why);
+      if (!p) Fail(v, "analysis.max_error_rate", why);
+      a->set_max_error_rate(*p / 100.0);
+    }
+    if (const auto v = n["max_p99"]) *a->mutable_max_p99() = Duration(v, "analysis.max_p99");
+    if (const auto v = n["max_error_ratio_vs_blue"])
+      a->set_max_error_ratio_vs_blue(NonNegative(v, "analysis.max_error_ratio_vs_blue"));
+    if (const auto v = n["failure_threshold"]) {
+      const auto t = Unsigned(v, "analysis.failure_threshold");
+      if (t > 1'000'000) Fail(v, "analysis.failure_threshold", "is unreasonably large");
+      a->set_failure_threshold(static_cast<std::uint32_t>(t));
+    }
+  }
+
+  v1::BreachAction ReadBreachAction(const YAML::Node& n, const std::string& field) {
+    const std::string s = Scalar(n, field);
+    if (s == "revert") return v1::BREACH_ACTION_REVERT;
+    if (s == "pause") return v1::BREACH_ACTION_PAUSE;
+    Fail(n, field, "\"" + s + "\" is not revert or pause");
+  }
+
+  void ReadGates(const YAML::Node& gates, v1::Plan* plan) {
+    if (!gates.IsSequence()) Fail(gates, "gates", "must be a list");
+    for (std::size_t i = 0; i < gates.size(); ++i) {
+      const YAML::Node item = gates[i];
+      const std::string field = "gates[" + std::to_string(i) + "]";
+      if (!item.IsMap() || item.size() != 1)
+        Fail(item, field,
+             "each gate is one of replication_lag, sql, parity, reversibility (one per list item)");
+      const std::string kind = item.begin()->first.Scalar();
+      const YAML::Node body = item.begin()->second;
+      const std::string path = field + "." + kind;
+      if (!body.IsMap()) Fail(body.IsDefined() ? body : item, path, "expected a mapping");
+      v1::Gate* gate = plan->add_gates();
+      if (kind == "replication_lag") {
+        CheckKeys(body, path, {"dsn", "max", "query", "timeout"});
+        auto* g = gate->mutable_replication_lag();
+        g->set_dsn(NonEmptyString(Required(body, path, "dsn"), path + ".dsn"));
+        *g->mutable_max() = Duration(Required(body, path, "max"), path + ".max");
+        if (const auto q = body["query"]) g->set_query(NonEmptyString(q, path + ".query"));
+      } else if (kind == "sql") {
+        CheckKeys(body, path, {"dsn", "query", "timeout"});
+        auto* g = gate->mutable_sql();
+        g->set_dsn(NonEmptyString(Required(body, path, "dsn"), path + ".dsn"));
+        g->set_query(NonEmptyString(Required(body, path, "query"), path + ".query"));
+      } else if (kind == "parity") {
+        CheckKeys(body, path, {"source", "target", "tables", "checksum", "timeout"});
+        auto* g = gate->mutable_parity();
+        g->set_source(NonEmptyString(Required(body, path, "source"), path + ".source"));
+        g->set_target(NonEmptyString(Required(body, path, "target"), path + ".target"));
+        ReadTables(Required(body, path, "tables"), path + ".tables", g);
+        if (const auto c = body["checksum"]) g->set_checksum(Bool(c, path + ".checksum"));
+      } else if (kind == "reversibility") {
+        CheckKeys(body, path, {"policy", "max_writes", "timeout"});
+        auto* g = gate->mutable_reversibility();
+        if (const auto p = body["policy"]) g->set_policy(ReadPolicy(p, path + ".policy"));
+        if (const auto m = body["max_writes"]) g->set_max_writes(Unsigned(m, path + ".max_writes"));
+      } else {
+        Fail(item.begin()->first, path,
+             "unknown gate (expected replication_lag, sql, parity or reversibility)");
+      }
+      if (const auto t = body["timeout"]) {
+        *gate->mutable_timeout() = Duration(t, path + ".timeout");
+        if (IsZero(gate->timeout())) Fail(t, path + ".timeout", "must be above zero");
+      }
+    }
+  }
+
+  void ReadTables(const YAML::Node& n, const std::string& field, v1::ParityGate* g) {
+    if (n.IsScalar()) {
+      if (n.Scalar() != "all") Fail(n, field, "expected a list of tables or: all");
+      g->set_all_tables(true);
+      return;
+    }
+    if (!n.IsSequence() || n.size() == 0) Fail(n, field, "expected a list of tables or: all");
+    for (std::size_t i = 0; i < n.size(); ++i)
+      g->add_tables(NonEmptyString(n[i], field + "[" + std::to_string(i) + "]"));
+  }
+
+  v1::ReversibilityPolicy ReadPolicy(const YAML::Node& n, const std::string& field) {
+    const std::string s = Scalar(n, field);
+    if (s == "allow") return v1::REVERSIBILITY_POLICY_ALLOW;
+    if (s == "warn") return v1::REVERSIBILITY_POLICY_WARN;
+    if (s == "block") return v1::REVERSIBILITY_POLICY_BLOCK;
+    Fail(n, field, "\"" + s + "\" is not allow, warn or block");
+  }
+
+  std::string source_;
+};
+
+}  // namespace
+
+v1::Plan ParsePlan(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw PlanError(source, e.mark.line >= 0 ? e.mark.line + 1 : 0, "",
+                    "not valid YAML or JSON: " + e.msg);
+  }
+  return PlanReader(source).Read(root);
+}
+
+v1::Plan LoadPlanFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw PlanError(path, 0, "", "cannot read the plan file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParsePlan(text.str(), path);
+}
+
+}  // namespace cutover::cli

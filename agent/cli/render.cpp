@@ -1,0 +1,344 @@
+#include "agent/cli/render.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include "agent/cli/units.hpp"
+
+namespace cutover::cli {
+
+namespace v1 = cutover::v1;
+
+std::string Table::Render() const {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows_) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows_) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string SlotName(v1::Slot slot) {
+  switch (slot) {
+    case v1::SLOT_BLUE:
+      return "blue";
+    case v1::SLOT_GREEN:
+      return "green";
+    default:
+      return "-";
+  }
+}
+
+std::string StateName(v1::RolloutState state) {
+  switch (state) {
+    case v1::ROLLOUT_STATE_RUNNING:
+      return "running";
+    case v1::ROLLOUT_STATE_PAUSED:
+      return "paused";
+    case v1::ROLLOUT_STATE_COMPLETED:
+      return "completed";
+    case v1::ROLLOUT_STATE_REVERTED:
+      return "reverted";
+    case v1::ROLLOUT_STATE_ABORTED:
+      return "aborted";
+    default:
+      return "none";
+  }
+}
+
+bool RolloutEnded(v1::RolloutState state) {
+  return state == v1::ROLLOUT_STATE_COMPLETED || state == v1::ROLLOUT_STATE_REVERTED ||
+         state == v1::ROLLOUT_STATE_ABORTED;
+}
+
+std::chrono::nanoseconds ToNanos(const google::protobuf::Duration& d) {
+  return std::chrono::seconds(d.seconds()) + std::chrono::nanoseconds(d.nanos());
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(t.seconds());
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
+std::string FormatErrorRate(double fraction) { return FormatPercent(fraction * 100.0); }
+
+std::string FormatMillis(double ms) {
+  if (ms <= 0) return "-";
+  char buf[32];
+  if (ms < 10)
+    std::snprintf(buf, sizeof buf, "%.2fms", ms);
+  else if (ms < 1000)
+    std::snprintf(buf, sizeof buf, "%.1fms", ms);
+  else
+    std::snprintf(buf, sizeof buf, "%.2fs", ms / 1000.0);
+  return buf;
+}
+
+std::string ProgressBar(double fraction, int width) {
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  const int filled = static_cast<int>(fraction * width + 0.5);
+  return "[" + std::string(filled, '#') + std::string(width - filled, '-') + "]";
+}
+
+namespace {
+
+std::string Number(double value, int decimals = 1) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
+}
+
+bool HasRollout(const v1::Cutover& c) {
+  return c.has_rollout() && c.rollout().state() != v1::ROLLOUT_STATE_UNSPECIFIED;
+}
+
+// "step 3/6 (25.00%)", or "before the first step".
+std::string StepText(const v1::Rollout& r) {
+  const int total = r.plan().steps_size();
+  if (r.step() < 0) return "before step 1/" + std::to_string(total);
+  std::string text = "step " + std::to_string(r.step() + 1) + "/" + std::to_string(total);
+  if (r.step() < total) {
+    // The step's percent is the new slot's share, and the new slot may be blue.
+    text += " (" + FormatPercent(r.plan().steps(r.step()).percent());
+    if (r.to_slot() != v1::SLOT_UNSPECIFIED) text += " to " + SlotName(r.to_slot());
+    text += ")";
+  }
+  return text;
+}
+
+std::chrono::nanoseconds HoldTotal(const v1::Rollout& r) {
+  if (r.step() >= 0 && r.step() < r.plan().steps_size())
+    return ToNanos(r.plan().steps(r.step()).hold());
+  return ToNanos(r.hold_elapsed()) + ToNanos(r.hold_remaining());
+}
+
+std::string HoldText(const v1::Rollout& r) {
+  const auto elapsed = ToNanos(r.hold_elapsed());
+  const auto total = HoldTotal(r);
+  // Past the hold the step waits for enough healthy requests: say so.
+  return FormatDuration(elapsed) + " of " + FormatDuration(total) +
+         (elapsed >= total ? " (done)" : "");
+}
+
+double HoldFraction(const v1::Rollout& r) {
+  const auto total = HoldTotal(r).count();
+  if (total <= 0) return 1.0;
+  return static_cast<double>(ToNanos(r.hold_elapsed()).count()) / static_cast<double>(total);
+}
+
+std::string Rollout1Line(const v1::Rollout& r) {
+  std::string line = "rollout " + r.id() + ": " + StateName(r.state()) + ", " +
+                     SlotName(r.from_slot()) + " -> " + SlotName(r.to_slot()) + ", " + StepText(r);
+  if (!RolloutEnded(r.state())) {
+    line += ", hold " + HoldText(r) + ", " + std::to_string(r.step_healthy_requests()) +
+            " healthy requests";
+    if (r.consecutive_failing_windows() > 0)
+      line += ", " + std::to_string(r.consecutive_failing_windows()) + " failing window(s)";
+  }
+  return line;
+}
+
+std::string GateLines(const google::protobuf::RepeatedPtrField<v1::GateResult>& gates) {
+  Table table({"GATE", "RESULT", "TOOK", "DETAIL"});
+  for (const auto& g : gates) {
+    const std::string result = !g.passed() ? "FAIL" : g.warning() ? "warn" : "pass";
+    table.Add({g.name(), result, FormatDuration(ToNanos(g.took())), g.detail()});
+  }
+  return table.Render();
+}
+
+void SlotRow(Table* table, const std::string& slot, const std::string& upstream, double weight,
+             const v1::SlotStats& s) {
+  table->Add({slot, upstream, FormatPercent(weight), Number(s.requests_per_second()),
+              FormatErrorRate(s.error_rate()), FormatMillis(s.p99_ms()),
+              std::to_string(s.window_requests()), std::to_string(s.requests()),
+              std::to_string(s.responses_5xx()), std::to_string(s.failures()),
+              std::to_string(s.failovers())});
+}
+
+// "gates: sql FAIL (lag 12s > 5s), parity pass": what a gate event saw.
+std::string GatesText(const v1::Event& e) {
+  std::string text;
+  for (const auto& g : e.gates()) {
+    text += text.empty() ? "gates: " : ", ";
+    text += g.name() + (!g.passed() ? " FAIL" : g.warning() ? " warn" : " pass");
+    if (!g.passed() || g.warning()) text += " (" + g.detail() + ")";
+  }
+  return text;
+}
+
+std::string MeasurementText(const v1::Event& e) {
+  if (!e.has_measurement()) return GatesText(e);
+  const auto& m = e.measurement();
+  std::string text = "window " + FormatDuration(ToNanos(m.window())) + ": " +
+                     std::to_string(m.requests()) + " req, 5xx " + FormatErrorRate(m.error_rate());
+  if (m.max_error_rate() > 0) text += " (max " + FormatErrorRate(m.max_error_rate()) + ")";
+  text += ", p99 " + FormatMillis(m.p99_ms());
+  if (m.max_p99_ms() > 0) text += " (max " + FormatMillis(m.max_p99_ms()) + ")";
+  if (e.gates_size() > 0) text += "; " + GatesText(e);
+  return text;
+}
+
+}  // namespace
+
+std::string RenderCutoverList(const v1::ListCutoversResponse& list) {
+  if (list.cutovers_size() == 0) return "no cutovers (is nginx running with a cutover upstream?)\n";
+  Table table({"CUTOVER", "BLUE", "GREEN", "SPLIT (BLUE/GREEN)", "EPOCH", "LIVE", "ROLLOUT"});
+  for (const auto& c : list.cutovers()) {
+    std::string rollout = "-";
+    if (HasRollout(c)) rollout = StateName(c.rollout().state()) + ", " + StepText(c.rollout());
+    table.Add({c.name(), c.blue_upstream(), c.green_upstream(),
+               FormatPercent(c.blue_percent()) + " / " + FormatPercent(c.green_percent()),
+               std::to_string(c.epoch()), SlotName(c.live_slot()), rollout});
+  }
+  return table.Render();
+}
+
+std::string RenderCutover(const v1::Cutover& c) {
+  std::string out = "cutover " + c.name() + "  epoch " + std::to_string(c.epoch()) +
+                    "  live slot " + SlotName(c.live_slot()) + "\n";
+  Table table({"SLOT", "UPSTREAM", "WEIGHT", "REQ/S", "5XX RATE", "P99", "WINDOW REQ", "REQUESTS",
+               "5XX", "FAILURES", "FAILOVERS"});
+  SlotRow(&table, "blue", c.blue_upstream(), c.blue_percent(), c.blue());
+  SlotRow(&table, "green", c.green_upstream(), c.green_percent(), c.green());
+  out += table.Render();
+  if (!HasRollout(c)) return out + "rollout: none\n";
+  return out + RenderRollout(c.rollout());
+}
+
+std::string RenderRollout(const v1::Rollout& r) {
+  std::string out = Rollout1Line(r) + "\n";
+  if (!r.pause_reason().empty()) out += "paused because: " + r.pause_reason() + "\n";
+  if (!r.last_decision().empty()) out += "last decision: " + r.last_decision() + "\n";
+  if (r.gates_size() > 0) out += GateLines(r.gates());
+  return out;
+}
+
+std::string RenderHistory(const v1::GetHistoryResponse& history) {
+  if (history.events_size() == 0) return "no events\n";
+  Table table({"SEQ", "TIME", "KIND", "STEP", "GREEN", "EPOCH", "ACTOR", "REASON", "MEASURED"});
+  for (const auto& e : history.events()) {
+    const std::string step =
+        e.rollout_id().empty() || e.step() < 0 ? "-" : std::to_string(e.step() + 1);
+    std::string green = FormatPercent(e.weight_after());
+    if (e.weight_before() != e.weight_after())
+      green = FormatPercent(e.weight_before()) + " -> " + green;
+    table.Add({std::to_string(e.sequence()), FormatTimestamp(e.time()), e.kind(), step, green,
+               std::to_string(e.epoch()), e.actor().empty() ? "-" : e.actor(),
+               e.reason().empty() ? "-" : e.reason(), MeasurementText(e)});
+  }
+  return table.Render();
+}
+
+std::string RenderPlan(const v1::Plan& plan) {
+  std::string steps;
+  for (const auto& s : plan.steps()) {
+    if (!steps.empty()) steps += " -> ";
+    steps += FormatPercent(s.percent()) + " for " + FormatDuration(ToNanos(s.hold()));
+  }
+  const auto& a = plan.analysis();
+  std::string out = "steps: " + steps + "\n";
+  out += "analysis: window " + FormatDuration(ToNanos(a.window())) + ", at least " +
+         std::to_string(a.min_requests()) + " requests, 5xx at most " +
+         FormatErrorRate(a.max_error_rate());
+  if (ToNanos(a.max_p99()).count() > 0)
+    out += ", P99 at most " + FormatDuration(ToNanos(a.max_p99()));
+  if (a.max_error_ratio_vs_blue() > 0)
+    out += ", 5xx rate at most " + Number(a.max_error_ratio_vs_blue(), 2) + "x blue's";
+  out +=
+      ", act after " + std::to_string(std::max(1u, a.failure_threshold())) + " failing window(s)\n";
+  out += std::string("on breach: ") +
+         (plan.on_breach() == v1::BREACH_ACTION_PAUSE ? "pause" : "revert") + "\n";
+  out += "gates: " + std::to_string(plan.gates_size()) + "\n";
+  return out;
+}
+
+std::string RenderPreflight(const v1::PreflightResponse& preflight) {
+  std::string out;
+  if (preflight.gates_size() > 0)
+    out += GateLines(preflight.gates());
+  else
+    out += "no gates to evaluate\n";
+  out += preflight.go() ? "verdict: GO\n" : "verdict: NO-GO\n";
+  return out;
+}
+
+std::string RenderSetWeight(const v1::SetWeightResponse& response) {
+  const auto& c = response.cutover();
+  std::string out = c.name() + ": green " + FormatPercent(response.event().weight_before()) +
+                    " -> " + FormatPercent(c.green_percent()) + " (blue " +
+                    FormatPercent(c.blue_percent()) + "), epoch " + std::to_string(c.epoch()) +
+                    "\n";
+  return out;
+}
+
+std::string RenderWatchFrame(const v1::Cutover& c) {
+  std::string out = c.name() + "  split blue " + FormatPercent(c.blue_percent()) + " / green " +
+                    FormatPercent(c.green_percent()) + "  epoch " + std::to_string(c.epoch()) +
+                    "\n";
+  if (!HasRollout(c)) {
+    out += "no rollout\n";
+  } else {
+    const auto& r = c.rollout();
+    out += "rollout " + r.id() + "  " + StateName(r.state()) + "  " + StepText(r) + "\n";
+    if (!RolloutEnded(r.state()))
+      out += "hold   " + ProgressBar(HoldFraction(r), 30) + " " + HoldText(r) + ", " +
+             std::to_string(r.step_healthy_requests()) + " healthy requests\n";
+    if (!r.pause_reason().empty()) out += "paused because: " + r.pause_reason() + "\n";
+  }
+  Table table({"", "REQ/S", "5XX RATE", "P99", "WINDOW REQ"});
+  for (const auto& [name, s] : {std::pair{"green", &c.green()}, std::pair{"blue", &c.blue()}})
+    table.Add({name, Number(s->requests_per_second()), FormatErrorRate(s->error_rate()),
+               FormatMillis(s->p99_ms()), std::to_string(s->window_requests())});
+  out += table.Render();
+  if (HasRollout(c) && !c.rollout().last_decision().empty())
+    out += "last decision: " + c.rollout().last_decision() + "\n";
+  return out;
+}
+
+std::string RenderWatchLine(const v1::Cutover& c) {
+  std::string line =
+      c.name() + " split " + Number(c.blue_percent(), 2) + "/" + Number(c.green_percent(), 2);
+  if (HasRollout(c)) {
+    const auto& r = c.rollout();
+    line += " " + StateName(r.state()) + " " + StepText(r);
+    if (!RolloutEnded(r.state())) line += " hold " + HoldText(r);
+  }
+  line += " green 5xx " + FormatErrorRate(c.green().error_rate()) + " p99 " +
+          FormatMillis(c.green().p99_ms()) + " blue 5xx " + FormatErrorRate(c.blue().error_rate()) +
+          " p99 " + FormatMillis(c.blue().p99_ms());
+  if (HasRollout(c) && !c.rollout().last_decision().empty())
+    line += " | " + c.rollout().last_decision();
+  return line + "\n";
+}
+
+std::string ProtoToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  const auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
+  if (!status.ok()) return "{\"error\":\"cannot encode the answer as JSON\"}";
+  return out;
+}
+
+}  // namespace cutover::cli

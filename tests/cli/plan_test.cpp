@@ -1,0 +1,207 @@
+#include "agent/cli/plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "support/process.hpp"
+
+namespace cutover::cli {
+namespace {
+
+namespace v1 = cutover::v1;
+
+const char* kDesignPlan = R"(steps:
+  - {percent: 1,   hold: 5m}
+  - {percent: 5,   hold: 10m}
+  - {percent: 25,  hold: 15m}
+  - {percent: 50,  hold: 30m}
+  - {percent: 75,  hold: 15m}
+  - {percent: 100, hold: 24h}
+analysis:
+  window: 10s
+  min_requests: 50
+  max_error_rate: 1%
+  max_p99: 200ms
+  max_error_ratio_vs_blue: 2
+  failure_threshold: 1
+on_breach: revert
+gates: []
+)";
+
+// The error a plan produces, or a failure when it parses.
+PlanError ErrorOf(const std::string& text) {
+  try {
+    ParsePlan(text, "plan.yaml");
+  } catch (const PlanError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "the plan parsed:\n" << text;
+  return PlanError("", 0, "", "");
+}
+
+TEST(Plan, ReadsTheDesignExample) {
+  const v1::Plan plan = ParsePlan(kDesignPlan);
+  ASSERT_EQ(plan.steps_size(), 6);
+  EXPECT_DOUBLE_EQ(plan.steps(0).percent(), 1);
+  EXPECT_EQ(plan.steps(0).hold().seconds(), 300);
+  EXPECT_DOUBLE_EQ(plan.steps(5).percent(), 100);
+  EXPECT_EQ(plan.steps(5).hold().seconds(), 86400);
+  EXPECT_EQ(plan.analysis().window().seconds(), 10);
+  EXPECT_EQ(plan.analysis().min_requests(), 50u);
+  EXPECT_DOUBLE_EQ(plan.analysis().max_error_rate(), 0.01);
+  EXPECT_EQ(plan.analysis().max_p99().nanos(), 200'000'000);
+  EXPECT_EQ(plan.analysis().max_p99().seconds(), 0);
+  EXPECT_DOUBLE_EQ(plan.analysis().max_error_ratio_vs_blue(), 2);
+  EXPECT_EQ(plan.analysis().failure_threshold(), 1u);
+  EXPECT_EQ(plan.on_breach(), v1::BREACH_ACTION_REVERT);
+  EXPECT_EQ(plan.gates_size(), 0);
+}
+
+TEST(Plan, ReadsTheSamePlanAsJson) {
+  const v1::Plan plan = ParsePlan(R"({
+    "steps": [{"percent": 10, "hold": "1m"}, {"percent": "100%", "hold": "0s"}],
+    "analysis": {"window": "5s", "min_requests": 20, "max_error_rate": "0.5%"},
+    "on_breach": "pause"
+  })");
+  ASSERT_EQ(plan.steps_size(), 2);
+  EXPECT_DOUBLE_EQ(plan.steps(1).percent(), 100);
+  EXPECT_DOUBLE_EQ(plan.analysis().max_error_rate(), 0.005);
+  EXPECT_EQ(plan.on_breach(), v1::BREACH_ACTION_PAUSE);
+}
+
+TEST(Plan, MapsEveryGateKindOntoTheOneof) {
+  const v1::Plan plan = ParsePlan(R"(steps: [{percent: 50, hold: 1m}]
+analysis: {window: 10s}
+gates:
+  - replication_lag: {dsn: "postgresql://app@db/app", max: 5s}
+  - sql: {dsn: "postgresql://app@db/app", query: "select count(*) = 0 from pending_jobs", timeout: 2s}
+  - parity:
+      source: "sqlite:///var/lib/app/app.db"
+      target: "postgresql://app@db/app"
+      tables: [orders, customers]
+      checksum: true
+  - parity: {source: "sqlite:///a.db", target: "postgresql://db/app", tables: all}
+  - reversibility: {policy: block, max_writes: 0}
+)");
+  ASSERT_EQ(plan.gates_size(), 5);
+  EXPECT_EQ(plan.gates(0).replication_lag().max().seconds(), 5);
+  EXPECT_EQ(plan.gates(1).sql().query(), "select count(*) = 0 from pending_jobs");
+  EXPECT_EQ(plan.gates(1).timeout().seconds(), 2);
+  ASSERT_EQ(plan.gates(2).parity().tables_size(), 2);
+  EXPECT_EQ(plan.gates(2).parity().tables(1), "customers");
+  EXPECT_TRUE(plan.gates(2).parity().checksum());
+  EXPECT_FALSE(plan.gates(2).parity().all_tables());
+  EXPECT_TRUE(plan.gates(3).parity().all_tables());
+  EXPECT_EQ(plan.gates(3).parity().tables_size(), 0);
+  EXPECT_EQ(plan.gates(4).reversibility().policy(), v1::REVERSIBILITY_POLICY_BLOCK);
+}
+
+TEST(PlanErrors, StepsThatDoNotRiseNameLineAndField) {
+  const auto e = ErrorOf(R"(steps:
+  - {percent: 10, hold: 1m}
+  - {percent: 50, hold: 1m}
+  - {percent: 25, hold: 1m}
+analysis: {window: 10s}
+)");
+  EXPECT_EQ(e.line(), 4);
+  EXPECT_EQ(e.field(), "steps[2].percent");
+  EXPECT_NE(std::string(e.what()).find("plan.yaml:4: steps[2].percent: steps must rise"),
+            std::string::npos)
+      << e.what();
+}
+
+TEST(PlanErrors, TooManyDecimals) {
+  const auto e = ErrorOf("steps:\n  - {percent: 12.345, hold: 1m}\nanalysis: {window: 10s}\n");
+  EXPECT_EQ(e.line(), 2);
+  EXPECT_EQ(e.field(), "steps[0].percent");
+  EXPECT_NE(e.problem().find("two decimals"), std::string::npos);
+}
+
+TEST(PlanErrors, EachBadFieldIsNamed) {
+  struct Case {
+    std::string text;
+    int line;
+    std::string field;
+    std::string says;
+  };
+  const std::string steps = "steps: [{percent: 50, hold: 1m}]\n";
+  const std::vector<Case> cases = {
+      {"steps: []\nanalysis: {window: 10s}\n", 1, "steps", "non-empty"},
+      {steps, 1, "analysis", "is required"},
+      {"analysis: {window: 10s}\n", 1, "steps", "is required"},
+      {steps + "analysis:\n  window: 0s\n", 3, "analysis.window", "above zero"},
+      {steps + "analysis:\n  window: 10\n", 3, "analysis.window", "no unit"},
+      {steps + "analysis:\n  window: 10s\n  max_error_rate: 0.01\n", 4, "analysis.max_error_rate",
+       "% sign"},
+      {steps + "analysis:\n  window: 10s\n  min_requests: many\n", 4, "analysis.min_requests",
+       "whole number"},
+      {steps + "analysis:\n  window: 10s\n  max_p99: fast\n", 4, "analysis.max_p99",
+       "not a duration"},
+      {steps + "analysis:\n  window: 10s\n  windw: 5s\n", 4, "analysis.windw", "unknown field"},
+      {steps + "analysis: {window: 10s}\non_breach: panic\n", 3, "on_breach", "revert or pause"},
+      {"steps:\n  - {percent: 50, hodl: 1m}\nanalysis: {window: 10s}\n", 2, "steps[0].hodl",
+       "unknown field"},
+      {"steps:\n  - {percent: 50}\nanalysis: {window: 10s}\n", 2, "steps[0].hold", "is required"},
+      {"steps:\n  - {percent: 0, hold: 1m}\nanalysis: {window: 10s}\n", 2, "steps[0].percent",
+       "above 0"},
+      {"steps:\n  - {percent: 101, hold: 1m}\nanalysis: {window: 10s}\n", 2, "steps[0].percent",
+       "above 100"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - canary: {}\n", 4, "gates[0].canary",
+       "unknown gate"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - sql: {dsn: \"postgresql://x\"}\n", 4,
+       "gates[0].sql.query", "is required"},
+      {steps +
+           "analysis: {window: 10s}\ngates:\n  - parity: {source: a, target: b, tables: some}\n",
+       4, "gates[0].parity.tables", "or: all"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - reversibility: {policy: maybe}\n", 4,
+       "gates[0].reversibility.policy", "allow, warn or block"},
+      {steps +
+           "analysis: {window: 10s}\ngates:\n  - replication_lag: {dsn: x, max: 5s, timeout: 0s}\n",
+       4, "gates[0].replication_lag.timeout", "above zero"},
+      {steps + "analysis: {window: 10s}\nanalysys: {}\n", 3, "analysys", "unknown field"},
+      {steps + "analysis: {window: 10s}\nanalysis: {window: 20s}\n", 3, "analysis", "given twice"},
+      {"steps:\n  - {percent: 50, hold: 1m, hold: 2m}\nanalysis: {window: 10s}\n", 2,
+       "steps[0].hold", "given twice"},
+  };
+  for (const auto& c : cases) {
+    const auto e = ErrorOf(c.text);
+    EXPECT_EQ(e.line(), c.line) << c.text << "\n" << e.what();
+    EXPECT_EQ(e.field(), c.field) << c.text << "\n" << e.what();
+    EXPECT_NE(e.problem().find(c.says), std::string::npos) << c.text << "\n" << e.what();
+  }
+}
+
+TEST(PlanErrors, BrokenSyntaxNamesTheLine) {
+  const auto e = ErrorOf("steps:\n  - {percent: 50, hold: 1m\nanalysis: {window: 10s}\n");
+  EXPECT_GT(e.line(), 0);
+  EXPECT_NE(e.problem().find("not valid YAML or JSON"), std::string::npos) << e.what();
+}
+
+TEST(PlanErrors, JsonErrorsNameTheLineToo) {
+  const auto e = ErrorOf(R"({
+  "steps": [{"percent": 10, "hold": "1m"}],
+  "analysis": {"window": "10s",
+               "failure_threshold": -1}
+})");
+  EXPECT_EQ(e.line(), 4);
+  EXPECT_EQ(e.field(), "analysis.failure_threshold");
+}
+
+TEST(PlanFile, ReadsAFileAndNamesItInErrors) {
+  test::TempDir dir("cutover-plan");
+  test::WriteFile(dir / "good.yaml", kDesignPlan);
+  EXPECT_EQ(LoadPlanFile(dir / "good.yaml").steps_size(), 6);
+  test::WriteFile(dir / "bad.json", "{\"steps\": 5}");
+  try {
+    LoadPlanFile(dir / "bad.json");
+    FAIL() << "a bad plan loaded";
+  } catch (const PlanError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir / "bad.json:1: steps:"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(LoadPlanFile(dir / "absent.yaml"), PlanError);
+}
+
+}  // namespace
+}  // namespace cutover::cli

@@ -1,0 +1,190 @@
+#include "agent/cli/render.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/cli/agent_client.hpp"
+
+namespace cutover::cli {
+namespace {
+
+namespace v1 = cutover::v1;
+
+v1::Cutover SampleCutover() {
+  v1::Cutover c;
+  c.set_name("app");
+  c.set_blue_upstream("app_blue");
+  c.set_green_upstream("app_green");
+  c.set_blue_percent(75);
+  c.set_green_percent(25);
+  c.set_epoch(9);
+  c.set_live_slot(v1::SLOT_BLUE);
+  c.mutable_blue()->set_requests(120345);
+  c.mutable_blue()->set_requests_per_second(902.14);
+  c.mutable_blue()->set_p99_ms(12.34);
+  c.mutable_green()->set_requests(30211);
+  c.mutable_green()->set_requests_per_second(312.4);
+  c.mutable_green()->set_error_rate(0.0012);
+  c.mutable_green()->set_p99_ms(15.0);
+  c.mutable_green()->set_responses_5xx(36);
+  auto* r = c.mutable_rollout();
+  r->set_id("r-1");
+  r->set_state(v1::ROLLOUT_STATE_RUNNING);
+  for (double p : {1.0, 5.0, 25.0, 50.0, 75.0, 100.0}) {
+    auto* s = r->mutable_plan()->add_steps();
+    s->set_percent(p);
+    s->mutable_hold()->set_seconds(900);
+  }
+  r->set_step(2);
+  r->set_from_slot(v1::SLOT_BLUE);
+  r->set_to_slot(v1::SLOT_GREEN);
+  r->mutable_hold_elapsed()->set_seconds(252);
+  r->mutable_hold_remaining()->set_seconds(648);
+  r->set_step_healthy_requests(1234);
+  r->set_last_decision("step_advanced to 25.00%: 523 requests, 0.19% 5xx, p99 15ms");
+  return c;
+}
+
+TEST(Table, PadsColumnsToTheWidestCell) {
+  Table t({"A", "LONGER"});
+  t.Add({"wide cell", "x"});
+  EXPECT_EQ(t.Render(), "A          LONGER\nwide cell  x\n");
+}
+
+TEST(RenderCutover, ShowsSlotsWeightsAndTheRollout) {
+  const std::string text = RenderCutover(SampleCutover());
+  EXPECT_NE(text.find("cutover app  epoch 9  live slot blue"), std::string::npos) << text;
+  EXPECT_NE(text.find("green  app_green  25.00%  312.4  0.12%     15.0ms"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("blue   app_blue   75.00%  902.1  0.00%     12.3ms"), std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(
+          "rollout r-1: running, blue -> green, step 3/6 (25.00% to green), hold 4m12s of 15m, "
+          "1234 healthy requests"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("last decision: step_advanced to 25.00%"), std::string::npos) << text;
+}
+
+TEST(RenderCutover, SaysWhenTheHoldIsOver) {
+  auto c = SampleCutover();
+  c.mutable_rollout()->mutable_hold_elapsed()->set_seconds(901);
+  EXPECT_NE(RenderCutover(c).find("hold 15m1s of 15m (done)"), std::string::npos)
+      << RenderCutover(c);
+}
+
+TEST(RenderCutover, SaysWhenThereIsNoRollout) {
+  auto c = SampleCutover();
+  c.clear_rollout();
+  EXPECT_NE(RenderCutover(c).find("rollout: none"), std::string::npos);
+}
+
+TEST(RenderCutoverList, OneRowPerCutover) {
+  v1::ListCutoversResponse list;
+  *list.add_cutovers() = SampleCutover();
+  auto* other = list.add_cutovers();
+  other->set_name("api");
+  other->set_blue_percent(100);
+  const std::string text = RenderCutoverList(list);
+  EXPECT_NE(text.find("app      app_blue  app_green  75.00% / 25.00%"), std::string::npos) << text;
+  EXPECT_NE(text.find("running, step 3/6 (25.00% to green)"), std::string::npos) << text;
+  EXPECT_NE(text.find("api"), std::string::npos) << text;
+  EXPECT_NE(RenderCutoverList({}).find("no cutovers"), std::string::npos);
+}
+
+TEST(RenderWatch, FrameHasProgressBarSplitAndDecision) {
+  const std::string frame = RenderWatchFrame(SampleCutover());
+  EXPECT_NE(frame.find("split blue 75.00% / green 25.00%"), std::string::npos) << frame;
+  EXPECT_NE(frame.find("hold   [########----------------------] 4m12s of 15m"), std::string::npos)
+      << frame;
+  EXPECT_NE(frame.find("last decision:"), std::string::npos) << frame;
+  const std::string line = RenderWatchLine(SampleCutover());
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+  EXPECT_NE(
+      line.find("app split 75.00/25.00 running step 3/6 (25.00% to green) hold 4m12s of 15m green "
+                "5xx 0.12% p99 15.0ms"),
+      std::string::npos)
+      << line;
+}
+
+TEST(ProgressBar, FillsByFraction) {
+  EXPECT_EQ(ProgressBar(0, 4), "[----]");
+  EXPECT_EQ(ProgressBar(0.5, 4), "[##--]");
+  EXPECT_EQ(ProgressBar(2, 4), "[####]");
+}
+
+TEST(RenderHistory, ShowsWeightChangesAndMeasurements) {
+  v1::GetHistoryResponse h;
+  auto* e = h.add_events();
+  e->set_sequence(12);
+  e->mutable_time()->set_seconds(1'795'000'000);
+  e->set_kind("reverted");
+  e->set_rollout_id("r-1");
+  e->set_step(2);
+  e->set_weight_before(25);
+  e->set_weight_after(0);
+  e->set_actor("agent");
+  e->set_reason("5xx rate above 1%");
+  e->mutable_measurement()->mutable_window()->set_seconds(10);
+  e->mutable_measurement()->set_requests(523);
+  e->mutable_measurement()->set_error_rate(0.05);
+  e->mutable_measurement()->set_max_error_rate(0.01);
+  const std::string text = RenderHistory(h);
+  EXPECT_NE(text.find("reverted"), std::string::npos) << text;
+  EXPECT_NE(text.find("25.00% -> 0.00%"), std::string::npos) << text;
+  EXPECT_NE(text.find("window 10s: 523 req, 5xx 5.00% (max 1.00%)"), std::string::npos) << text;
+  EXPECT_NE(text.find("2026-11-18T"), std::string::npos) << text;
+  EXPECT_NE(RenderHistory({}).find("no events"), std::string::npos);
+}
+
+TEST(RenderHistory, ShowsWhatGatesSaw) {
+  v1::GetHistoryResponse h;
+  auto* e = h.add_events();
+  e->set_kind("gate_failed");
+  auto* g = e->add_gates();
+  g->set_name("replication_lag");
+  g->set_passed(false);
+  g->set_detail("lag 12s > 5s");
+  g = e->add_gates();
+  g->set_name("parity");
+  g->set_passed(true);
+  const std::string text = RenderHistory(h);
+  EXPECT_NE(text.find("gates: replication_lag FAIL (lag 12s > 5s), parity pass"), std::string::npos)
+      << text;
+}
+
+TEST(RenderPreflight, GoAndNoGo) {
+  v1::PreflightResponse p;
+  auto* g = p.add_gates();
+  g->set_name("replication_lag");
+  g->set_passed(false);
+  g->set_detail("lag 12s > 5s");
+  EXPECT_NE(RenderPreflight(p).find("replication_lag  FAIL"), std::string::npos);
+  EXPECT_NE(RenderPreflight(p).find("verdict: NO-GO"), std::string::npos);
+  p.set_go(true);
+  EXPECT_NE(RenderPreflight(p).find("verdict: GO"), std::string::npos);
+}
+
+TEST(ProtoToJson, UsesProtoNamesAndPrintsZeros) {
+  const auto json = nlohmann::json::parse(ProtoToJson(SampleCutover()));
+  EXPECT_EQ(json["name"], "app");
+  EXPECT_DOUBLE_EQ(json["green_percent"].get<double>(), 25.0);
+  EXPECT_EQ(json["blue"]["responses_5xx"], "0");  // uint64 is a string in proto JSON
+  EXPECT_EQ(json["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
+}
+
+TEST(MapStatus, ExitCodesFollowTheDesign) {
+  EXPECT_EQ(MapStatus(grpc::StatusCode::UNAVAILABLE), kExitUnreachable);
+  EXPECT_EQ(MapStatus(grpc::StatusCode::DEADLINE_EXCEEDED), kExitUnreachable);
+  EXPECT_EQ(MapStatus(grpc::StatusCode::CANCELLED), kExitUnreachable);
+  EXPECT_EQ(MapStatus(grpc::StatusCode::INVALID_ARGUMENT), kExitUsage);
+  EXPECT_EQ(MapStatus(grpc::StatusCode::NOT_FOUND), kExitUsage);
+  EXPECT_EQ(MapStatus(grpc::StatusCode::UNAUTHENTICATED), kExitUsage);
+  EXPECT_EQ(MapStatus(grpc::StatusCode::FAILED_PRECONDITION), kExitFailed);
+  EXPECT_EQ(MapStatus(grpc::StatusCode::INTERNAL), kExitFailed);
+}
+
+}  // namespace
+}  // namespace cutover::cli
