@@ -9,7 +9,9 @@
 # everything started here is stopped here by pid (on success, failure or
 # Ctrl-C). Environment: BUILD_DIR (build), JOBS (nproc), DEMO_RATE (requests
 # per second, 300), DEMO_HOLD (hold of each step, 4s), DEMO_KEEP=1 keeps the
-# temporary directory (logs, journal, state file) for a look afterwards.
+# temporary directory (logs, journal, state file) for a look afterwards,
+# DEMO_NO_BUILD=1 uses the build as it is (the test that runs this script),
+# TMPDIR (/tmp) where the temporary directory goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -134,18 +136,21 @@ wait_weight() {  # WANT SECONDS [BACK]
 }
 
 # ------------------------------------------------------------------ build
-act "Building (scripts/install-deps.sh, then cmake)"
-bash scripts/install-deps.sh
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-say "(the first build takes several minutes; compiler errors, if any, show here)"
-cmake --build "$BUILD_DIR" -j "$JOBS" >/dev/null
-APP=$ROOT/$BUILD_DIR/demo/cutover-demo-app
-MODULE=$ROOT/$BUILD_DIR/ngx_module/ngx_http_cutover_module.so
+if [[ ${DEMO_NO_BUILD:-} != 1 ]]; then
+  act "Building (scripts/install-deps.sh, then cmake)"
+  bash scripts/install-deps.sh
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  say "(the first build takes several minutes; compiler errors, if any, show here)"
+  cmake --build "$BUILD_DIR" -j "$JOBS" >/dev/null
+fi
+[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
+APP=$BUILD_DIR/demo/cutover-demo-app
+MODULE=$BUILD_DIR/ngx_module/ngx_http_cutover_module.so
 # Where agent/ builds them; else wherever they are in the tree (but not in
 # cpack's staging directories).
 built() {
-  [[ -x $ROOT/$BUILD_DIR/$1 ]] && { echo "$ROOT/$BUILD_DIR/$1"; return; }
-  find "$ROOT/$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x \
+  [[ -x $BUILD_DIR/$1 ]] && { echo "$BUILD_DIR/$1"; return; }
+  find "$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x \
     -not -path '*/_CPack_Packages/*' | head -n 1
 }
 AGENT=$(built agent/cutover-agent)
@@ -155,7 +160,7 @@ for f in "$APP" "$MODULE" "$AGENT" "$CTL"; do
 done
 say "built: demo app, nginx module, cutover-agent, cutoverctl"
 
-WORK=$(mktemp -d /tmp/cutover-demo.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cutover-demo.XXXXXX")
 chmod 755 "$WORK"  # the postgres user must reach its data directory
 EVENTS=$WORK/load.events
 
