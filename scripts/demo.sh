@@ -295,7 +295,7 @@ analysis:
   window: 2s
   min_requests: 5
   max_error_rate: 5%
-  max_p99: 500ms
+  max_p99: 1s
   failure_threshold: 1
 on_breach: revert
 gates:
@@ -343,7 +343,7 @@ analysis:
   window: 2s
   min_requests: 10
   max_error_rate: 5%
-  max_p99: 500ms
+  max_p99: 1s
   failure_threshold: 1
 on_breach: revert
 EOF
