@@ -1,0 +1,69 @@
+// The blue slot's database: one SQLite file, one connection behind a mutex
+// (SQLite serialises writers anyway), WAL so readers such as the migration
+// and the parity gate do not block the service.
+#pragma once
+
+#include <mutex>
+
+#include "store.hpp"
+
+struct sqlite3;
+
+namespace demo {
+
+class SqliteStore final : public OrderStore {
+ public:
+  explicit SqliteStore(const std::string& path);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  std::string_view engine() const override { return "sqlite"; }
+  void CreateSchema() override;
+  std::optional<Order> GetOrder(std::int64_t id) override;
+  std::vector<Order> ListOrders(std::int64_t after_id, int limit) override;
+  std::optional<Order> AddOrder(const NewOrder& order) override;
+  std::int64_t AddCustomer(const std::string& name, const std::string& email) override;
+  std::int64_t CountRows(std::string_view table) override;
+  std::vector<Customer> AllCustomers() override;
+
+  // The id the next insert into `table` gets: AUTOINCREMENT never reuses an
+  // id, even a deleted one, so this is sqlite_sequence's, not max(id) + 1.
+  std::int64_t NextId(std::string_view table);
+
+  // Runs `body` on one consistent snapshot (WAL lets writers carry on).
+  template <typename F>
+  void InSnapshot(F&& body) {
+    std::lock_guard lock(mutex_);
+    Exec("BEGIN");
+    try {
+      body();
+    } catch (...) {
+      Exec("ROLLBACK");
+      throw;
+    }
+    Exec("COMMIT");
+  }
+
+  // Runs `body` inside one write transaction (seeding thousands of rows).
+  template <typename F>
+  void InTransaction(F&& body) {
+    std::lock_guard lock(mutex_);
+    Exec("BEGIN IMMEDIATE");
+    try {
+      body();
+    } catch (...) {
+      Exec("ROLLBACK");
+      throw;
+    }
+    Exec("COMMIT");
+  }
+
+ private:
+  void Exec(const char* sql);
+
+  std::recursive_mutex mutex_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace demo
