@@ -128,10 +128,13 @@ struct StateMapping {
   std::size_t size;
 };
 
+struct RequestState;
+
 struct MainConf {
   ngx_str_t state_file;
   ngx_array_t upstreams;  // CutoverUpstream*
   StateMapping mapping;
+  RequestState* free_states;  // per worker: request states ready for reuse
 };
 
 struct HeaderConf {
@@ -158,6 +161,8 @@ struct SlotPeerState {
 };
 
 struct RequestState {
+  RequestState* next_free;
+  MainConf* owner;
   CutoverUpstream* conf;
   ngx_http_request_t* r;
   SlotPeerState slots[kSlots];
