@@ -343,22 +343,30 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
   return response;
 }
 
-v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
-                                     const std::string& actor) {
-  std::lock_guard lock(mutex_);
-  std::shared_ptr<GateSet> gates;
+// Validates a plan (and the cutover it names) and builds its gates: every
+// problem is INVALID_ARGUMENT naming the field.
+std::shared_ptr<GateSet> Controller::ValidatedPlanGates(const std::string& cutover, bool has_plan,
+                                                        const v1::Plan& plan,
+                                                        bool cutover_required) const {
   try {
-    ValidateCutoverName("cutover", request.cutover());
-    if (!request.has_plan()) throw InvalidArgument("plan", "is required");
-    ValidatePlan(request.plan(), "plan");
+    if (cutover_required || !cutover.empty()) ValidateCutoverName("cutover", cutover);
+    if (!has_plan) throw InvalidArgument("plan", "is required");
+    ValidatePlan(plan, "plan");
   } catch (const InvalidArgument& e) {
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   }
   try {
-    gates = deps_.gate_factory(request.plan().gates());
+    return deps_.gate_factory(plan.gates());
   } catch (const std::invalid_argument& e) {
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, std::string("plan.") + e.what());
   }
+}
+
+v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
+                                     const std::string& actor) {
+  std::lock_guard lock(mutex_);
+  std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
+                                                      request.plan(), /*cutover_required=*/true);
   const state::RecordSnapshot record = Snapshot("cutover", request.cutover());
   auto it = rollouts_.find(request.cutover());
   if (it != rollouts_.end() && it->second.engine->active())
@@ -462,19 +470,8 @@ std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::
 }
 
 v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request) {
-  std::shared_ptr<GateSet> gates;
-  try {
-    if (!request.has_plan()) throw InvalidArgument("plan", "is required");
-    ValidatePlan(request.plan(), "plan");
-    if (!request.cutover().empty()) ValidateCutoverName("cutover", request.cutover());
-  } catch (const InvalidArgument& e) {
-    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
-  }
-  try {
-    gates = deps_.gate_factory(request.plan().gates());
-  } catch (const std::invalid_argument& e) {
-    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, std::string("plan.") + e.what());
-  }
+  std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
+                                                      request.plan(), /*cutover_required=*/false);
   gates::GateContext context;
   context.cutover = request.cutover();
   v1::PreflightResponse response;

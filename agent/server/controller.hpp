@@ -87,6 +87,8 @@ class Controller {
   Journal& journal() { return *deps_.journal; }
 
  private:
+  std::shared_ptr<GateSet> ValidatedPlanGates(const std::string& cutover, bool has_plan,
+                                              const v1::Plan& plan, bool cutover_required) const;
   struct RolloutSlot {
     std::unique_ptr<RolloutEngine> engine;
     std::shared_ptr<GateSet> gates;

@@ -275,15 +275,7 @@ class StateFile {
     base_ = nullptr;
   }
 
-  Record* Find(std::string_view name) const {
-    for (std::size_t i = 0; i < kMaxRecords; ++i) {
-      Record* r = RecordAt(base_, i);
-      if (r->state.load(std::memory_order_acquire) == kRecordLive &&
-          FixedString(r->name, kNameSize) == name)
-        return r;
-    }
-    return nullptr;
-  }
+  Record* Find(std::string_view name) const { return FindRecord(base_, name); }
 
   std::string path_;
   void* base_ = nullptr;
