@@ -173,7 +173,9 @@ struct RequestState {
   ngx_uint_t attempts;
   std::uint64_t start_us;
   std::uint64_t end_us;
-  bool failover_pending;  // the last attempt failed; a retry goes to the other slot
+  ngx_uint_t method;           // of the request, kept for counting after it is gone
+  ngx_uint_t upstream_status;  // of the last attempt's response, 0 when none came
+  bool failover_pending;       // the last attempt failed; a retry goes to the other slot
   bool counted;
 };
 
@@ -305,6 +307,7 @@ ngx_int_t GetPeer(ngx_peer_connection_t* pc, void* data) {
 
 void FreePeerImpl(ngx_peer_connection_t* pc, RequestState* st, ngx_uint_t state) {
   st->end_us = MonotonicUs();
+  st->upstream_status = st->r->upstream->headers_in.status_n;
   cs::Record* rec = st->conf->record;
   if (state & NGX_PEER_FAILED) {
     Add(SlotCountersOf(rec, st->slot).scalar[cs::kFailures]);
@@ -376,13 +379,56 @@ Slot ChooseSlot(ngx_http_request_t* r, CutoverUpstream* cu, const cs::Control& c
   return cu->interleave.Next(control.weight_bp);
 }
 
+void CountOutcome(RequestState* st, ngx_uint_t status);
+
+// A pass the log phase did not count (one that error_page intercepted and
+// sent through the cutover again, or a subrequest's) is counted here, with
+// the upstream's status, so a slot's errors cannot hide behind error_page.
+// Then the state goes back to its worker's free list.
+void ReleaseState(void* data) {
+  auto* st = static_cast<RequestState*>(data);
+  if (!st->counted && st->attempts > 0)
+    CountOutcome(st, st->upstream_status ? st->upstream_status : NGX_HTTP_BAD_GATEWAY);
+  st->next_free = st->owner->free_states;
+  st->owner->free_states = st;
+}
+
+// Request states are recycled per worker rather than taken from the request
+// pool, which holds only the 24-byte cleanup that hands the state back when
+// the pool is destroyed (always, subrequests and internal redirects
+// included, so a state cannot leak). The list grows in chunks from the
+// cycle's pool only when concurrency passes its previous peak.
+RequestState* AcquireState(ngx_http_request_t* r) {
+  auto* mcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_cutover_module));
+  ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(r->pool, 0);
+  if (cln == nullptr) return nullptr;
+  if (mcf->free_states == nullptr) {
+    constexpr std::size_t kChunk = 64;
+    auto* chunk =
+        static_cast<RequestState*>(ngx_palloc(ngx_cycle->pool, kChunk * sizeof(RequestState)));
+    if (chunk == nullptr) return nullptr;
+    for (std::size_t i = 0; i < kChunk; ++i) {
+      chunk[i].next_free = mcf->free_states;
+      mcf->free_states = &chunk[i];
+    }
+  }
+  RequestState* st = mcf->free_states;
+  mcf->free_states = st->next_free;
+  ngx_memzero(st, sizeof(*st));
+  st->owner = mcf;
+  cln->handler = ReleaseState;
+  cln->data = st;
+  return st;
+}
+
 ngx_int_t InitPeerImpl(ngx_http_request_t* r, ngx_http_upstream_srv_conf_t* us) {
   auto* cu =
       static_cast<CutoverUpstream*>(ngx_http_conf_upstream_srv_conf(us, ngx_http_cutover_module));
-  auto* st = static_cast<RequestState*>(ngx_pcalloc(r->pool, sizeof(RequestState)));
+  RequestState* st = AcquireState(r);
   if (st == nullptr) return NGX_ERROR;
   st->conf = cu;
   st->r = r;
+  st->method = r->method;
   st->peer = -1;
   const cs::Control control =
       cs::Control::Unpack(cu->record->control.word.load(std::memory_order_acquire));
@@ -418,13 +464,12 @@ bool IsWrite(ngx_uint_t method) {
                     NGX_HTTP_TRACE)) == 0;
 }
 
-ngx_int_t LogImpl(ngx_http_request_t* r) {
-  RequestState* st = StateOf(r);
-  if (st == nullptr || st->counted || st->attempts == 0) return NGX_OK;
+// Adds one pass of a request through the cutover to the counters of the
+// slot and peer of its last attempt.
+void CountOutcome(RequestState* st, ngx_uint_t status) {
   st->counted = true;
   cs::Record* rec = st->conf->record;
   cs::SlotCounters& sc = SlotCountersOf(rec, st->slot);
-  const ngx_uint_t status = r->err_status ? r->err_status : r->headers_out.status;
   const ngx_uint_t klass = status / 100;
   const std::uint64_t end = st->end_us ? st->end_us : MonotonicUs();
   const std::uint64_t latency = end > st->start_us ? end - st->start_us : 0;
@@ -432,7 +477,7 @@ ngx_int_t LogImpl(ngx_http_request_t* r) {
   Add(sc.scalar[cs::kRequests]);
   if (klass >= 1 && klass <= 5) {
     Add(sc.scalar[cs::kResponses1xx + (klass - 1)]);
-    if (klass == 2 && IsWrite(r->method)) Add(sc.scalar[cs::kWrites]);
+    if (klass == 2 && IsWrite(st->method)) Add(sc.scalar[cs::kWrites]);
   }
   Add(sc.latency[cs::LatencyBucket(latency)]);
   Add(sc.scalar[cs::kLatencySumUs], latency);
@@ -441,6 +486,13 @@ ngx_int_t LogImpl(ngx_http_request_t* r) {
     if (klass >= 1 && klass <= 5) Add(pc.value[cs::kPeer1xx + (klass - 1)]);
     Add(pc.value[cs::kPeerLatencySumUs], latency);
   }
+}
+
+// The request's final pass, with the status the client got.
+ngx_int_t LogImpl(ngx_http_request_t* r) {
+  RequestState* st = StateOf(r);
+  if (st == nullptr || st->counted || st->attempts == 0) return NGX_OK;
+  CountOutcome(st, r->err_status ? r->err_status : r->headers_out.status);
   return NGX_OK;
 }
 

@@ -404,6 +404,36 @@ TEST_F(ModuleTest, SlotBalancersKeepWorkingInsideASlot) {
   EXPECT_GT(t.by_backend["blue-2"], 0);
 }
 
+TEST_F(ModuleTest, APassThatErrorPageHidesIsStillCountedOnItsSlot) {
+  // green answers 500; error_page sends the request through the cutover a
+  // second time, forced blue. The client sees blue's 200, and green's 500
+  // must still count against green, or error_page would hide a bad canary.
+  green_->SetStatus(500);
+  std::string body = Body({.weight = "100",
+                           .extra_params = "force=$force_slot",
+                           .location_extra = "set $force_slot \"\"; proxy_intercept_errors on; "
+                                             "error_page 500 = @again;"});
+  body = std::regex_replace(body, std::regex("    location = /cutover/status"),
+                            "    location @again { set $force_slot blue; proxy_pass http://app; }\n"
+                            "    location = /cutover/status");
+  nginx_ = std::make_unique<Nginx>(body, kWorkers);
+  nginx_->Start(port_);
+  for (int round = 0; round < 3; ++round) {  // states are recycled between rounds
+    Tally t = Send(40);
+    EXPECT_EQ(t.by_status[200], 40) << "the second pass answers";
+    EXPECT_EQ(t.by_slot["blue"], 40) << "tagged with the slot that answered";
+  }
+  EXPECT_EQ(green_->requests(), 120u) << "every request went to green first";
+  json s;
+  EXPECT_TRUE(WaitFor([&] {
+    s = Status()["cutovers"]["app"]["slots"];
+    return s["blue"]["requests"] == 120 && s["green"]["requests"] == 120;
+  })) << s.dump();
+  EXPECT_EQ(s["green"]["responses"]["5xx"], 120);
+  EXPECT_EQ(s["blue"]["responses"]["2xx"], 120);
+  EXPECT_EQ(s["blue"]["responses"]["5xx"], 0);
+}
+
 // ---------------------------------------------------------------- persistence
 
 TEST_F(ModuleTest, ReloadKeepsWeightAndCountersAndTheConfigWeightDoesNotWin) {
