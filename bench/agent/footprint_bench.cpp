@@ -54,10 +54,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < cutovers; ++i)
     file.AddRecord("app" + std::to_string(i), "blue" + std::to_string(i),
                    "green" + std::to_string(i), 0);
-  AgentOptions o;
-  o.state_file = dir / "cutover.state";
-  o.journal = dir / "journal";
-  o.socket = dir / "agent.sock";
+  AgentOptions o = LocalAgent(dir, dir / "cutover.state");
   o.metrics = "127.0.0.1:" + std::to_string(FreePort());
   AgentProcess agent(o, dir / "agent");
   agent.Start();

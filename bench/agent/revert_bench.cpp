@@ -23,11 +23,7 @@ namespace {
 double OneRun(int rps, int threads) {
   TempDir dir("agent-bench");
   Site site(2);
-  AgentOptions o;
-  o.state_file = site.nginx().state_path();
-  o.journal = dir / "journal";
-  o.socket = dir / "agent.sock";
-  AgentProcess agent(o, dir / "agent");
+  AgentProcess agent(LocalAgent(dir, site.nginx().state_path()), dir / "agent");
   agent.Start();
   auto stub = agent.UnixStub();
 

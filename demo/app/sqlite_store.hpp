@@ -4,6 +4,7 @@
 #pragma once
 
 #include <mutex>
+#include <utility>
 
 #include "store.hpp"
 
@@ -34,22 +35,20 @@ class SqliteStore final : public OrderStore {
   // Runs `body` on one consistent snapshot (WAL lets writers carry on).
   template <typename F>
   void InSnapshot(F&& body) {
-    std::lock_guard lock(mutex_);
-    Exec("BEGIN");
-    try {
-      body();
-    } catch (...) {
-      Exec("ROLLBACK");
-      throw;
-    }
-    Exec("COMMIT");
+    InTransactionBegunWith("BEGIN", std::forward<F>(body));
   }
 
   // Runs `body` inside one write transaction (seeding thousands of rows).
   template <typename F>
   void InTransaction(F&& body) {
+    InTransactionBegunWith("BEGIN IMMEDIATE", std::forward<F>(body));
+  }
+
+ private:
+  template <typename F>
+  void InTransactionBegunWith(const char* begin, F&& body) {
     std::lock_guard lock(mutex_);
-    Exec("BEGIN IMMEDIATE");
+    Exec(begin);
     try {
       body();
     } catch (...) {
@@ -59,7 +58,6 @@ class SqliteStore final : public OrderStore {
     Exec("COMMIT");
   }
 
- private:
   void Exec(const char* sql);
 
   std::recursive_mutex mutex_;

@@ -33,11 +33,8 @@ v1::Plan MakePlan(const std::vector<double>& steps, std::chrono::milliseconds ho
 class AgentGatesTest : public ::testing::Test {
  protected:
   void StartAgent() {
-    AgentOptions options;
-    options.state_file = site_.nginx().state_path();
-    options.journal = dir_ / "journal";
-    options.socket = dir_ / "agent.sock";
-    agent_ = std::make_unique<AgentProcess>(options, dir_ / "agent");
+    agent_ = std::make_unique<AgentProcess>(LocalAgent(dir_, site_.nginx().state_path()),
+                                            dir_ / "agent");
     agent_->Start();
     stub_ = agent_->UnixStub();
   }

@@ -4,9 +4,24 @@
 
 #include <stdexcept>
 
+#include "cutover/state_file.hpp"
 #include "support/http.hpp"
 
 namespace cutover::test {
+
+AgentOptions LocalAgent(const TempDir& dir, const std::string& state_file) {
+  AgentOptions o;
+  o.state_file = state_file;
+  o.journal = dir / "journal";
+  o.socket = dir / "agent.sock";
+  return o;
+}
+
+std::string MakeAppStateFile(const TempDir& dir) {
+  const std::string path = dir / "cutover.state";
+  state::StateFile::Create(path).AddRecord("app", "app_blue", "app_green", 0);
+  return path;
+}
 
 std::string AgentBinary() { return std::string(CUTOVER_BINARY_DIR) + "/agent/cutover-agent"; }
 

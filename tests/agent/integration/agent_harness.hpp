@@ -34,6 +34,14 @@ struct AgentOptions {
   std::string tick = "100ms";
 };
 
+// The usual agent of a test: on `state_file`, journaling into DIR/journal,
+// serving the unix socket DIR/agent.sock.
+AgentOptions LocalAgent(const TempDir& dir, const std::string& state_file);
+
+// A state file at DIR/cutover.state holding cutover "app" (app_blue,
+// app_green) at 0%, made the way nginx makes it; returns its path.
+std::string MakeAppStateFile(const TempDir& dir);
+
 class AgentProcess {
  public:
   AgentProcess(AgentOptions options, std::string log_prefix);

@@ -34,13 +34,7 @@ v1::Plan MakePlan(std::vector<double> steps, int hold_ms, int window_ms = 1000,
 
 class AgentTest : public ::testing::Test {
  protected:
-  AgentOptions Options() {
-    AgentOptions o;
-    o.state_file = site_.nginx().state_path();
-    o.journal = dir_ / "journal";
-    o.socket = dir_ / "agent.sock";
-    return o;
-  }
+  AgentOptions Options() { return LocalAgent(dir_, site_.nginx().state_path()); }
 
   void StartAgent(AgentOptions o) {
     agent_ = std::make_unique<AgentProcess>(o, dir_ / ("agent" + std::to_string(++starts_)));

@@ -6,7 +6,6 @@
 
 #include <future>
 
-#include "cutover/state_file.hpp"
 #include "integration/agent_harness.hpp"
 
 namespace cutover::test {
@@ -23,13 +22,8 @@ std::string Bytes(const grpc::ByteBuffer& buffer) {
 class DiscoveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto file = state::StateFile::Create(dir_ / "cutover.state");
-    file.AddRecord("app", "app_blue", "app_green", 0);
-    AgentOptions o;
-    o.state_file = dir_ / "cutover.state";
-    o.journal = dir_ / "journal";
-    o.socket = dir_ / "agent.sock";
-    agent_ = std::make_unique<AgentProcess>(o, dir_ / "agent");
+    agent_ =
+        std::make_unique<AgentProcess>(LocalAgent(dir_, MakeAppStateFile(dir_)), dir_ / "agent");
     agent_->Start();
   }
   TempDir dir_{"agent-discovery"};

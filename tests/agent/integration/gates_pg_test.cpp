@@ -13,13 +13,8 @@ namespace {
 class AgentGatesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto file = state::StateFile::Create(dir_ / "cutover.state");
-    file.AddRecord("app", "app_blue", "app_green", 0);
-    AgentOptions o;
-    o.state_file = dir_ / "cutover.state";
-    o.journal = dir_ / "journal";
-    o.socket = dir_ / "agent.sock";
-    agent_ = std::make_unique<AgentProcess>(o, dir_ / "agent");
+    agent_ =
+        std::make_unique<AgentProcess>(LocalAgent(dir_, MakeAppStateFile(dir_)), dir_ / "agent");
     agent_->Start();
     stub_ = agent_->UnixStub();
   }

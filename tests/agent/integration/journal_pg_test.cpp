@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include "agent/journal/pg_journal.hpp"
-#include "cutover/state_file.hpp"
 #include "integration/agent_harness.hpp"
 #include "support/postgres.hpp"
 
@@ -74,12 +73,8 @@ TEST_F(PgJournalTest, UnreachableDatabaseIsAClearErrorWithoutThePassword) {
 TEST_F(PgJournalTest, TheAgentJournalsToPostgresAndKeepsItAcrossARestart) {
   pg_->Psql("CREATE DATABASE agent");
   TempDir dir("agent-pg");
-  auto file = state::StateFile::Create(dir / "cutover.state");
-  file.AddRecord("app", "app_blue", "app_green", 0);
-  AgentOptions o;
-  o.state_file = dir / "cutover.state";
+  AgentOptions o = LocalAgent(dir, MakeAppStateFile(dir));
   o.journal = pg_->Uri("agent");
-  o.socket = dir / "agent.sock";
   {
     AgentProcess agent(o, dir / "agent1");
     agent.Start();
