@@ -31,7 +31,6 @@ extern "C" {
 #include <cerrno>
 #include <cstring>
 #include <exception>
-#include <new>
 
 #include "cutover/latency.hpp"
 #include "cutover/state_layout.hpp"
@@ -97,9 +96,8 @@ std::string_view View(const ngx_str_t& s) {
 struct SlotUpstream {
   ngx_str_t name;
   ngx_http_upstream_srv_conf_t* uscf;
-  ngx_uint_t tries_estimate;  // addresses in the block, before its balancer runs
-  ngx_str_t* peer_names;      // address text, as the balancer sets pc->name
-  ngx_int_t* peer_index;      // into Record::peers, -1 when the table was full
+  ngx_str_t* peer_names;  // address text, as the balancer sets pc->name
+  ngx_int_t* peer_index;  // into Record::peers, -1 when the table was full
   ngx_uint_t npeers;
 };
 
@@ -230,7 +228,8 @@ bool InitSlot(RequestState* st, Slot slot) {
 
 ngx_uint_t RemainingTries(const RequestState* st, Slot slot) {
   const SlotPeerState& sp = st->slots[Index(slot)];
-  return sp.initialized ? sp.tries : st->conf->slot[Index(slot)].tries_estimate;
+  // Before its balancer has run, a slot may be tried once per address.
+  return sp.initialized ? sp.tries : st->conf->slot[Index(slot)].npeers;
 }
 
 bool CanFailover(const RequestState* st) {
@@ -1173,7 +1172,6 @@ ngx_int_t InitUpstreamImpl(ngx_conf_t* cf, ngx_http_upstream_srv_conf_t* us) {
     auto* servers = static_cast<ngx_http_upstream_server_t*>(su.uscf->servers->elts);
     ngx_uint_t n = 0;
     for (ngx_uint_t i = 0; i < su.uscf->servers->nelts; ++i) n += servers[i].naddrs;
-    su.tries_estimate = n;
     su.npeers = n;
     su.peer_names = static_cast<ngx_str_t*>(ngx_pcalloc(cf->pool, (n ? n : 1) * sizeof(ngx_str_t)));
     su.peer_index = static_cast<ngx_int_t*>(ngx_pcalloc(cf->pool, (n ? n : 1) * sizeof(ngx_int_t)));
