@@ -7,9 +7,15 @@
 #include "agent/cli/command.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/plan.hpp"
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
+
+using agent::FormatDuration;
+using agent::FormatPercent;
+using agent::ParseDuration;
+using agent::ParsePercent;
+using agent::ParsePercentWithSign;
 
 namespace {
 

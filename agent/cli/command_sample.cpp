@@ -6,11 +6,17 @@
 #include "agent/cli/command.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/render.hpp"
-#include "agent/cli/sampler.hpp"
 #include "agent/cli/split_stats.hpp"
-#include "agent/cli/units.hpp"
+#include "agent/cli/traffic_sampler.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
+
+using agent::FormatDuration;
+using agent::FormatPercent;
+using agent::ParseDuration;
+using agent::ParsePercent;
+using agent::ParsePercentWithSign;
 
 namespace {
 
@@ -159,8 +165,8 @@ int RunSample(Context& ctx) {
   const SampleOptions options = ReadOptions(ctx);
   const double tolerance = ReadTolerance(ctx);
   const std::vector<Expectation> expectations = ReadExpectations(ctx);
-  const SampleResult result = Sample(options);
-  const SplitReport report = Judge(result.header_values, expectations, tolerance);
+  const SampleResult result = SampleTraffic(options);
+  const SplitReport report = JudgeSplit(result.header_values, expectations, tolerance);
   const bool judged = !expectations.empty();
   if (ctx.json)
     *ctx.out << ToJson(options, result, report, judged).dump() << "\n";

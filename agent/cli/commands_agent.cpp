@@ -10,9 +10,15 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/plan.hpp"
 #include "agent/cli/render.hpp"
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
+
+using agent::FormatDuration;
+using agent::FormatPercent;
+using agent::ParseDuration;
+using agent::ParsePercent;
+using agent::ParsePercentWithSign;
 
 namespace v1 = cutover::v1;
 

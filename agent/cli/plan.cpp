@@ -9,9 +9,16 @@
 #include <set>
 #include <sstream>
 
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
+#include "agent/core/validation.hpp"
 
 namespace cutover::cli {
+
+using agent::FormatDuration;
+using agent::FormatPercent;
+using agent::ParseDuration;
+using agent::ParsePercent;
+using agent::ParsePercentWithSign;
 
 namespace v1 = cutover::v1;
 
@@ -173,7 +180,9 @@ class PlanReader {
       a->set_max_error_ratio_vs_blue(NonNegative(v, "analysis.max_error_ratio_vs_blue"));
     if (const auto v = n["failure_threshold"]) {
       const auto t = Unsigned(v, "analysis.failure_threshold");
-      if (t > 1'000'000) Fail(v, "analysis.failure_threshold", "is unreasonably large");
+      if (t > agent::kMaxFailureThreshold)
+        Fail(v, "analysis.failure_threshold",
+             "must be at most " + std::to_string(agent::kMaxFailureThreshold));
       a->set_failure_threshold(static_cast<std::uint32_t>(t));
     }
   }

@@ -7,9 +7,15 @@
 #include <ctime>
 #include <sstream>
 
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
+
+using agent::FormatDuration;
+using agent::FormatPercent;
+using agent::ParseDuration;
+using agent::ParsePercent;
+using agent::ParsePercentWithSign;
 
 namespace v1 = cutover::v1;
 

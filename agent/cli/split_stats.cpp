@@ -3,9 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
+
+using agent::FormatDuration;
+using agent::FormatPercent;
+using agent::ParseDuration;
+using agent::ParsePercent;
+using agent::ParsePercentWithSign;
 
 Interval WilsonInterval(std::uint64_t hits, std::uint64_t n, double z) {
   if (n == 0) return {0, 100};
@@ -43,8 +49,8 @@ std::optional<Expectation> ParseExpectation(const std::string& text, std::string
   return e;
 }
 
-SplitReport Judge(const std::map<std::string, std::uint64_t>& header_counts,
-                  const std::vector<Expectation>& expectations, double tolerance) {
+SplitReport JudgeSplit(const std::map<std::string, std::uint64_t>& header_counts,
+                       const std::vector<Expectation>& expectations, double tolerance) {
   SplitReport report;
   for (const auto& [value, count] : header_counts) report.answered += count;
   for (const auto& [value, count] : header_counts) {
