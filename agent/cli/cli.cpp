@@ -11,12 +11,6 @@
 
 namespace cutover::cli {
 
-using agent::FormatDuration;
-using agent::FormatPercent;
-using agent::ParseDuration;
-using agent::ParsePercent;
-using agent::ParsePercentWithSign;
-
 namespace {
 
 const FlagSpec kReason{"reason", "TEXT", "why, recorded in the journal with your name"};
@@ -330,7 +324,7 @@ int RunCli(const std::vector<std::string>& args, const Environment& env, std::os
         ctx.args.Get("agent").value_or(env.agent.empty() ? kDefaultAgent : env.agent);
     if (const auto t = ctx.args.Get("timeout")) {
       std::string why;
-      const auto d = ParseDuration(*t, &why);
+      const auto d = agent::ParseDuration(*t, &why);
       if (!d || d->count() <= 0) throw UsageError("--timeout: " + (d ? "must be above zero" : why));
       ctx.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
       if (ctx.timeout.count() == 0) ctx.timeout = std::chrono::milliseconds(1);

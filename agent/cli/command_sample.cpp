@@ -12,12 +12,6 @@
 
 namespace cutover::cli {
 
-using agent::FormatDuration;
-using agent::FormatPercent;
-using agent::ParseDuration;
-using agent::ParsePercent;
-using agent::ParsePercentWithSign;
-
 namespace {
 
 std::string Fixed(double value, int decimals) {
@@ -54,7 +48,7 @@ double ReadTolerance(const Context& ctx) {
   const auto v = ctx.args.Get("tolerance");
   if (!v) return 2.0;
   std::string why;
-  const auto t = ParsePercent(*v, &why);
+  const auto t = agent::ParsePercent(*v, &why);
   if (!t) throw UsageError("--tolerance: " + why);
   return *t;
 }
@@ -140,14 +134,14 @@ std::string ToText(const SampleOptions& options, const SampleResult& result,
   if (report.answered > 0) {
     Table table({options.header, "COUNT", "SHARE", "95% CI"});
     for (const auto& s : report.shares)
-      table.Add({s.value, std::to_string(s.count), FormatPercent(s.percent),
+      table.Add({s.value, std::to_string(s.count), agent::FormatPercent(s.percent),
                  Fixed(s.ci95.low, 2) + " .. " + Fixed(s.ci95.high, 2)});
     out += table.Render();
   }
   for (const auto& e : report.expectations) {
-    out += "expect " + e.expected.slot + "=" + FormatPercent(e.expected.percent) + " +/-" +
-           Fixed(e.tolerance, 2) + " points: observed " + FormatPercent(e.observed) + " (95% CI " +
-           Fixed(e.ci95.low, 2) + " .. " + Fixed(e.ci95.high, 2) + ") " +
+    out += "expect " + e.expected.slot + "=" + agent::FormatPercent(e.expected.percent) + " +/-" +
+           Fixed(e.tolerance, 2) + " points: observed " + agent::FormatPercent(e.observed) +
+           " (95% CI " + Fixed(e.ci95.low, 2) + " .. " + Fixed(e.ci95.high, 2) + ") " +
            (e.within_tolerance ? "PASS" : "FAIL") +
            (e.expected_in_ci ? ", expectation inside the CI" : ", expectation outside the CI") +
            "\n";

@@ -14,12 +14,6 @@
 
 namespace cutover::cli {
 
-using agent::FormatDuration;
-using agent::FormatPercent;
-using agent::ParseDuration;
-using agent::ParsePercent;
-using agent::ParsePercentWithSign;
-
 namespace v1 = cutover::v1;
 
 PlanError::PlanError(std::string source, int line, std::string field, std::string problem)
@@ -123,7 +117,7 @@ class PlanReader {
 
   google::protobuf::Duration Duration(const YAML::Node& n, const std::string& field) {
     std::string why;
-    const auto d = ParseDuration(Scalar(n, field), &why);
+    const auto d = agent::ParseDuration(Scalar(n, field), &why);
     if (!d) Fail(n, field, why);
     google::protobuf::Duration out;
     out.set_seconds(d->count() / 1'000'000'000);
@@ -147,13 +141,13 @@ class PlanReader {
       v1::Step* step = plan->add_steps();
       const YAML::Node percent = Required(item, field, "percent");
       std::string why;
-      const auto p = ParsePercent(Scalar(percent, field + ".percent"), &why);
+      const auto p = agent::ParsePercent(Scalar(percent, field + ".percent"), &why);
       if (!p) Fail(percent, field + ".percent", why);
       if (*p <= 0) Fail(percent, field + ".percent", "must be above 0");
       if (*p <= previous)
         Fail(percent, field + ".percent",
-             "steps must rise: " + FormatPercent(*p) + " is not above the previous step's " +
-                 FormatPercent(previous));
+             "steps must rise: " + agent::FormatPercent(*p) + " is not above the previous step's " +
+                 agent::FormatPercent(previous));
       previous = *p;
       step->set_percent(*p);
       *step->mutable_hold() = Duration(Required(item, field, "hold"), field + ".hold");
@@ -171,7 +165,7 @@ class PlanReader {
     if (const auto v = n["min_requests"]) a->set_min_requests(Unsigned(v, "analysis.min_requests"));
     if (const auto v = n["max_error_rate"]) {
       std::string why;
-      const auto p = ParsePercentWithSign(Scalar(v, "analysis.max_error_rate"), &why);
+      const auto p = agent::ParsePercentWithSign(Scalar(v, "analysis.max_error_rate"), &why);
       if (!p) Fail(v, "analysis.max_error_rate", why);
       a->set_max_error_rate(*p / 100.0);
     }

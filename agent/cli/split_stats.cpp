@@ -7,12 +7,6 @@
 
 namespace cutover::cli {
 
-using agent::FormatDuration;
-using agent::FormatPercent;
-using agent::ParseDuration;
-using agent::ParsePercent;
-using agent::ParsePercentWithSign;
-
 Interval WilsonInterval(std::uint64_t hits, std::uint64_t n, double z) {
   if (n == 0) return {0, 100};
   const double nn = static_cast<double>(n);
@@ -43,7 +37,7 @@ std::optional<Expectation> ParseExpectation(const std::string& text, std::string
   }
   Expectation e;
   e.slot = text.substr(0, eq);
-  const auto p = ParsePercent(text.substr(eq + 1), why);
+  const auto p = agent::ParsePercent(text.substr(eq + 1), why);
   if (!p) return std::nullopt;
   e.percent = *p;
   return e;

@@ -4,28 +4,21 @@
 #include <signal.h>
 
 #include "support/agent.hpp"
-#include "support/postgres.hpp"
+#include "support/postgres_suite.hpp"
 #include "support/site.hpp"
 
 namespace cutover::test {
 namespace {
 
-class PgJournalTest : public ::testing::Test {
+class PgJournalTest : public PostgresSuite {
  protected:
-  static void SetUpTestSuite() { pg_ = new Postgres(); }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-  }
-  static Postgres* pg_;
 };
-Postgres* PgJournalTest::pg_ = nullptr;
 
 TEST_F(PgJournalTest, TheAgentJournalsToPostgresAndKeepsItAcrossARestart) {
-  pg_->Psql("CREATE DATABASE agent");
+  pg().Psql("CREATE DATABASE agent");
   TempDir dir("agent-pg");
   AgentOptions o = LocalAgent(dir, MakeAppStateFile(dir));
-  o.journal = pg_->Uri("agent");
+  o.journal = pg().Uri("agent");
   {
     AgentProcess agent(o, dir / "agent1");
     agent.Start();
@@ -39,12 +32,12 @@ TEST_F(PgJournalTest, TheAgentJournalsToPostgresAndKeepsItAcrossARestart) {
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(agent.StopWith(SIGTERM), 0);
   }
-  EXPECT_EQ(pg_->Psql("SELECT kind || ' ' || cutover FROM cutover_journal WHERE cutover <> '' "
+  EXPECT_EQ(pg().Psql("SELECT kind || ' ' || cutover FROM cutover_journal WHERE cutover <> '' "
                       "ORDER BY sequence",
                       "agent"),
             "weight_set app\n");
   EXPECT_EQ(
-      pg_->Psql("SELECT event->>'reason' FROM cutover_journal WHERE kind = 'weight_set'", "agent"),
+      pg().Psql("SELECT event->>'reason' FROM cutover_journal WHERE kind = 'weight_set'", "agent"),
       "pg test\n");
   AgentProcess again(o, dir / "agent2");
   again.Start();
@@ -56,7 +49,7 @@ TEST_F(PgJournalTest, TheAgentJournalsToPostgresAndKeepsItAcrossARestart) {
   ASSERT_EQ(resp.events_size(), 1);
   EXPECT_EQ(resp.events(0).kind(), "weight_set");
   EXPECT_DOUBLE_EQ(resp.events(0).weight_after(), 25);
-  EXPECT_EQ(pg_->Psql("SELECT count(*) FROM cutover_journal WHERE kind = 'agent_started'", "agent"),
+  EXPECT_EQ(pg().Psql("SELECT count(*) FROM cutover_journal WHERE kind = 'agent_started'", "agent"),
             "2\n");
 }
 

@@ -5,7 +5,7 @@
 #include "agent/gates/gate_error.hpp"
 #include "agent/gates/sqlite_table_source.hpp"
 #include "support/gate_specs.hpp"
-#include "support/postgres.hpp"
+#include "support/postgres_suite.hpp"
 #include "support/sqlite_file.hpp"
 
 namespace cutover::test {
@@ -40,36 +40,28 @@ const char* kPostgresSchema = R"(
                                (1, 'Ada', 10.5, null);
 )";
 
-class ParityGateTest : public ::testing::Test {
+class ParityGateTest : public PostgresSuite {
  protected:
-  static void SetUpTestSuite() { pg_ = new Postgres(); }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-  }
-
   // A fresh SQLite file and PostgreSQL database holding the same rows.
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     db_ = "t_" + std::to_string(++databases_);
-    pg_->Psql("create database " + db_);
-    pg_->Psql(kPostgresSchema, db_);
+    pg().Psql("create database " + db_);
+    pg().Psql(kPostgresSchema, db_);
     sqlite_ = std::make_unique<SqliteFile>(dir_ / (std::string(info->name()) + ".db"));
     sqlite_->Exec(kSqliteSchema);
   }
 
   gates::GateOutcome Parity(const std::vector<std::string>& tables, bool checksum) {
-    return EvaluateOnce(ParitySpec(sqlite_->Dsn(), pg_->Uri(db_), tables, checksum));
+    return EvaluateOnce(ParitySpec(sqlite_->Dsn(), pg().Uri(db_), tables, checksum));
   }
 
-  static Postgres* pg_;
   static int databases_;
   TempDir dir_{"cutover-parity"};
   std::string db_;
   std::unique_ptr<SqliteFile> sqlite_;
 };
 
-Postgres* ParityGateTest::pg_ = nullptr;
 int ParityGateTest::databases_ = 0;
 
 TEST_F(ParityGateTest, EqualDataPasses) {
@@ -92,14 +84,14 @@ TEST_F(ParityGateTest, AllComparesEverySourceTable) {
   EXPECT_NE(missing.detail.find("audit: missing on the target (source has 1 row)"),
             std::string::npos)
       << missing.detail;
-  pg_->Psql("create table audit (id int); insert into audit values (1)", db_);
+  pg().Psql("create table audit (id int); insert into audit values (1)", db_);
   const auto all = Parity({}, true);
   EXPECT_TRUE(all.passed) << all.detail;
   EXPECT_NE(all.detail.find("all 3 tables match"), std::string::npos) << all.detail;
 }
 
 TEST_F(ParityGateTest, AMissingRowFailsNamingTheTableAndTheCounts) {
-  pg_->Psql("delete from orders where id = 11", db_);
+  pg().Psql("delete from orders where id = 11", db_);
   for (bool checksum : {false, true}) {
     const auto outcome = Parity({"customers", "orders"}, checksum);
     EXPECT_FALSE(outcome.passed);
@@ -112,7 +104,7 @@ TEST_F(ParityGateTest, AMissingRowFailsNamingTheTableAndTheCounts) {
 }
 
 TEST_F(ParityGateTest, ReportsEveryTableThatDiffers) {
-  pg_->Psql("delete from orders; insert into customers (id, name) values (4, 'Extra')", db_);
+  pg().Psql("delete from orders; insert into customers (id, name) values (4, 'Extra')", db_);
   const auto outcome = Parity({"customers", "orders"}, false);
   EXPECT_FALSE(outcome.passed);
   EXPECT_NE(outcome.detail.find("2 of 2 tables differ"), std::string::npos) << outcome.detail;
@@ -123,7 +115,7 @@ TEST_F(ParityGateTest, ReportsEveryTableThatDiffers) {
 }
 
 TEST_F(ParityGateTest, TheChecksumCatchesAChangedRowWithEqualCounts) {
-  pg_->Psql("update customers set name = 'Ada L.' where id = 1", db_);
+  pg().Psql("update customers set name = 'Ada L.' where id = 1", db_);
   EXPECT_TRUE(Parity({"customers"}, false).passed);
   const auto outcome = Parity({"customers"}, true);
   EXPECT_FALSE(outcome.passed);
@@ -133,9 +125,9 @@ TEST_F(ParityGateTest, TheChecksumCatchesAChangedRowWithEqualCounts) {
 }
 
 TEST_F(ParityGateTest, TheChecksumTellsNullFromEmptyAndSeesSmallNumericChanges) {
-  pg_->Psql("update customers set note = '' where id = 1", db_);
+  pg().Psql("update customers set note = '' where id = 1", db_);
   EXPECT_FALSE(Parity({"customers"}, true).passed);
-  pg_->Psql(
+  pg().Psql(
       "update customers set note = null where id = 1;"
       " update orders set total = 100.00 where id = 10",
       db_);
@@ -153,7 +145,7 @@ TEST_F(ParityGateTest, TimestampsMatchAcrossSpellings) {
       "create table events (id integer primary key, created_at text not null, day text);"
       " insert into events values (1, '2024-03-04T05:06:07Z', '2024-03-04'),"
       " (2, '2024-03-04 07:06:08.250+02:00', null);");
-  pg_->Psql(
+  pg().Psql(
       "set TimeZone = 'Europe/Paris';"
       " create table events (id bigint primary key, created_at timestamptz not null,"
       " day timestamp);"
@@ -162,7 +154,7 @@ TEST_F(ParityGateTest, TimestampsMatchAcrossSpellings) {
       db_);
   const auto same = Parity({"events"}, true);
   EXPECT_TRUE(same.passed) << same.detail;
-  pg_->Psql("update events set created_at = created_at + interval '1 second' where id = 2", db_);
+  pg().Psql("update events set created_at = created_at + interval '1 second' where id = 2", db_);
   const auto moved = Parity({"events"}, true);
   EXPECT_FALSE(moved.passed);
   EXPECT_NE(moved.detail.find("events: 2 rows on both sides but the checksums differ"),
@@ -185,7 +177,7 @@ TEST_F(ParityGateTest, ReadsALiveWalDatabaseWithAWriteInFlight) {
 }
 
 TEST_F(ParityGateTest, AColumnMissingOnTheTargetFails) {
-  pg_->Psql("alter table customers drop column note", db_);
+  pg().Psql("alter table customers drop column note", db_);
   const auto outcome = Parity({"customers"}, true);
   EXPECT_FALSE(outcome.passed);
   EXPECT_NE(outcome.detail.find("customers: column(s) note missing on the target"),
@@ -195,11 +187,11 @@ TEST_F(ParityGateTest, AColumnMissingOnTheTargetFails) {
 
 TEST_F(ParityGateTest, PostgresToPostgres) {
   const std::string copy = db_ + "_copy";
-  pg_->Psql("create database " + copy + " template " + db_);
-  const auto same = EvaluateOnce(ParitySpec(pg_->Uri(db_), pg_->Uri(copy), {}, true));
+  pg().Psql("create database " + copy + " template " + db_);
+  const auto same = EvaluateOnce(ParitySpec(pg().Uri(db_), pg().Uri(copy), {}, true));
   EXPECT_TRUE(same.passed) << same.detail;
-  pg_->Psql("update orders set paid = false where id = 12", copy);
-  const auto changed = EvaluateOnce(ParitySpec(pg_->Uri(db_), pg_->Uri(copy), {}, true));
+  pg().Psql("update orders set paid = false where id = 12", copy);
+  const auto changed = EvaluateOnce(ParitySpec(pg().Uri(db_), pg().Uri(copy), {}, true));
   EXPECT_FALSE(changed.passed);
   EXPECT_NE(changed.detail.find("orders: 3 rows on both sides but the checksums differ"),
             std::string::npos)
@@ -209,7 +201,7 @@ TEST_F(ParityGateTest, PostgresToPostgres) {
 TEST_F(ParityGateTest, AMissingSqliteFileFailsAndIsNotCreated) {
   const std::string path = dir_ / "nowhere.db";
   const auto outcome =
-      EvaluateOnce(ParitySpec("sqlite://" + path, pg_->Uri(db_), {"orders"}, false));
+      EvaluateOnce(ParitySpec("sqlite://" + path, pg().Uri(db_), {"orders"}, false));
   EXPECT_FALSE(outcome.passed);
   EXPECT_NE(outcome.detail.find("cannot open sqlite:" + path), std::string::npos) << outcome.detail;
   EXPECT_FALSE(FileExists(path));

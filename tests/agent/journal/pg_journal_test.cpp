@@ -3,26 +3,19 @@
 
 #include <gtest/gtest.h>
 
-#include "support/postgres.hpp"
+#include "support/postgres_suite.hpp"
 
 namespace cutover::test {
 namespace {
 
-class PgJournalTest : public ::testing::Test {
+class PgJournalTest : public PostgresSuite {
  protected:
-  static void SetUpTestSuite() { pg_ = new Postgres(); }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-  }
-  static Postgres* pg_;
 };
-Postgres* PgJournalTest::pg_ = nullptr;
 
 TEST_F(PgJournalTest, CreatesItsTableAppendsAndReadsBack) {
-  pg_->Psql("CREATE DATABASE lib");
+  pg().Psql("CREATE DATABASE lib");
   {
-    agent::PgJournal journal(pg_->Uri("lib"));
+    agent::PgJournal journal(pg().Uri("lib"));
     v1::Event a;
     a.set_cutover("app");
     a.set_kind("weight_set");
@@ -36,13 +29,13 @@ TEST_F(PgJournalTest, CreatesItsTableAppendsAndReadsBack) {
     journal.Append(b);
     EXPECT_EQ(b.sequence(), 2u);
   }
-  EXPECT_EQ(pg_->Psql("SELECT kind FROM cutover_journal ORDER BY sequence", "lib"),
+  EXPECT_EQ(pg().Psql("SELECT kind FROM cutover_journal ORDER BY sequence", "lib"),
             "weight_set\nreverted\n");
-  EXPECT_EQ(pg_->Psql("SELECT event->'measurement'->>'requests' FROM cutover_journal WHERE "
+  EXPECT_EQ(pg().Psql("SELECT event->'measurement'->>'requests' FROM cutover_journal WHERE "
                       "kind = 'reverted'",
                       "lib"),
             "412\n");
-  agent::PgJournal reopened(pg_->Uri("lib"));
+  agent::PgJournal reopened(pg().Uri("lib"));
   v1::Event c;
   c.set_cutover("app");
   c.set_kind("paused");
