@@ -611,25 +611,8 @@ u_char* JsonMs(u_char* p, double us) {
   return ngx_sprintf(p, "%uL.%03uL", v / 1000, v % 1000);
 }
 
-struct SlotTotals {
-  std::uint64_t scalar[cs::kSlotScalarCount];
-  std::uint64_t latency[cs::kLatencyBuckets];
-};
-
-void SumSlot(const cs::Record* rec, Slot slot, SlotTotals* t) {
-  ngx_memzero(t, sizeof(*t));
-  for (std::uint32_t shard = 0; shard < cs::kShards; ++shard) {
-    const cs::SlotCounters& c = rec->slots[Index(slot)][shard];
-    for (std::size_t k = 0; k < cs::kSlotScalarCount; ++k)
-      t->scalar[k] += c.scalar[k].load(std::memory_order_relaxed);
-    for (std::size_t b = 0; b < cs::kLatencyBuckets; ++b)
-      t->latency[b] += c.latency[b].load(std::memory_order_relaxed);
-  }
-}
-
 u_char* JsonSlot(u_char* p, const cs::Record* rec, Slot slot) {
-  SlotTotals t;
-  SumSlot(rec, slot, &t);
+  const cs::SlotTotals t = cs::SumSlotShards(*rec, slot);
   std::uint64_t count = 0;
   for (auto c : t.latency) count += c;
   p = ngx_sprintf(p,
@@ -661,11 +644,9 @@ u_char* JsonPeers(u_char* p, const CutoverUpstream* cu) {
     const SlotUpstream& su = cu->slot[s];
     for (ngx_uint_t i = 0; i < su.npeers; ++i) {
       if (su.peer_index[i] < 0) continue;
-      std::uint64_t v[cs::kPeerCounterCount] = {};
-      for (std::uint32_t shard = 0; shard < cs::kShards; ++shard)
-        for (std::size_t k = 0; k < cs::kPeerCounterCount; ++k)
-          v[k] +=
-              rec->peer_counters[su.peer_index[i]][shard].value[k].load(std::memory_order_relaxed);
+      const cs::PeerTotals totals =
+          cs::SumPeerShards(*rec, static_cast<std::size_t>(su.peer_index[i]));
+      const std::uint64_t* v = totals.value;
       p = ngx_sprintf(p, "%s{\"slot\": \"%s\", \"address\": ", first ? "" : ", ",
                       cs::SlotName(static_cast<Slot>(s)));
       p = JsonString(p, su.peer_names[i]);

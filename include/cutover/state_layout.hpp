@@ -257,6 +257,38 @@ inline const Record* RecordAt(const void* base, std::size_t i) noexcept {
 }
 
 // ---------------------------------------------------------------------------
+// Shard sums: what a reader sees of a slot or a peer, the kShards shards
+// added. The one place that adds shards (the module's cutover_status and
+// state_file.hpp's snapshots both call these); no allocation, no exception.
+struct SlotTotals {
+  std::uint64_t scalar[kSlotScalarCount] = {};
+  std::uint64_t latency[kLatencyBuckets] = {};
+};
+
+struct PeerTotals {
+  std::uint64_t value[kPeerCounterCount] = {};
+};
+
+inline SlotTotals SumSlotShards(const Record& r, Slot slot) noexcept {
+  SlotTotals t;
+  for (const SlotCounters& c : r.slots[static_cast<std::size_t>(slot)]) {
+    for (std::size_t k = 0; k < kSlotScalarCount; ++k)
+      t.scalar[k] += c.scalar[k].load(std::memory_order_relaxed);
+    for (std::size_t b = 0; b < kLatencyBuckets; ++b)
+      t.latency[b] += c.latency[b].load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
+inline PeerTotals SumPeerShards(const Record& r, std::size_t peer) noexcept {
+  PeerTotals t;
+  for (const PeerCounters& c : r.peer_counters[peer])
+    for (std::size_t k = 0; k < kPeerCounterCount; ++k)
+      t.value[k] += c.value[k].load(std::memory_order_relaxed);
+  return t;
+}
+
+// ---------------------------------------------------------------------------
 // Validation, shared by the module (which quarantines a bad file) and the
 // readers (which refuse it). Returns nullptr when valid, else the reason.
 inline const char* ValidateFile(const void* data, std::size_t size) noexcept {

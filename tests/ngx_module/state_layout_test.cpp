@@ -188,6 +188,33 @@ TEST(Interleave, EveryPrefixIsWithinOneOfExact) {
   }
 }
 
+TEST(ShardSums, AddEveryShardOfASlotAndAPeer) {
+  Buffer b;
+  Record* r = FindOrClaimRecord(b.base, "app", "b", "g", 0, 1);
+  ASSERT_NE(r, nullptr);
+  const int peer = FindOrClaimPeer(r, Slot::kGreen, "127.0.0.1:1", 1, 1);
+  ASSERT_GE(peer, 0);
+  for (std::uint32_t shard = 0; shard < kShards; ++shard) {
+    r->slots[1][shard].scalar[kRequests].store(shard + 1);
+    r->slots[1][shard].latency[3].store(2);
+    r->slots[0][shard].scalar[kRequests].store(1000);
+    r->peer_counters[peer][shard].value[kPeerFailures].store(shard);
+  }
+  const SlotTotals green = SumSlotShards(*r, Slot::kGreen);
+  EXPECT_EQ(green.scalar[kRequests], kShards * (kShards + 1) / 2);
+  EXPECT_EQ(green.latency[3], 2u * kShards);
+  EXPECT_EQ(green.latency[4], 0u);
+  EXPECT_EQ(SumSlotShards(*r, Slot::kBlue).scalar[kRequests], 1000u * kShards);
+  EXPECT_EQ(SumPeerShards(*r, peer).value[kPeerFailures], kShards * (kShards - 1) / 2);
+
+  // The reader's snapshot is the same sum.
+  const RecordSnapshot snap = ReadRecord(*r);
+  EXPECT_EQ(snap.slot(Slot::kGreen).requests, green.scalar[kRequests]);
+  EXPECT_EQ(snap.slot(Slot::kGreen).latency[3], green.latency[3]);
+  ASSERT_EQ(snap.peers.size(), 1u);
+  EXPECT_EQ(snap.peers[0].failures, kShards * (kShards - 1) / 2);
+}
+
 TEST(Latency, BucketsAreTheFirstBoundAtOrAboveTheValue) {
   EXPECT_EQ(LatencyBucket(0), 0u);
   EXPECT_EQ(LatencyBucket(100), 0u);
