@@ -34,6 +34,7 @@ extern "C" {
 
 #include "cutover/latency.hpp"
 #include "cutover/state_layout.hpp"
+#include "ngx_http_cutover_split.hpp"
 
 extern "C" {
 extern ngx_module_t ngx_http_cutover_module;
@@ -117,7 +118,7 @@ struct CutoverUpstream {
   cs::Record* record;  // bound in init_module
 
   // Per worker from here on: each worker owns its copy after fork.
-  cs::Interleave interleave;
+  cutover::module::Interleave interleave;
   std::uint64_t interleave_epoch;
 };
 
@@ -367,8 +368,9 @@ Slot ChooseSlot(ngx_http_request_t* r, CutoverUpstream* cu, const cs::Control& c
       SlotNamed(value, &forced))
     return forced;
   if (cu->key != nullptr && ngx_http_complex_value(r, cu->key, &value) == NGX_OK && value.len > 0)
-    return cs::KeyGoesGreen(cs::KeyBucket(View(value)), control.weight_bp) ? Slot::kGreen
-                                                                           : Slot::kBlue;
+    return cutover::module::KeyGoesGreen(cutover::module::KeyBucket(View(value)), control.weight_bp)
+               ? Slot::kGreen
+               : Slot::kBlue;
   // A new epoch starts a new interleave, so the new split is exact from
   // its first request.
   if (control.epoch != cu->interleave_epoch) {

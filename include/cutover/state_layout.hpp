@@ -71,7 +71,6 @@ inline constexpr std::size_t kNameSize = 64;  // names are at most kNameSize - 1
 inline constexpr std::size_t kAddressSize = 48;
 
 inline constexpr std::uint32_t kWeightScale = 10000;  // basis points: 10000 == 100%
-inline constexpr std::uint32_t kKeyBuckets = 10000;
 
 enum class Slot : std::uint32_t { kBlue = 0, kGreen = 1 };
 inline constexpr std::size_t kSlotCount = 2;
@@ -461,52 +460,5 @@ inline int FindOrClaimPeer(Record* r, Slot slot, std::string_view address,
   p.state.store(kPeerLive, std::memory_order_release);
   return index;
 }
-
-// ---------------------------------------------------------------------------
-// key= bucketing: FNV-1a 64 folded through the splitmix64 finaliser, so
-// similar keys (user ids 1, 2, 3...) spread evenly. A key goes green when its
-// bucket is below green's weight in basis points, so raising the weight only
-// ever moves keys from blue to green.
-constexpr std::uint32_t KeyBucket(std::string_view key) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : key) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return static_cast<std::uint32_t>(h % kKeyBuckets);
-}
-
-constexpr bool KeyGoesGreen(std::uint32_t bucket, std::uint32_t green_weight_bp) noexcept {
-  return bucket < green_weight_bp;
-}
-
-// ---------------------------------------------------------------------------
-// Smooth weighted interleave (nginx's smooth weighted round robin for two
-// members): over any run of kWeightScale picks green gets exactly
-// green_weight_bp of them, and every prefix is within one pick of exact.
-struct Interleave {
-  std::int64_t current_blue = 0;
-  std::int64_t current_green = 0;
-
-  constexpr void Reset() noexcept { current_blue = current_green = 0; }
-
-  constexpr Slot Next(std::uint32_t green_weight_bp) noexcept {
-    const std::int64_t g = green_weight_bp;
-    const std::int64_t b = static_cast<std::int64_t>(kWeightScale) - g;
-    current_blue += b;
-    current_green += g;
-    if (current_green > current_blue) {
-      current_green -= kWeightScale;
-      return Slot::kGreen;
-    }
-    current_blue -= kWeightScale;
-    return Slot::kBlue;
-  }
-};
 
 }  // namespace cutover::state

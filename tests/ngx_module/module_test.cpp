@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cutover/state_file.hpp"
+#include "ngx_http_cutover_split.hpp"
 #include "support/backend.hpp"
 #include "support/http.hpp"
 #include "support/nginx.hpp"
@@ -236,7 +237,7 @@ TEST_F(ModuleTest, KeyPinsEachKeyAndRaisingTheWeightOnlyMovesKeysToGreen) {
   for (int i = 0; i < 300; ++i) {
     const std::string user = "user-" + std::to_string(i);
     at20[user] = slot_of(user);
-    const bool green = state::KeyGoesGreen(state::KeyBucket(user), 2000);
+    const bool green = module::KeyGoesGreen(module::KeyBucket(user), 2000);
     EXPECT_EQ(at20[user], green ? "green" : "blue") << user << " is not where its bucket says";
   }
   for (const auto& [user, slot] : at20) EXPECT_EQ(slot_of(user), slot) << user << " moved";
