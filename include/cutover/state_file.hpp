@@ -64,21 +64,15 @@ struct RecordSnapshot {
 };
 
 inline SlotSnapshot ReadSlot(const Record& r, Slot slot) {
+  const SlotTotals t = SumSlotShards(r, slot);
   SlotSnapshot s;
-  const auto idx = static_cast<std::size_t>(slot);
-  for (std::uint32_t shard = 0; shard < kShards; ++shard) {
-    const SlotCounters& c = r.slots[idx][shard];
-    auto v = [&](SlotCounter k) { return c.scalar[k].load(std::memory_order_relaxed); };
-    s.requests += v(kRequests);
-    for (std::size_t k = 0; k < 5; ++k)
-      s.responses[k] += v(static_cast<SlotCounter>(kResponses1xx + k));
-    s.failures += v(kFailures);
-    s.failovers += v(kFailovers);
-    s.writes += v(kWrites);
-    s.latency_sum_us += v(kLatencySumUs);
-    for (std::size_t b = 0; b < kLatencyBuckets; ++b)
-      s.latency[b] += c.latency[b].load(std::memory_order_relaxed);
-  }
+  s.requests = t.scalar[kRequests];
+  for (std::size_t k = 0; k < 5; ++k) s.responses[k] = t.scalar[kResponses1xx + k];
+  s.failures = t.scalar[kFailures];
+  s.failovers = t.scalar[kFailovers];
+  s.writes = t.scalar[kWrites];
+  s.latency_sum_us = t.scalar[kLatencySumUs];
+  for (std::size_t b = 0; b < kLatencyBuckets; ++b) s.latency[b] = t.latency[b];
   return s;
 }
 
@@ -93,18 +87,14 @@ inline RecordSnapshot ReadRecord(const Record& r) {
   for (std::uint32_t p = 0; p < kMaxPeers; ++p) {
     const PeerInfo& info = r.peers[p];
     if (info.state.load(std::memory_order_acquire) != kPeerLive) continue;
+    const PeerTotals t = SumPeerShards(r, p);
     PeerSnapshot ps;
     ps.slot = info.slot == 1 ? Slot::kGreen : Slot::kBlue;
     ps.address = std::string(FixedString(info.address, kAddressSize));
-    for (std::uint32_t shard = 0; shard < kShards; ++shard) {
-      const PeerCounters& c = r.peer_counters[p][shard];
-      auto v = [&](PeerCounter k) { return c.value[k].load(std::memory_order_relaxed); };
-      ps.requests += v(kPeerRequests);
-      for (std::size_t k = 0; k < 5; ++k)
-        ps.responses[k] += v(static_cast<PeerCounter>(kPeer1xx + k));
-      ps.failures += v(kPeerFailures);
-      ps.latency_sum_us += v(kPeerLatencySumUs);
-    }
+    ps.requests = t.value[kPeerRequests];
+    for (std::size_t k = 0; k < 5; ++k) ps.responses[k] = t.value[kPeer1xx + k];
+    ps.failures = t.value[kPeerFailures];
+    ps.latency_sum_us = t.value[kPeerLatencySumUs];
     snap.peers.push_back(std::move(ps));
   }
   return snap;

@@ -71,7 +71,6 @@ inline constexpr std::size_t kNameSize = 64;  // names are at most kNameSize - 1
 inline constexpr std::size_t kAddressSize = 48;
 
 inline constexpr std::uint32_t kWeightScale = 10000;  // basis points: 10000 == 100%
-inline constexpr std::uint32_t kKeyBuckets = 10000;
 
 enum class Slot : std::uint32_t { kBlue = 0, kGreen = 1 };
 inline constexpr std::size_t kSlotCount = 2;
@@ -257,6 +256,38 @@ inline const Record* RecordAt(const void* base, std::size_t i) noexcept {
 }
 
 // ---------------------------------------------------------------------------
+// Shard sums: what a reader sees of a slot or a peer, the kShards shards
+// added. The one place that adds shards (the module's cutover_status and
+// state_file.hpp's snapshots both call these); no allocation, no exception.
+struct SlotTotals {
+  std::uint64_t scalar[kSlotScalarCount] = {};
+  std::uint64_t latency[kLatencyBuckets] = {};
+};
+
+struct PeerTotals {
+  std::uint64_t value[kPeerCounterCount] = {};
+};
+
+inline SlotTotals SumSlotShards(const Record& r, Slot slot) noexcept {
+  SlotTotals t;
+  for (const SlotCounters& c : r.slots[static_cast<std::size_t>(slot)]) {
+    for (std::size_t k = 0; k < kSlotScalarCount; ++k)
+      t.scalar[k] += c.scalar[k].load(std::memory_order_relaxed);
+    for (std::size_t b = 0; b < kLatencyBuckets; ++b)
+      t.latency[b] += c.latency[b].load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
+inline PeerTotals SumPeerShards(const Record& r, std::size_t peer) noexcept {
+  PeerTotals t;
+  for (const PeerCounters& c : r.peer_counters[peer])
+    for (std::size_t k = 0; k < kPeerCounterCount; ++k)
+      t.value[k] += c.value[k].load(std::memory_order_relaxed);
+  return t;
+}
+
+// ---------------------------------------------------------------------------
 // Validation, shared by the module (which quarantines a bad file) and the
 // readers (which refuse it). Returns nullptr when valid, else the reason.
 inline const char* ValidateFile(const void* data, std::size_t size) noexcept {
@@ -429,52 +460,5 @@ inline int FindOrClaimPeer(Record* r, Slot slot, std::string_view address,
   p.state.store(kPeerLive, std::memory_order_release);
   return index;
 }
-
-// ---------------------------------------------------------------------------
-// key= bucketing: FNV-1a 64 folded through the splitmix64 finaliser, so
-// similar keys (user ids 1, 2, 3...) spread evenly. A key goes green when its
-// bucket is below green's weight in basis points, so raising the weight only
-// ever moves keys from blue to green.
-constexpr std::uint32_t KeyBucket(std::string_view key) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : key) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return static_cast<std::uint32_t>(h % kKeyBuckets);
-}
-
-constexpr bool KeyGoesGreen(std::uint32_t bucket, std::uint32_t green_weight_bp) noexcept {
-  return bucket < green_weight_bp;
-}
-
-// ---------------------------------------------------------------------------
-// Smooth weighted interleave (nginx's smooth weighted round robin for two
-// members): over any run of kWeightScale picks green gets exactly
-// green_weight_bp of them, and every prefix is within one pick of exact.
-struct Interleave {
-  std::int64_t current_blue = 0;
-  std::int64_t current_green = 0;
-
-  constexpr void Reset() noexcept { current_blue = current_green = 0; }
-
-  constexpr Slot Next(std::uint32_t green_weight_bp) noexcept {
-    const std::int64_t g = green_weight_bp;
-    const std::int64_t b = static_cast<std::int64_t>(kWeightScale) - g;
-    current_blue += b;
-    current_green += g;
-    if (current_green > current_blue) {
-      current_green -= kWeightScale;
-      return Slot::kGreen;
-    }
-    current_blue -= kWeightScale;
-    return Slot::kBlue;
-  }
-};
 
 }  // namespace cutover::state

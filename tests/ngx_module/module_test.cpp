@@ -2,6 +2,7 @@
 // Every number asserted is what the client saw or what the state file must
 // then say.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "cutover/state_file.hpp"
+#include "ngx_http_cutover_split.hpp"
 #include "support/backend.hpp"
 #include "support/http.hpp"
 #include "support/nginx.hpp"
@@ -47,15 +49,6 @@ class ModuleTest : public ::testing::Test {
     green_ = std::make_unique<Backend>("green-1");
     port_ = FreePort();
     dead_port_ = FreePort();
-  }
-
-  void TearDown() override {
-    if (nginx_ && check_log_) {
-      const std::string log = nginx_->ErrorLog();
-      EXPECT_EQ(log.find("[alert]"), std::string::npos) << log;
-      EXPECT_EQ(log.find("[crit]"), std::string::npos) << log;
-      EXPECT_EQ(log.find("[emerg]"), std::string::npos) << log;
-    }
   }
 
   std::string Body(const Options& o) const {
@@ -150,7 +143,6 @@ class ModuleTest : public ::testing::Test {
   std::unique_ptr<Nginx> nginx_;
   int port_ = 0;
   int dead_port_ = 0;
-  bool check_log_ = true;
 };
 
 // ---------------------------------------------------------------- split
@@ -236,7 +228,7 @@ TEST_F(ModuleTest, KeyPinsEachKeyAndRaisingTheWeightOnlyMovesKeysToGreen) {
   for (int i = 0; i < 300; ++i) {
     const std::string user = "user-" + std::to_string(i);
     at20[user] = slot_of(user);
-    const bool green = state::KeyGoesGreen(state::KeyBucket(user), 2000);
+    const bool green = module::KeyGoesGreen(module::KeyBucket(user), 2000);
     EXPECT_EQ(at20[user], green ? "green" : "blue") << user << " is not where its bucket says";
   }
   for (const auto& [user, slot] : at20) EXPECT_EQ(slot_of(user), slot) << user << " moved";
@@ -323,7 +315,6 @@ TEST_F(ModuleTest, CountersEqualWhatTheClientSaw) {
 
 TEST_F(ModuleTest, GreensOnlyPeerDownFailsOverToBlueWithoutAFailedRequest) {
   StartNginx({.weight = "50", .green_down = true});
-  check_log_ = false;  // connect() failures are logged as [error]; still no alert below
   const int n = 200;
   Tally t = Send(n);
   EXPECT_EQ(t.by_status[200], n) << "no client request may fail";
@@ -335,14 +326,10 @@ TEST_F(ModuleTest, GreensOnlyPeerDownFailsOverToBlueWithoutAFailedRequest) {
   EXPECT_EQ(s["green"]["requests"], 0);
   EXPECT_EQ(s["blue"]["requests"], n);
   EXPECT_EQ(s["blue"]["failures"], 0);
-  const std::string log = nginx_->ErrorLog();
-  EXPECT_EQ(log.find("[alert]"), std::string::npos) << log;
-  EXPECT_EQ(log.find("[crit]"), std::string::npos) << log;
 }
 
 TEST_F(ModuleTest, FailoverOffLetsTheFailureThroughTaggedWithItsSlot) {
   StartNginx({.weight = "100", .extra_params = "failover=off", .green_down = true});
-  check_log_ = false;
   Tally t = Send(20);
   EXPECT_EQ(t.by_status[502], 20);
   EXPECT_EQ(t.by_slot["green"], 20);
@@ -369,7 +356,6 @@ TEST_F(ModuleTest, ASlotWithNoLivePeerHandsTheRequestToTheOtherSlot) {
 
 TEST_F(ModuleTest, NoRetryMeansNoFailover) {
   StartNginx({.weight = "100", .location_extra = "proxy_next_upstream off;", .green_down = true});
-  check_log_ = false;
   Tally t = Send(10);
   EXPECT_EQ(t.by_status[502], 10);
   json s = SettledStatus(10)["cutovers"]["app"]["slots"];
@@ -503,8 +489,8 @@ TEST_F(ModuleTest, ACorruptFileIsQuarantinedWithAnAlertAndNginxServes) {
   EXPECT_NE(test.err.find("[warn]"), std::string::npos) << test.err;
   EXPECT_NE(test.err.find("will move it aside"), std::string::npos) << test.err;
   EXPECT_EQ(ReadFile(nginx_->state_path()).substr(0, 8), "GARBAGE!");
+  nginx_->ExpectAlert("is unusable (foreign file: bad magic): moved aside");
   nginx_->Start(port_);
-  check_log_ = false;
   const std::string log = nginx_->ErrorLog();
   EXPECT_NE(log.find("[alert]"), std::string::npos) << log;
   EXPECT_NE(log.find(nginx_->state_path()), std::string::npos) << log;
@@ -525,8 +511,8 @@ TEST_F(ModuleTest, ATruncatedFileIsQuarantinedToo) {
   StartNginx();
   nginx_->Stop();
   ::truncate(nginx_->state_path().c_str(), 1000);
+  nginx_->ExpectAlert("is unusable (truncated: shorter than the header): moved aside");
   nginx_->Start(port_);
-  check_log_ = false;
   EXPECT_NE(nginx_->ErrorLog().find("truncated"), std::string::npos) << nginx_->ErrorLog();
   EXPECT_EQ(Send(10).by_status[200], 10);
 }
@@ -539,8 +525,8 @@ TEST_F(ModuleTest, AnOlderLayoutIsQuarantined) {
     bytes[8] = 0;  // layout_version 0
     WriteFile(nginx_->state_path(), bytes);
   }
+  nginx_->ExpectAlert("is unusable (older layout version): moved aside");
   nginx_->Start(port_);
-  check_log_ = false;
   EXPECT_NE(nginx_->ErrorLog().find("older layout version"), std::string::npos);
   EXPECT_EQ(Send(10).by_status[200], 10);
 }
@@ -550,6 +536,27 @@ TEST_F(ModuleTest, TheStateFileIsGroupReadableAndWritableOnly) {
   struct stat st {};
   ASSERT_EQ(::stat(nginx_->state_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660);
+}
+
+// ---------------------------------------------------------------- the fixture itself
+
+TEST_F(ModuleTest, TheNginxFixtureFlagsAlertsAndWorkerCrashesUnlessExpected) {
+  StartNginx();
+  EXPECT_TRUE(nginx_->UnexpectedLogLines().empty());
+  nginx_->Stop();
+  ::truncate(nginx_->state_path().c_str(), 1000);  // an [alert] at the next start
+  nginx_->Start(port_);
+  const pid_t worker = nginx_->Workers().at(0);
+  ::kill(worker, SIGSEGV);
+  ASSERT_TRUE(WaitFor([&] { return nginx_->UnexpectedLogLines().size() >= 2; }));
+  const auto lines = nginx_->UnexpectedLogLines();
+  EXPECT_NE(lines[0].find("[alert]"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("worker process " + std::to_string(worker) + " exited on signal 11"),
+            std::string::npos)
+      << lines[1];
+  nginx_->ExpectAlert("truncated");
+  nginx_->ExpectAlert("exited on signal 11");
+  EXPECT_TRUE(nginx_->UnexpectedLogLines().empty());
 }
 
 // ---------------------------------------------------------------- bad directives

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ngx_module/config works with nginx's own build: configure Debian's nginx
 # tree with its flags plus --add-dynamic-module, `make modules` (gnu++17,
-# -Werror), then load the resulting .so with nginx -t.
+# -Werror), then load the resulting .so with nginx -t and check that it
+# exports only what nginx looks up.
 set -euo pipefail
 src_dir=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
@@ -27,4 +28,5 @@ http {
 }
 CONF
 /usr/sbin/nginx -t -p "$work/prefix/" -c "$work/prefix/nginx.conf"
+bash "$src_dir/tests/ngx_module/exports_test.sh" "$work/nginx/objs/ngx_http_cutover_module.so"
 echo "source build: ok"

@@ -1,9 +1,12 @@
 #include "support/nginx.hpp"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <regex>
+#include <sstream>
 #include <stdexcept>
 
 namespace cutover::test {
@@ -21,6 +24,41 @@ Nginx::Nginx(std::string http_body, int workers, std::string main_extra)
 
 Nginx::~Nginx() {
   if (master_.pid() > 0) Stop();
+  if (started_) CheckErrorLog();
+}
+
+void Nginx::ExpectAlert(std::string fragment) { expected_alerts_.push_back(std::move(fragment)); }
+
+namespace {
+
+bool IsAlarming(const std::string& line) {
+  return line.find("[alert]") != std::string::npos || line.find("[crit]") != std::string::npos ||
+         line.find("[emerg]") != std::string::npos ||
+         std::regex_search(line, std::regex("worker process [0-9]+ exited on signal"));
+}
+
+}  // namespace
+
+std::vector<std::string> Nginx::UnexpectedLogLines() const {
+  std::vector<std::string> unexpected;
+  std::istringstream log(FileExists(error_log_path()) ? ErrorLog() : "");
+  for (std::string line; std::getline(log, line);) {
+    if (!IsAlarming(line)) continue;
+    const bool expected =
+        std::any_of(expected_alerts_.begin(), expected_alerts_.end(),
+                    [&](const std::string& f) { return line.find(f) != std::string::npos; });
+    if (!expected) unexpected.push_back(line);
+  }
+  return unexpected;
+}
+
+void Nginx::CheckErrorLog() const {
+  for (const std::string& line : UnexpectedLogLines())
+    ADD_FAILURE() << "unexpected line in nginx's error log: " << line;
+  const std::string log = FileExists(error_log_path()) ? ErrorLog() : "";
+  for (const std::string& f : expected_alerts_)
+    if (log.find(f) == std::string::npos)
+      ADD_FAILURE() << "expected \"" << f << "\" in nginx's error log, which says:\n" << log;
 }
 
 std::string Nginx::Render(const std::string& http_body) const {
@@ -59,6 +97,7 @@ void Nginx::Start(int ready_port) {
     if (static_cast<int>(Workers().size()) < workers_) return false;
     return ready_port == 0 || TcpPortAnswers(ready_port);
   });
+  started_ = true;
   if (!up || !master_.Running())
     throw std::runtime_error("nginx did not start:\n" + master_.Stderr() + ErrorLog());
 }

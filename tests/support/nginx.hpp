@@ -1,5 +1,9 @@
 // A real nginx with the cutover module loaded, run with `daemon off` as a
 // direct child, its prefix, pid, logs and temp paths in a temp directory.
+//
+// Once started, its error log is checked when the object dies: a line at
+// [alert], [crit] or [emerg], or a worker that "exited on signal", fails the
+// running test unless the test said it expects it (ExpectAlert).
 #pragma once
 
 #include <string>
@@ -37,13 +41,24 @@ class Nginx {
   std::string ErrorLog() const { return ReadFile(error_log_path()); }
   std::vector<pid_t> Workers() const { return ChildrenOf(master_.pid()); }
 
+  // For a test that provokes an alert on purpose: error-log lines that hold
+  // `fragment` are expected. Each expected fragment must appear at least
+  // once before the object dies, or the test fails.
+  void ExpectAlert(std::string fragment);
+  // The error-log lines (so far) that would fail the test at the end:
+  // [alert], [crit], [emerg] or a worker crash no ExpectAlert covers.
+  std::vector<std::string> UnexpectedLogLines() const;
+
  private:
   std::string Render(const std::string& http_body) const;
+  void CheckErrorLog() const;
 
   TempDir dir_;
   int workers_;
   std::string main_extra_;
   Process master_;
+  bool started_ = false;
+  std::vector<std::string> expected_alerts_;
 };
 
 }  // namespace cutover::test

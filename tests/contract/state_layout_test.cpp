@@ -1,11 +1,10 @@
-// The state-file contract: validation of bad files, record claiming, key
-// bucketing, interleave arithmetic and latency quantiles.
+// The state-file contract: validation of bad files, record claiming, shard
+// sums, latency quantiles and the reader API.
 #include "cutover/state_layout.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -145,47 +144,31 @@ TEST(Peers, AFullTableReusesOnlyPeersOfOlderConfigurations) {
   EXPECT_GE(FindOrClaimPeer(r, Slot::kBlue, "10.0.0.2:1", 20, 20), 0);
 }
 
-TEST(KeyBucket, IsStableAndInRange) {
-  // Pinned: tools compute which keys go green with the same function, so a
-  // change here is a change of the contract.
-  // The values come from an independent implementation of the documented
-  // algorithm (FNV-1a 64, splitmix64 finaliser, mod 10000).
-  EXPECT_EQ(KeyBucket("user-1"), 7624u);
-  EXPECT_EQ(KeyBucket(""), 6203u);
-  EXPECT_EQ(KeyBucket("order:42"), 9409u);
-  std::map<std::uint32_t, int> seen;
-  for (int i = 0; i < 20000; ++i) {
-    const auto b = KeyBucket("user-" + std::to_string(i));
-    ASSERT_LT(b, kKeyBuckets);
-    ++seen[b / 1000];
+TEST(ShardSums, AddEveryShardOfASlotAndAPeer) {
+  Buffer b;
+  Record* r = FindOrClaimRecord(b.base, "app", "b", "g", 0, 1);
+  ASSERT_NE(r, nullptr);
+  const int peer = FindOrClaimPeer(r, Slot::kGreen, "127.0.0.1:1", 1, 1);
+  ASSERT_GE(peer, 0);
+  for (std::uint32_t shard = 0; shard < kShards; ++shard) {
+    r->slots[1][shard].scalar[kRequests].store(shard + 1);
+    r->slots[1][shard].latency[3].store(2);
+    r->slots[0][shard].scalar[kRequests].store(1000);
+    r->peer_counters[peer][shard].value[kPeerFailures].store(shard);
   }
-  // Ten deciles of 2000 expected each; a poor hash of sequential ids clumps.
-  for (const auto& [decile, n] : seen) {
-    EXPECT_GT(n, 1700) << "decile " << decile;
-    EXPECT_LT(n, 2300) << "decile " << decile;
-  }
-}
+  const SlotTotals green = SumSlotShards(*r, Slot::kGreen);
+  EXPECT_EQ(green.scalar[kRequests], kShards * (kShards + 1) / 2);
+  EXPECT_EQ(green.latency[3], 2u * kShards);
+  EXPECT_EQ(green.latency[4], 0u);
+  EXPECT_EQ(SumSlotShards(*r, Slot::kBlue).scalar[kRequests], 1000u * kShards);
+  EXPECT_EQ(SumPeerShards(*r, peer).value[kPeerFailures], kShards * (kShards - 1) / 2);
 
-TEST(KeyBucket, RaisingTheWeightOnlyMovesKeysFromBlueToGreen) {
-  for (int i = 0; i < 5000; ++i) {
-    const auto b = KeyBucket("k" + std::to_string(i));
-    for (std::uint32_t w = 0; w < kWeightScale; w += 37)
-      if (KeyGoesGreen(b, w)) ASSERT_TRUE(KeyGoesGreen(b, w + 37));
-  }
-  EXPECT_FALSE(KeyGoesGreen(0, 0));
-  EXPECT_TRUE(KeyGoesGreen(kKeyBuckets - 1, kWeightScale));
-}
-
-TEST(Interleave, EveryPrefixIsWithinOneOfExact) {
-  for (std::uint32_t w : {0u, 1u, 100u, 333u, 2000u, 5000u, 7777u, 9999u, 10000u}) {
-    Interleave il;
-    std::int64_t green = 0;
-    for (std::int64_t n = 1; n <= 20000; ++n) {
-      green += il.Next(w) == Slot::kGreen;
-      const double exact = static_cast<double>(n) * w / kWeightScale;
-      ASSERT_LT(std::fabs(static_cast<double>(green) - exact), 1.0) << "w=" << w << " n=" << n;
-    }
-  }
+  // The reader's snapshot is the same sum.
+  const RecordSnapshot snap = ReadRecord(*r);
+  EXPECT_EQ(snap.slot(Slot::kGreen).requests, green.scalar[kRequests]);
+  EXPECT_EQ(snap.slot(Slot::kGreen).latency[3], green.latency[3]);
+  ASSERT_EQ(snap.peers.size(), 1u);
+  EXPECT_EQ(snap.peers[0].failures, kShards * (kShards - 1) / 2);
 }
 
 TEST(Latency, BucketsAreTheFirstBoundAtOrAboveTheValue) {

@@ -1,0 +1,201 @@
+// Config time: the `cutover` directive and the upstream's init_upstream,
+// which resolves blue= and green= once every upstream block is parsed.
+
+#include "ngx_http_cutover_module.h"
+
+#pragma GCC visibility push(hidden)
+#include "cutover/percent.hpp"
+#pragma GCC visibility pop
+
+using namespace cutover::module;
+
+static ngx_int_t ngx_http_cutover_init_upstream(ngx_conf_t* cf, ngx_http_upstream_srv_conf_t* us);
+
+static char* CutoverDirective(ngx_conf_t* cf, CutoverUpstream* cu) {
+  auto* uscf = static_cast<ngx_http_upstream_srv_conf_t*>(
+      ngx_http_conf_get_module_srv_conf(cf, ngx_http_upstream_module));
+  if (cu->enabled) return const_cast<char*>("is duplicate");
+  if (uscf->servers != nullptr && uscf->servers->nelts > 0) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"cutover\" upstream \"%V\" cannot have \"server\" directives: its servers "
+                       "are those of its blue= and green= upstreams",
+                       &uscf->host);
+    return ConfError();
+  }
+  if (uscf->peer.init_upstream != nullptr)
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0, "load balancing method redefined");
+
+  auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+  bool have_weight = false;
+  for (ngx_uint_t i = 1; i < cf->args->nelts; ++i) {
+    ngx_str_t& v = args[i];
+    auto has = [&](const char* prefix) {
+      const std::size_t n = ngx_strlen(prefix);
+      return v.len >= n && ngx_strncmp(v.data, prefix, n) == 0;
+    };
+    auto rest = [&](std::size_t n) {
+      ngx_str_t s = {v.len - n, v.data + n};
+      return s;
+    };
+    if (has("blue=") || has("green=")) {
+      const bool blue = has("blue=");
+      ngx_str_t name = rest(blue ? 5 : 6);
+      if (name.len == 0 || name.len >= cs::kNameSize) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid upstream name in \"%V\"", &v);
+        return ConfError();
+      }
+      SlotUpstream& su = cu->slot[blue ? 0 : 1];
+      if (su.name.len != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "duplicate parameter \"%V\"", &v);
+        return ConfError();
+      }
+      su.name = name;
+    } else if (has("weight=")) {
+      ngx_str_t w = rest(7);
+      const cutover::PercentBp bp =
+          cutover::ParsePercentText(View(w), cutover::PercentSign::kForbidden);
+      if (!bp.ok()) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid weight \"%V\": a percentage from 0 to 100 with at most two "
+                           "decimals; the value %s",
+                           &w, cutover::Explain(bp.problem));
+        return ConfError();
+      }
+      cu->initial_weight_bp = bp.bp;
+      have_weight = true;
+    } else if (has("key=") || has("force=")) {
+      const bool key = has("key=");
+      ngx_str_t source = rest(key ? 4 : 6);
+      if (!CompileValue(cf, &source, key ? &cu->key : &cu->force)) return ConfError();
+    } else if (has("failover=")) {
+      ngx_str_t f = rest(9);
+      if (f.len == 2 && ngx_strncmp(f.data, "on", 2) == 0) {
+        cu->failover = 1;
+      } else if (f.len == 3 && ngx_strncmp(f.data, "off", 3) == 0) {
+        cu->failover = 0;
+      } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value \"%V\": failover= takes on or off",
+                           &v);
+        return ConfError();
+      }
+    } else {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &v);
+      return ConfError();
+    }
+  }
+  if (cu->slot[0].name.len == 0 || cu->slot[1].name.len == 0) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"cutover\" needs both blue= and green=");
+    return ConfError();
+  }
+  if (cu->slot[0].name.len == cu->slot[1].name.len &&
+      ngx_strncmp(cu->slot[0].name.data, cu->slot[1].name.data, cu->slot[0].name.len) == 0) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "blue= and green= name the same upstream \"%V\": a cutover needs two",
+                       &cu->slot[0].name);
+    return ConfError();
+  }
+  if (uscf->host.len >= cs::kNameSize) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "upstream name \"%V\" is too long for the state file (at most %uz bytes)",
+                       &uscf->host, cs::kNameSize - 1);
+    return ConfError();
+  }
+  if (!have_weight) cu->initial_weight_bp = 0;
+  if (cu->failover == NGX_CONF_UNSET) cu->failover = 1;
+  cu->enabled = 1;
+  cu->name = uscf->host;
+  cu->file_name = cf->conf_file->file.name.data;
+  cu->line = cf->conf_file->line;
+
+  // The upstream block insists on servers; this placeholder satisfies it
+  // and is never resolved, since this balancer never runs round robin.
+  auto* placeholder = static_cast<ngx_http_upstream_server_t*>(ngx_array_push(uscf->servers));
+  if (placeholder == nullptr) return ConfError();
+  ngx_memzero(placeholder, sizeof(*placeholder));
+  ngx_str_set(&placeholder->name, "cutover");
+
+  uscf->peer.init_upstream = ngx_http_cutover_init_upstream;
+  uscf->flags = NGX_HTTP_UPSTREAM_CREATE;
+
+  auto* mcf =
+      static_cast<MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_cutover_module));
+  auto** slot = static_cast<CutoverUpstream**>(ngx_array_push(&mcf->upstreams));
+  if (slot == nullptr) return ConfError();
+  *slot = cu;
+  return NGX_CONF_OK;
+}
+
+char* ngx_http_cutover(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) {
+  return Guarded(cf->log, ConfError(),
+                 [&] { return CutoverDirective(cf, static_cast<CutoverUpstream*>(conf)); });
+}
+
+static ngx_http_upstream_srv_conf_t* FindUpstream(ngx_conf_t* cf, const ngx_str_t& name) {
+  auto* umcf = static_cast<ngx_http_upstream_main_conf_t*>(
+      ngx_http_conf_get_module_main_conf(cf, ngx_http_upstream_module));
+  auto** uscfp = static_cast<ngx_http_upstream_srv_conf_t**>(umcf->upstreams.elts);
+  for (ngx_uint_t i = 0; i < umcf->upstreams.nelts; ++i) {
+    if ((uscfp[i]->flags & NGX_HTTP_UPSTREAM_CREATE) && uscfp[i]->host.len == name.len &&
+        ngx_strncmp(uscfp[i]->host.data, name.data, name.len) == 0)
+      return uscfp[i];
+  }
+  return nullptr;
+}
+
+// Resolves blue= and green= to their upstream blocks and lists their
+// addresses. Runs from the upstream module's init_main_conf, once every
+// block has been parsed, whatever their order in the file.
+static ngx_int_t InitUpstream(ngx_conf_t* cf, ngx_http_upstream_srv_conf_t* us) {
+  auto* cu =
+      static_cast<CutoverUpstream*>(ngx_http_conf_upstream_srv_conf(us, ngx_http_cutover_module));
+  if (us->servers->nelts != 1) {
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "\"cutover\" upstream \"%V\" cannot have \"server\" directives in %s:%ui",
+                  &us->host, cu->file_name, cu->line);
+    return NGX_ERROR;
+  }
+#if (NGX_HTTP_UPSTREAM_ZONE)
+  if (us->shm_zone != nullptr) {
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "\"zone\" belongs in the slot upstreams, not in \"cutover\" upstream \"%V\" in "
+                  "%s:%ui",
+                  &us->host, cu->file_name, cu->line);
+    return NGX_ERROR;
+  }
+#endif
+  for (std::size_t s = 0; s < kSlots; ++s) {
+    SlotUpstream& su = cu->slot[s];
+    su.uscf = FindUpstream(cf, su.name);
+    if (su.uscf == nullptr) {
+      ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "unknown upstream \"%V\" in %s:%ui", &su.name,
+                    cu->file_name, cu->line);
+      return NGX_ERROR;
+    }
+    if (su.uscf == us || su.uscf->peer.init_upstream == ngx_http_cutover_init_upstream) {
+      ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                    "upstream \"%V\" is itself a cutover and cannot be a slot in %s:%ui", &su.name,
+                    cu->file_name, cu->line);
+      return NGX_ERROR;
+    }
+    auto* servers = static_cast<ngx_http_upstream_server_t*>(su.uscf->servers->elts);
+    ngx_uint_t n = 0;
+    for (ngx_uint_t i = 0; i < su.uscf->servers->nelts; ++i) n += servers[i].naddrs;
+    su.npeers = n;
+    su.peer_names = static_cast<ngx_str_t*>(ngx_pcalloc(cf->pool, (n ? n : 1) * sizeof(ngx_str_t)));
+    su.peer_index = static_cast<ngx_int_t*>(ngx_pcalloc(cf->pool, (n ? n : 1) * sizeof(ngx_int_t)));
+    if (su.peer_names == nullptr || su.peer_index == nullptr) return NGX_ERROR;
+    ngx_uint_t k = 0;
+    for (ngx_uint_t i = 0; i < su.uscf->servers->nelts; ++i)
+      for (ngx_uint_t j = 0; j < servers[i].naddrs; ++j) {
+        su.peer_names[k] = servers[i].addrs[j].name;
+        su.peer_index[k] = -1;
+        ++k;
+      }
+  }
+  us->peer.init = ngx_http_cutover_init_peer;
+  return NGX_OK;
+}
+
+static ngx_int_t ngx_http_cutover_init_upstream(ngx_conf_t* cf, ngx_http_upstream_srv_conf_t* us) {
+  return Guarded(cf->log, static_cast<ngx_int_t>(NGX_ERROR), [&] { return InitUpstream(cf, us); });
+}
