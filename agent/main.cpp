@@ -81,11 +81,12 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
   deps.new_rollout_id = RolloutIds();
-  deps.listener = metrics.get();
+  if (metrics) deps.listeners.push_back(metrics.get());
   Controller controller(deps, Controller::Options{});
   controller.RestoreFromJournal();
 
-  CutoverServiceImpl service(controller, Authorizer(token));
+  Api api(controller, Authorizer(token));
+  CutoverServiceImpl service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -143,7 +144,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   sigwait(&signals, &sig);
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
-  service.Shutdown();
+  api.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   gate_runner.Stop();  // its callbacks reach into the controller

@@ -125,7 +125,7 @@ void Controller::Publish(v1::Event& event) {
   }
   LogInfo(EventLine(event));
   bus_.Publish(event);
-  if (deps_.listener) deps_.listener->OnEvent(event);
+  for (ControllerListener* listener : deps_.listeners) listener->OnEvent(event);
 }
 
 void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
@@ -235,10 +235,10 @@ void Controller::Tick(SteadyTime at) {
     Execute(engine, engine.Tick(obs));
     DispatchGates(slot);
   }
-  if (deps_.listener) {
+  if (!deps_.listeners.empty()) {
     std::map<std::string, v1::Rollout> rollouts;
     for (const auto& [cutover, slot] : rollouts_) rollouts[cutover] = slot.engine->ToProto(now);
-    deps_.listener->OnTick(records, rollouts);
+    for (ControllerListener* listener : deps_.listeners) listener->OnTick(records, rollouts);
   }
 }
 

@@ -60,7 +60,7 @@ class Controller {
     GateFactory gate_factory;
     GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
     std::function<std::string()> new_rollout_id;
-    ControllerListener* listener = nullptr;
+    std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
   };
 
   Controller(Dependencies deps, Options options);
