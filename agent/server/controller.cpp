@@ -217,8 +217,10 @@ void Controller::Tick(SteadyTime at) {
   for (auto& [cutover, slot] : rollouts_) {
     RolloutEngine& engine = *slot.engine;
     if (!engine.active()) continue;
+    // By the engine's name, not the binding: clang 14 cannot capture a
+    // structured binding (a C++20 rule it lacks).
     auto record = std::find_if(records.begin(), records.end(),
-                               [&](const auto& r) { return r.name == cutover; });
+                               [&engine](const auto& r) { return r.name == engine.cutover(); });
     if (record == records.end()) continue;  // nginx no longer has it: hold still
     if (!slot.weight_checked) {
       slot.weight_checked = true;
