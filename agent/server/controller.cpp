@@ -12,9 +12,6 @@ namespace cutover::agent {
 
 namespace {
 
-constexpr std::size_t kDefaultHistoryLimit = 100;
-constexpr std::size_t kMaxHistoryLimit = 10000;
-
 std::string EventLine(const v1::Event& e) {
   char weights[96];
   std::snprintf(weights, sizeof weights, " green %.2f%% -> %.2f%% (epoch %llu)", e.weight_before(),
@@ -318,6 +315,7 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
   std::lock_guard lock(mutex_);
   try {
     ValidatePercent("percent", request.percent());
+    ValidateReason("reason", request.reason());
   } catch (const InvalidArgument& e) {
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   }
@@ -349,10 +347,11 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
 // Validates a plan (and the cutover it names) and builds its gates: every
 // problem is INVALID_ARGUMENT naming the field.
 std::shared_ptr<GateSet> Controller::ValidatedPlanGates(const std::string& cutover, bool has_plan,
-                                                        const v1::Plan& plan,
-                                                        bool cutover_required) const {
+                                                        const v1::Plan& plan, bool cutover_required,
+                                                        const std::string& reason) const {
   try {
     if (cutover_required || !cutover.empty()) ValidateCutoverName("cutover", cutover);
+    ValidateReason("reason", reason);
     if (!has_plan) throw InvalidArgument("plan", "is required");
     ValidatePlan(plan, "plan");
   } catch (const InvalidArgument& e) {
@@ -368,8 +367,9 @@ std::shared_ptr<GateSet> Controller::ValidatedPlanGates(const std::string& cutov
 v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
                                      const std::string& actor) {
   std::lock_guard lock(mutex_);
-  std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
-                                                      request.plan(), /*cutover_required=*/true);
+  std::shared_ptr<GateSet> gates =
+      ValidatedPlanGates(request.cutover(), request.has_plan(), request.plan(),
+                         /*cutover_required=*/true, request.reason());
   const state::RecordSnapshot record = Snapshot("cutover", request.cutover());
   auto it = rollouts_.find(request.cutover());
   if (it != rollouts_.end() && it->second.engine->active())
@@ -392,9 +392,11 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
   return RolloutView(*slot.engine, now);
 }
 
-Controller::RolloutEntry& Controller::ActiveRollout(const std::string& cutover) {
+Controller::RolloutEntry& Controller::ActiveRollout(const std::string& cutover,
+                                                    const std::string& reason) {
   try {
     ValidateCutoverName("cutover", cutover);
+    ValidateReason("reason", reason);
   } catch (const InvalidArgument& e) {
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   }
@@ -414,7 +416,7 @@ v1::Rollout Controller::ManualAction(const v1::RolloutActionRequest& request,
                                      std::vector<Decision> (RolloutEngine::*action)(
                                          WallTime, const std::string&, const std::string&)) {
   std::lock_guard lock(mutex_);
-  RolloutEntry& slot = ActiveRollout(request.cutover());
+  RolloutEntry& slot = ActiveRollout(request.cutover(), request.reason());
   const WallTime now = deps_.clock->Now();
   std::vector<Decision> decisions;
   try {

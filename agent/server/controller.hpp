@@ -88,7 +88,8 @@ class Controller {
 
  private:
   std::shared_ptr<GateSet> ValidatedPlanGates(const std::string& cutover, bool has_plan,
-                                              const v1::Plan& plan, bool cutover_required) const;
+                                              const v1::Plan& plan, bool cutover_required,
+                                              const std::string& reason = "") const;
   struct RolloutEntry {
     std::unique_ptr<RolloutEngine> engine;
     std::shared_ptr<GateSet> gates;
@@ -106,7 +107,7 @@ class Controller {
   state::RecordSnapshot Snapshot(const std::string& field, const std::string& cutover);
   v1::Cutover Describe(const state::RecordSnapshot& record, WallTime now);
   v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot, Nanos window);
-  RolloutEntry& ActiveRollout(const std::string& cutover);
+  RolloutEntry& ActiveRollout(const std::string& cutover, const std::string& reason);
   void Execute(RolloutEngine& engine, std::vector<Decision> decisions);
   void Publish(v1::Event& event);
   void DispatchGates(RolloutEntry& slot);
