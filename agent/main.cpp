@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,7 @@
 #include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
 #include "agent/journal/journal.hpp"
+#include "agent/journal/journal_writer.hpp"
 #include "agent/server/controller.hpp"
 #include "agent/server/flags.hpp"
 #include "agent/server/gate_runner.hpp"
@@ -36,6 +38,13 @@ std::string ReadSecret(const std::string& flag, const std::string& path) {
   } catch (const SecretFileError& e) {
     throw UsageError(e.what());
   }
+}
+
+// grpc.health.v1: the whole server ("") and the service by name, SERVING
+// while decisions can be journaled, NOT_SERVING while they cannot.
+void SetHealth(grpc::HealthCheckServiceInterface& health, bool serving) {
+  health.SetServingStatus(serving);
+  health.SetServingStatus(cutover::v1::CutoverService::service_full_name(), serving);
 }
 
 // Rollout ids: time-ordered and unique enough to tell rollouts apart in a journal.
@@ -65,6 +74,13 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   std::unique_ptr<Journal> journal = OpenJournal(flags.journal);
   LogInfo("journal: " + journal->Describe());
+  // Decisions are journaled off the tick; health says when the journal
+  // cannot be written (the server is built later, hence the indirection).
+  JournalWriter journal_writer(*journal);
+  std::atomic<grpc::HealthCheckServiceInterface*> health{nullptr};
+  journal_writer.Observe([&health](const JournalWriter::Outcome& outcome) {
+    if (auto* h = health.load()) SetHealth(*h, outcome.written);
+  });
 
   std::unique_ptr<Metrics> metrics;
   if (!flags.metrics.empty()) {
@@ -77,6 +93,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
   deps.journal = journal.get();
+  deps.journal_writer = &journal_writer;
   deps.clock = &clock;
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
@@ -118,7 +135,8 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     return 1;
   }
   for (const auto& path : sockets) ::chmod(path.c_str(), 0660);
-  server->GetHealthCheckService()->SetServingStatus(true);
+  SetHealth(*server->GetHealthCheckService(), true);
+  health.store(server->GetHealthCheckService());
 
   {
     cutover::v1::Event started;
@@ -126,12 +144,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     started.set_kind(event_kind::kAgentStarted);
     started.set_actor("agent");
     started.set_reason("pid " + std::to_string(::getpid()));
-    try {
-      journal->Append(started);
-    } catch (const JournalError& e) {
-      LogError(e.what());
-    }
-    controller.bus().Publish(started);
+    controller.PublishAgentEvent(started);
   }
 
   TickLoop loop(controller, flags.tick);
@@ -148,7 +161,15 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   gate_runner.Stop();  // its callbacks reach into the controller
+  health.store(nullptr);
   for (const auto& path : sockets) ::unlink(path.c_str());
+  // What is queued is written; a disk or database that does not answer
+  // must not keep the agent from stopping.
+  if (!journal_writer.Stop(std::chrono::seconds(5))) {
+    LogError("journal " + journal->Describe() +
+             ": still writing after 5s; stopping without the events queued");
+    std::_Exit(1);
+  }
   LogInfo("stopped");
   return 0;
 }
@@ -175,6 +196,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (ulimit -f) makes a journal write fail with EFBIG
+  // instead of killing the agent.
+  ::signal(SIGXFSZ, SIG_IGN);
   try {
     return RunAgent(flags, signals);
   } catch (const UsageError& e) {

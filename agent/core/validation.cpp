@@ -164,6 +164,14 @@ void ValidateReason(const std::string& field, const std::string& reason) {
   ValidateBytes(field, reason, kMaxReasonBytes);
 }
 
+void ValidateTimestamp(const std::string& field, const google::protobuf::Timestamp& t) {
+  if (t.seconds() < 0 || t.seconds() >= kMaxTimestampSeconds || t.nanos() < 0 ||
+      t.nanos() >= 1'000'000'000)
+    throw InvalidArgument(field, "must be a time from 1970 to 2200, got " +
+                                     std::to_string(t.seconds()) + " s " +
+                                     std::to_string(t.nanos()) + " ns");
+}
+
 void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {
   const std::string steps = Join(prefix, "steps");
   if (plan.steps().empty()) throw InvalidArgument(steps, "must not be empty");

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <google/protobuf/repeated_ptr_field.h>
+#include <google/protobuf/timestamp.pb.h>
 
 #include <chrono>
 #include <cstdint>
@@ -64,6 +65,12 @@ void ValidateCutoverName(const std::string& field, const std::string& name);
 
 // A reason given with an action: at most kMaxReasonBytes.
 void ValidateReason(const std::string& field, const std::string& reason);
+
+// A point in time the agent may compute with: from 1970 to 2200 (a clock
+// reading or a journaled time; the latest plus any duration a plan may
+// hold fits the nanosecond clock, which ends in 2262).
+inline constexpr std::int64_t kMaxTimestampSeconds = 7'258'118'400;  // 2200-01-01
+void ValidateTimestamp(const std::string& field, const google::protobuf::Timestamp& t);
 
 // Steps, analysis and breach action of a plan (gates: ValidateGates).
 // Throws InvalidArgument naming the first bad field, prefixed with `prefix`

@@ -29,6 +29,18 @@ class PreconditionFailed : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A journaled rollout the engine will not rebuild: the event (its index in
+// what Restore was given) and what is wrong with it.
+class RestoreError : public std::runtime_error {
+ public:
+  RestoreError(std::size_t event, const std::string& problem)
+      : std::runtime_error(problem), event_(event) {}
+  std::size_t event() const { return event_; }
+
+ private:
+  std::size_t event_;
+};
+
 struct Observation {
   WallTime now;
   state::Control control{0, 0};  // the weight and epoch in force
@@ -78,7 +90,10 @@ class RolloutEngine {
                               const std::string& reason, const std::string& actor);
 
   // Rebuilds a rollout from its journaled events (the first must be its
-  // rollout_started); nullopt when they do not describe one.
+  // rollout_started); nullopt when there are none. Every field it uses is
+  // checked first (the plan as StartRollout checks it, steps within the
+  // plan, weights, slots, times): a journal is outside input once it is on
+  // disk. Throws RestoreError naming the event and the field.
   static std::optional<RolloutEngine> Restore(const std::vector<v1::Event>& events,
                                               Options options);
   // After Restore: a running rollout whose step weight is not the one in

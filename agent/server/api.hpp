@@ -40,10 +40,15 @@ class Authorizer {
 
 // WatchEvents, transport-neutral: the journal from since_sequence first (when
 // asked), then live events, with nothing lost or repeated between the two.
+// The replay comes in pages, so a watcher replaying a long journal holds one
+// page in memory, not the journal.
 class EventWatch {
  public:
+  static constexpr std::size_t kReplayPage = 256;
+
   EventWatch(Controller& controller, const v1::WatchEventsRequest& request);
-  // The journaled events the request asked to replay (once, first).
+  // The next page of the journaled events the request asked to replay;
+  // empty once they are all replayed (call until it is, first).
   std::vector<v1::Event> Replay();
   // Live events after the last one returned, waiting up to `timeout`.
   std::vector<v1::Event> Next(std::chrono::milliseconds timeout);
@@ -53,8 +58,9 @@ class EventWatch {
  private:
   Controller& controller_;
   v1::WatchEventsRequest request_;
-  std::uint64_t live_after_ = 0;  // the bus's sequence when the watch began
-  std::uint64_t cursor_ = 0;
+  std::uint64_t live_after_ = 0;   // the bus's sequence when the watch began
+  std::uint64_t cursor_ = 0;       // the last sequence delivered (or skipped)
+  std::uint64_t replay_from_ = 0;  // the next sequence to replay; 0: replayed
 };
 
 class Api {

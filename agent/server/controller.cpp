@@ -34,7 +34,12 @@ std::string ActorFromPeer(const std::string& peer) {
 }
 
 Controller::Controller(Dependencies deps, Options options)
-    : deps_(std::move(deps)), options_(options), history_(options.default_window) {}
+    : deps_(std::move(deps)), options_(options), history_(options.default_window) {
+  if (deps_.journal_writer == nullptr)
+    own_writer_ = std::make_unique<JournalWriter>(*deps_.journal, JournalWriter::Mode::kInline);
+  writer_ = deps_.journal_writer != nullptr ? deps_.journal_writer : own_writer_.get();
+  writer_->Observe([this](const JournalWriter::Outcome& outcome) { OnJournalWrite(outcome); });
+}
 
 // ------------------------------------------------------------------ state file
 
@@ -78,72 +83,104 @@ state::RecordSnapshot Controller::Snapshot(const std::string& field, const std::
 // ------------------------------------------------------------------ journal
 
 void Controller::RestoreFromJournal() {
+  std::vector<JournaledRollout> journaled = deps_.journal->LastRollouts();
   std::lock_guard lock(mutex_);
-  std::vector<v1::Event> events = deps_.journal->ReadAll();
-  std::map<std::string, std::vector<v1::Event>> last_rollout;  // by cutover
-  for (const auto& e : events) {
-    if (e.kind() == event_kind::kRolloutStarted) {
-      last_rollout[e.cutover()] = {e};
-    } else if (!e.rollout_id().empty()) {
-      auto it = last_rollout.find(e.cutover());
-      if (it != last_rollout.end() && it->second.front().rollout_id() == e.rollout_id())
-        it->second.push_back(e);
-    }
-  }
-  for (auto& [cutover, rollout_events] : last_rollout) {
+  for (JournaledRollout& rollout : journaled) {
+    const v1::Event& first = rollout.events.front();
     std::shared_ptr<GateSet> gates;
     try {
-      gates = deps_.gate_factory(rollout_events.front().plan().gates());
+      gates = deps_.gate_factory(first.plan().gates());
     } catch (const std::exception& e) {
-      LogError(cutover + ": cannot rebuild the gates of rollout " +
-               rollout_events.front().rollout_id() + ": " + e.what() + "; restoring without them");
+      LogError(first.cutover() + ": cannot rebuild the gates of rollout " + first.rollout_id() +
+               ": " + e.what() + "; restoring without them");
       gates = std::make_shared<GateSet>();
     }
     RolloutEngine::Options engine_options{ProfileOf(*gates), options_.gate_retry};
-    auto engine = RolloutEngine::Restore(rollout_events, engine_options);
+    std::optional<RolloutEngine> engine;
+    try {
+      // Every field is checked before anything is computed from it: a
+      // journal on disk is outside input, and a tampered line must not
+      // crash the agent (nor restore a rollout from nonsense).
+      engine = RolloutEngine::Restore(rollout.events, engine_options);
+    } catch (const RestoreError& e) {
+      throw JournalError("journal " + rollout.where[e.event()] + ": " + e.what() +
+                         ": the agent will not restore from a journal it cannot trust (move the "
+                         "line aside, or restore the journal from a backup)");
+    }
     if (!engine) continue;
-    LogInfo(cutover + ": restored rollout " + engine->id() + " (" +
+    LogInfo(first.cutover() + ": restored rollout " + engine->id() + " (" +
             v1::RolloutState_Name(engine->state()) + ", step " + std::to_string(engine->step()) +
             ") from the journal");
-    rollouts_[cutover] =
+    rollouts_[first.cutover()] =
         RolloutEntry{std::make_unique<RolloutEngine>(std::move(*engine)), gates, false};
   }
-  if (!events.empty()) bus_.Publish(events.back());  // WatchEvents counts from here
+  // WatchEvents counts from the last journaled event on.
+  for (const v1::Event& last : deps_.journal->History("", 1)) bus_.Publish(last);
   UpdateRetention();
 }
 
-void Controller::Publish(v1::Event& event) {
+void Controller::OnJournalWrite(const JournalWriter::Outcome& outcome) {
+  if (!outcome.written)
+    LogError("journal " + deps_.journal->Describe() + ": " + outcome.error + ": event" +
+             (outcome.first == outcome.last
+                  ? " " + std::to_string(outcome.first)
+                  : "s " + std::to_string(outcome.first) + ".." + std::to_string(outcome.last)) +
+             " not journaled (the decisions stand)");
+  for (ControllerListener* listener : deps_.listeners) listener->OnJournalWrite(outcome);
+}
+
+std::uint64_t Controller::Publish(v1::Event& event) {
   if (event.has_plan()) RedactPlan(event.mutable_plan());
+  // Numbered and queued, not written: the decision has been taken (a weight
+  // stored) and must not wait for a disk; the writer makes it durable next.
+  std::uint64_t sequence = 0;
   try {
-    deps_.journal->Append(event);
+    sequence = writer_->Submit(event);
   } catch (const JournalError& e) {
-    // The decision stands (a revert must not wait on a disk); say so loudly.
     LogError(std::string("journal: ") + e.what() + ": event not journaled: " + EventLine(event));
   }
   LogInfo(EventLine(event));
   bus_.Publish(event);
   for (ControllerListener* listener : deps_.listeners) listener->OnEvent(event);
+  return sequence;
 }
 
-void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
+void Controller::PublishAgentEvent(v1::Event event) {
+  writer_->Submit(event);
+  bus_.Publish(event);
+}
+
+void Controller::AwaitJournal(std::uint64_t sequence) {
+  // The journal's failure is told (log, health, metrics) by OnJournalWrite;
+  // the call's action stands either way.
+  if (sequence != 0) writer_->WaitWritten(sequence);
+}
+
+std::uint64_t Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
   // Every store of the batch first, then the journal: a revert never waits
   // on an fsync or a database round trip (not even for its own breach event).
-  std::uint64_t epoch = 0;
-  if (file_)
-    if (auto control = file_->ReadControl(engine.cutover())) epoch = control->epoch;
+  // The weights journaled are the file's, read here: the engine's own idea
+  // of the weight lags a SetWeight made while its rollout was paused.
+  std::optional<state::Control> control;
+  if (file_) control = file_->ReadControl(engine.cutover());
   for (Decision& d : decisions) {
+    if (control) d.event.set_weight_before(BpToPercent(control->weight_bp));
     if (d.store_green_bp) {
       try {
-        epoch = File().StoreWeight(engine.cutover(), *d.store_green_bp).epoch;
+        control = File().StoreWeight(engine.cutover(), *d.store_green_bp);
       } catch (const std::exception& e) {
         LogError(engine.cutover() + ": cannot store weight: " + e.what());
         d.event.set_reason(d.event.reason() + " [weight store failed: " + e.what() + "]");
         d.event.set_weight_after(d.event.weight_before());
       }
+    } else if (control) {
+      d.event.set_weight_after(BpToPercent(control->weight_bp));
     }
-    d.event.set_epoch(epoch);
+    d.event.set_epoch(control ? control->epoch : 0);
   }
-  for (Decision& d : decisions) Publish(d.event);
+  std::uint64_t last = 0;
+  for (Decision& d : decisions) last = Publish(d.event);
+  return last;
 }
 
 // ------------------------------------------------------------------ gates
@@ -312,7 +349,7 @@ v1::Cutover Controller::GetStatus(const std::string& cutover) {
 
 v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
                                             const std::string& actor) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   try {
     ValidatePercent("percent", request.percent());
     ValidateReason("reason", request.reason());
@@ -337,10 +374,12 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
   event.set_weight_after(BpToPercent(after.weight_bp));
   event.set_epoch(after.epoch);
   event.set_actor(actor);
-  Publish(event);
+  const std::uint64_t sequence = Publish(event);
   v1::SetWeightResponse response;
   *response.mutable_cutover() = Describe(*File().Snapshot(request.cutover()), deps_.clock->Now());
   *response.mutable_event() = event;
+  lock.unlock();
+  AwaitJournal(sequence);
   return response;
 }
 
@@ -366,7 +405,7 @@ std::shared_ptr<GateSet> Controller::ValidatedPlanGates(const std::string& cutov
 
 v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
                                      const std::string& actor) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   std::shared_ptr<GateSet> gates =
       ValidatedPlanGates(request.cutover(), request.has_plan(), request.plan(),
                          /*cutover_required=*/true, request.reason());
@@ -386,10 +425,13 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
   auto decisions = engine->Start(now, record.control.weight_bp, request.reason(), actor);
   RolloutEntry& slot = rollouts_[request.cutover()];
   slot = RolloutEntry{std::move(engine), gates, true};
-  Execute(*slot.engine, std::move(decisions));
+  const std::uint64_t sequence = Execute(*slot.engine, std::move(decisions));
   DispatchGates(slot);
   UpdateRetention();
-  return RolloutView(*slot.engine, now);
+  v1::Rollout view = RolloutView(*slot.engine, now);
+  lock.unlock();
+  AwaitJournal(sequence);
+  return view;
 }
 
 Controller::RolloutEntry& Controller::ActiveRollout(const std::string& cutover,
@@ -415,7 +457,7 @@ v1::Rollout Controller::ManualAction(const v1::RolloutActionRequest& request,
                                      const std::string& actor,
                                      std::vector<Decision> (RolloutEngine::*action)(
                                          WallTime, const std::string&, const std::string&)) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   RolloutEntry& slot = ActiveRollout(request.cutover(), request.reason());
   const WallTime now = deps_.clock->Now();
   std::vector<Decision> decisions;
@@ -425,9 +467,12 @@ v1::Rollout Controller::ManualAction(const v1::RolloutActionRequest& request,
     throw ApiError(grpc::StatusCode::FAILED_PRECONDITION,
                    "cutover \"" + request.cutover() + "\": " + e.what());
   }
-  Execute(*slot.engine, std::move(decisions));
+  const std::uint64_t sequence = Execute(*slot.engine, std::move(decisions));
   UpdateRetention();
-  return RolloutView(*slot.engine, now);
+  v1::Rollout view = RolloutView(*slot.engine, now);
+  lock.unlock();
+  AwaitJournal(sequence);
+  return view;
 }
 
 v1::Rollout Controller::PauseRollout(const v1::RolloutActionRequest& r, const std::string& a) {
@@ -443,18 +488,37 @@ v1::Rollout Controller::AbortRollout(const v1::RolloutActionRequest& r, const st
   return ManualAction(r, a, &RolloutEngine::Abort);
 }
 
-std::vector<v1::Event> Controller::GetHistory(const v1::GetHistoryRequest& request) {
-  if (!request.cutover().empty()) {
-    try {
-      ValidateCutoverName("cutover", request.cutover());
-    } catch (const InvalidArgument& e) {
-      throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
-    }
+void Controller::RequireKnownCutover(const std::string& field, const std::string& cutover) {
+  try {
+    ValidateCutoverName(field, cutover);
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   }
+  {
+    std::lock_guard lock(mutex_);
+    if (rollouts_.count(cutover) != 0) return;
+    if (EnsureFile() && file_->Snapshot(cutover)) return;
+  }
+  // A cutover nginx no longer has still has its history.
+  bool journaled = false;
+  try {
+    journaled = deps_.journal->Knows(cutover);
+  } catch (const JournalError& e) {
+    throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
+  }
+  if (!journaled)
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, field + ": unknown cutover \"" + cutover +
+                                                           "\" (not in " + deps_.state_path +
+                                                           " nor in the journal)");
+}
+
+std::vector<v1::Event> Controller::GetHistory(const v1::GetHistoryRequest& request) {
+  if (!request.cutover().empty()) RequireKnownCutover("cutover", request.cutover());
   if (request.limit() > kMaxHistoryLimit)
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT,
                    "limit: at most " + std::to_string(kMaxHistoryLimit));
   const std::size_t limit = request.limit() == 0 ? kDefaultHistoryLimit : request.limit();
+  // Off the controller's lock: a read never holds up a tick or a call.
   try {
     return deps_.journal->History(request.cutover(), limit);
   } catch (const JournalError& e) {
@@ -462,16 +526,13 @@ std::vector<v1::Event> Controller::GetHistory(const v1::GetHistoryRequest& reque
   }
 }
 
-std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::uint64_t since) {
-  std::vector<v1::Event> out;
+std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::uint64_t since,
+                                               std::size_t max) {
   try {
-    for (auto& e : deps_.journal->ReadAll())
-      if (e.sequence() >= since && (cutover.empty() || e.cutover() == cutover))
-        out.push_back(std::move(e));
+    return deps_.journal->Since(cutover, since, max);
   } catch (const JournalError& e) {
     throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
   }
-  return out;
 }
 
 v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request) {

@@ -19,6 +19,7 @@
 #include "agent/core/counter_history.hpp"
 #include "agent/engine/rollout_engine.hpp"
 #include "agent/journal/journal.hpp"
+#include "agent/journal/journal_writer.hpp"
 #include "agent/server/event_bus.hpp"
 #include "agent/server/gate_runner.hpp"
 #include "cutover/state_file.hpp"
@@ -44,6 +45,9 @@ class ControllerListener {
   virtual void OnTick(const std::vector<state::RecordSnapshot>& records,
                       const std::map<std::string, v1::Rollout>& rollouts) = 0;
   virtual void OnEvent(const v1::Event& event) = 0;
+  // Every journal write (on the journal's writing thread): what it wrote or
+  // why it could not.
+  virtual void OnJournalWrite(const JournalWriter::Outcome& /*outcome*/) {}
 };
 
 class Controller {
@@ -56,6 +60,9 @@ class Controller {
   struct Dependencies {
     std::string state_path;
     Journal* journal = nullptr;
+    // Writes the journal off the decision path; null: the controller
+    // writes it inline, before a decision returns (tests).
+    JournalWriter* journal_writer = nullptr;
     const Clock* clock = nullptr;
     GateFactory gate_factory;
     GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
@@ -66,6 +73,7 @@ class Controller {
   Controller(Dependencies deps, Options options);
 
   // Rebuilds every cutover's last rollout from the journal (call once).
+  // Throws JournalError naming the line of an event it cannot trust.
   void RestoreFromJournal();
   // One sampling and decision round.
   void Tick(SteadyTime at);
@@ -79,8 +87,15 @@ class Controller {
   v1::Rollout PromoteRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   v1::Rollout AbortRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   std::vector<v1::Event> GetHistory(const v1::GetHistoryRequest& request);
-  // Events from sequence `since` on (inclusive), from the journal: WatchEvents' replay.
-  std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since);
+  // At most `max` events from sequence `since` on (inclusive), from the
+  // journal: a page of WatchEvents' replay.
+  std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since,
+                                     std::size_t max);
+  // INVALID_ARGUMENT unless `cutover` is in the state file, has a rollout or
+  // has journaled events.
+  void RequireKnownCutover(const std::string& field, const std::string& cutover);
+  // Journals an event of the agent's own (agent_started) and tells watchers.
+  void PublishAgentEvent(v1::Event event);
   v1::PreflightResponse Preflight(const v1::PreflightRequest& request);
 
   EventBus& bus() { return bus_; }
@@ -108,8 +123,13 @@ class Controller {
   v1::Cutover Describe(const state::RecordSnapshot& record, WallTime now);
   v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot, Nanos window);
   RolloutEntry& ActiveRollout(const std::string& cutover, const std::string& reason);
-  void Execute(RolloutEngine& engine, std::vector<Decision> decisions);
-  void Publish(v1::Event& event);
+  // Each returns the sequence of the last event it published (0: none).
+  std::uint64_t Execute(RolloutEngine& engine, std::vector<Decision> decisions);
+  std::uint64_t Publish(v1::Event& event);
+  // An API call's promise: it returns once its events are journaled (or
+  // their write failed); waited for without the controller's lock.
+  void AwaitJournal(std::uint64_t sequence);
+  void OnJournalWrite(const JournalWriter::Outcome& outcome);
   void DispatchGates(RolloutEntry& slot);
   void DrainGateReplies(WallTime now);
   void UpdateRetention();
@@ -121,6 +141,8 @@ class Controller {
 
   Dependencies deps_;
   Options options_;
+  std::unique_ptr<JournalWriter> own_writer_;
+  JournalWriter* writer_ = nullptr;
   std::mutex mutex_;
   std::optional<state::StateFile> file_;
   std::string file_error_;

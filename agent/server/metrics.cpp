@@ -67,7 +67,24 @@ Metrics::Metrics(const std::string& address)
       last_decision_(prometheus::BuildGauge()
                          .Name("cutover_last_decision_timestamp_seconds")
                          .Help("Unix time of the last journaled decision, by cutover")
-                         .Register(*registry_)) {
+                         .Register(*registry_)),
+      journal_write_failures_(prometheus::BuildCounter()
+                                  .Name("cutover_journal_write_failures_total")
+                                  .Help("Journal writes that failed (full disk, I/O error, lost "
+                                        "database); the decisions stood, their events were lost")
+                                  .Register(*registry_)
+                                  .Add({})),
+      journal_events_lost_(prometheus::BuildCounter()
+                               .Name("cutover_journal_events_lost_total")
+                               .Help("Events that could not be journaled")
+                               .Register(*registry_)
+                               .Add({})),
+      journal_writable_(prometheus::BuildGauge()
+                            .Name("cutover_journal_writable")
+                            .Help("1 while the last journal write succeeded, 0 after a failure")
+                            .Register(*registry_)
+                            .Add({})) {
+  journal_writable_.Set(1);
   if (!address.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
     exposer_->RegisterCollectable(registry_);
@@ -117,6 +134,14 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
     rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step());
     rollout_state_.Add({{"cutover", cutover}}).Set(rollout.state());
   }
+}
+
+void Metrics::OnJournalWrite(const JournalWriter::Outcome& outcome) {
+  std::lock_guard lock(mutex_);
+  journal_writable_.Set(outcome.written ? 1 : 0);
+  if (outcome.written) return;
+  journal_write_failures_.Increment();
+  journal_events_lost_.Increment(static_cast<double>(outcome.last - outcome.first + 1));
 }
 
 void Metrics::OnEvent(const v1::Event& event) {

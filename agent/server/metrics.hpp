@@ -27,6 +27,7 @@ class Metrics final : public ControllerListener {
   void OnTick(const std::vector<state::RecordSnapshot>& records,
               const std::map<std::string, v1::Rollout>& rollouts) override;
   void OnEvent(const v1::Event& event) override;
+  void OnJournalWrite(const JournalWriter::Outcome& outcome) override;
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
@@ -45,6 +46,9 @@ class Metrics final : public ControllerListener {
   prometheus::Family<prometheus::Counter>& reverts_;
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Gauge>& last_decision_;
+  prometheus::Counter& journal_write_failures_;
+  prometheus::Counter& journal_events_lost_;
+  prometheus::Gauge& journal_writable_;
   std::map<std::string, std::array<state::SlotSnapshot, state::kSlotCount>> last_;
 };
 

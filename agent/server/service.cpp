@@ -92,11 +92,14 @@ grpc::Status CutoverServiceImpl::WatchEvents(grpc::ServerContext* context,
                                              const v1::WatchEventsRequest* request,
                                              grpc::ServerWriter<v1::Event>* writer) {
   std::optional<EventWatch> watch;
+  bool gone = false;
   grpc::Status replay = Guard([&] {
     watch.emplace(api_.WatchEvents(CallerOf(context), *request));
-    for (const auto& e : watch->Replay()) writer->Write(e);
+    for (auto page = watch->Replay(); !page.empty() && !gone; page = watch->Replay())
+      for (const auto& e : page)
+        if (gone || context->IsCancelled() || !writer->Write(e)) gone = true;
   });
-  if (!replay.ok()) return replay;
+  if (!replay.ok() || gone) return replay;
   while (!context->IsCancelled() && !watch->closed()) {
     for (const auto& e : watch->Next(std::chrono::milliseconds(250)))
       if (!writer->Write(e)) return grpc::Status::OK;
