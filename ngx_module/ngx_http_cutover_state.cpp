@@ -107,7 +107,7 @@ static void* CreateStateFile(ngx_cycle_t* cycle, const char* path) {
     unlink(tmp_path);
     return nullptr;
   }
-  cs::InitializeFile(base, UnixMs());
+  cs::InitializeFile(base, UnixMs(), 0);  // revision 1 lands with its counters
   if (rename(tmp_path, path) != 0) {
     ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno, "cutover: rename(\"%s\", \"%s\") failed",
                   tmp_path, path);
@@ -141,7 +141,7 @@ static void* AnonymousState(bool shared) {
   void* base = mmap(nullptr, cs::kFileSize, PROT_READ | PROT_WRITE,
                     (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) return nullptr;
-  cs::InitializeFile(base, UnixMs());
+  cs::InitializeFile(base, UnixMs(), 0);  // revision 1 lands with its counters
   return base;
 }
 
