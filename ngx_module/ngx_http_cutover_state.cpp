@@ -107,7 +107,7 @@ static void* CreateStateFile(ngx_cycle_t* cycle, const char* path) {
     unlink(tmp_path);
     return nullptr;
   }
-  cs::InitializeFile(base, UnixMs(), 0);  // revision 1 lands with its counters
+  cs::InitializeFile(base, UnixMs());
   if (rename(tmp_path, path) != 0) {
     ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno, "cutover: rename(\"%s\", \"%s\") failed",
                   tmp_path, path);
@@ -141,7 +141,7 @@ static void* AnonymousState(bool shared) {
   void* base = mmap(nullptr, cs::kFileSize, PROT_READ | PROT_WRITE,
                     (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) return nullptr;
-  cs::InitializeFile(base, UnixMs(), 0);  // revision 1 lands with its counters
+  cs::InitializeFile(base, UnixMs());
   return base;
 }
 
@@ -238,6 +238,11 @@ static ngx_int_t InitModule(ngx_cycle_t* cycle) {
     ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno, "cutover: mmap() failed");
     return NGX_ERROR;
   }
+  // This module maintains revision 1 (an existing file may come from an
+  // older module): say so, for the agent. Not under `nginx -t`, which binds
+  // in scratch memory.
+  static_cast<cs::FileHeader*>(base)->revision.store(cs::kLayoutRevision,
+                                                     std::memory_order_release);
   mcf->mapping.base = base;
   mcf->mapping.size = cs::kFileSize;
   ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(cycle->pool, 0);
