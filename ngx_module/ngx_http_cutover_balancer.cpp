@@ -372,8 +372,7 @@ static const RequestState* EarlierPass(ngx_http_request_t* r, const RequestState
 // advances once per request. Else key=, else the interleave.
 static void Decide(ngx_http_request_t* r, RequestState* st) {
   CutoverUpstream* cu = st->conf;
-  const cs::Control control =
-      cs::Control::Unpack(cu->record->control.word.load(std::memory_order_acquire));
+  const cs::Control control = cs::Control::Unpack(ReadControl(r, cu));
   st->weight_bp = control.weight_bp;
   st->epoch = control.epoch;
   ngx_str_t value;

@@ -7,6 +7,7 @@
 //   ngx_http_cutover_log.cpp       log-phase counting
 //   ngx_http_cutover_status.cpp    cutover_status
 //   ngx_http_cutover_state.cpp     cutover_state_file, the state file at init_module
+//   ngx_http_cutover_guard.cpp     workers survive a state file truncated under them
 //
 // Every function nginx calls is named ngx_http_cutover_* and runs its body
 // through Guarded(): no C++ exception may unwind through nginx's C frames.
@@ -113,6 +114,7 @@ struct CutoverUpstream {
   // Per worker from here on: each worker owns its copy after fork.
   Interleave interleave;
   std::uint64_t interleave_epoch;
+  std::uint64_t last_control;  // the control word as this worker last read it
 };
 
 struct StateMapping {
@@ -225,5 +227,13 @@ ngx_int_t ngx_http_cutover_log_init(ngx_conf_t* cf);                            
 char* ngx_http_cutover_status(ngx_conf_t* cf, ngx_command_t* cmd, void* conf);      // _status.cpp
 char* ngx_http_cutover_state_file(ngx_conf_t* cf, ngx_command_t* cmd, void* conf);  // _state.cpp
 ngx_int_t ngx_http_cutover_init_module(ngx_cycle_t* cycle);                         // _state.cpp
+ngx_int_t ngx_http_cutover_init_process(ngx_cycle_t* cycle);                        // _guard.cpp
+void ngx_http_cutover_exit_process(ngx_cycle_t* cycle);                             // _guard.cpp
+
+namespace cutover::module {
+// The control word of `cu`, read for a request: remembered for the SIGBUS
+// guard, and a pending [alert] of the guard logged (ngx_http_cutover_guard.cpp).
+std::uint64_t ReadControl(ngx_http_request_t* r, CutoverUpstream* cu);
+}  // namespace cutover::module
 
 #pragma GCC visibility pop
