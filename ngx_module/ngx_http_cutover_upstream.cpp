@@ -87,8 +87,9 @@ static char* CutoverDirective(ngx_conf_t* cf, CutoverUpstream* cu) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"cutover\" needs both blue= and green=");
     return ConfError();
   }
+  // Upstream names are case-insensitive in nginx (ngx_http_upstream_add).
   if (cu->slot[0].name.len == cu->slot[1].name.len &&
-      ngx_strncmp(cu->slot[0].name.data, cu->slot[1].name.data, cu->slot[0].name.len) == 0) {
+      ngx_strncasecmp(cu->slot[0].name.data, cu->slot[1].name.data, cu->slot[0].name.len) == 0) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "blue= and green= name the same upstream \"%V\": a cutover needs two",
                        &cu->slot[0].name);
@@ -136,7 +137,7 @@ static ngx_http_upstream_srv_conf_t* FindUpstream(ngx_conf_t* cf, const ngx_str_
   auto** uscfp = static_cast<ngx_http_upstream_srv_conf_t**>(umcf->upstreams.elts);
   for (ngx_uint_t i = 0; i < umcf->upstreams.nelts; ++i) {
     if ((uscfp[i]->flags & NGX_HTTP_UPSTREAM_CREATE) && uscfp[i]->host.len == name.len &&
-        ngx_strncmp(uscfp[i]->host.data, name.data, name.len) == 0)
+        ngx_strncasecmp(uscfp[i]->host.data, name.data, name.len) == 0)
       return uscfp[i];
   }
   return nullptr;
