@@ -8,15 +8,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
-#include <thread>
 
+#include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
+#include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/server/controller.hpp"
@@ -24,21 +24,18 @@
 #include "agent/server/gate_runner.hpp"
 #include "agent/server/metrics.hpp"
 #include "agent/server/service.hpp"
+#include "agent/server/tick_loop.hpp"
 
 using namespace cutover::agent;
 
 namespace {
 
 std::string ReadSecret(const std::string& flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError(flag + ": cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(0, 1);
-  if (s.empty()) throw UsageError(flag + ": " + path + " is empty");
-  return s;
+  try {
+    return ReadSecretFile(flag, path);
+  } catch (const SecretFileError& e) {
+    throw UsageError(e.what());
+  }
 }
 
 // Rollout ids: time-ordered and unique enough to tell rollouts apart in a journal.
@@ -54,48 +51,6 @@ std::function<std::string()> RolloutIds() {
     return std::string(buf);
   };
 }
-
-// Calls Tick every `tick` on a steady schedule until stopped.
-class TickLoop {
- public:
-  TickLoop(Controller& controller, Nanos tick)
-      : controller_(controller), tick_(tick), thread_([this] { Run(); }) {}
-  ~TickLoop() { Stop(); }
-  void Stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Run() {
-    auto next = std::chrono::steady_clock::now();
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      try {
-        controller_.Tick(std::chrono::steady_clock::now());
-      } catch (const std::exception& e) {
-        LogError(std::string("tick failed: ") + e.what());
-      }
-      lock.lock();
-      next += tick_;
-      const auto now = std::chrono::steady_clock::now();
-      if (next < now) next = now;  // fell behind: do not burst to catch up
-      wake_.wait_until(lock, next, [&] { return stopping_; });
-    }
-  }
-
-  Controller& controller_;
-  Nanos tick_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
 
 int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   std::string token;
@@ -126,11 +81,12 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
   deps.new_rollout_id = RolloutIds();
-  deps.listener = metrics.get();
+  if (metrics) deps.listeners.push_back(metrics.get());
   Controller controller(deps, Controller::Options{});
   controller.RestoreFromJournal();
 
-  CutoverServiceImpl service(controller, Authorizer(token));
+  Api api(controller, Authorizer(token));
+  CutoverServiceImpl service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -167,7 +123,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   {
     cutover::v1::Event started;
     *started.mutable_time() = ToProtoTimestamp(clock.Now());
-    started.set_kind("agent_started");
+    started.set_kind(event_kind::kAgentStarted);
     started.set_actor("agent");
     started.set_reason("pid " + std::to_string(::getpid()));
     try {
@@ -188,7 +144,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   sigwait(&signals, &sig);
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
-  service.Shutdown();
+  api.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   gate_runner.Stop();  // its callbacks reach into the controller

@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   prometheus-cpp-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
   libcpp-httplib-dev nlohmann-json3-dev
-  wrk curl procps iproute2 openssl python3 bc valgrind file
+  wrk curl procps iproute2 openssl python3 bc valgrind file clang-format
 )
 
 missing=()

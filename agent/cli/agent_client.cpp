@@ -2,8 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <fstream>
-#include <sstream>
+#include "agent/core/secret_file.hpp"
 
 namespace cutover::cli {
 
@@ -28,25 +27,23 @@ ExitCode MapStatus(int grpc_status_code) {
 }
 
 std::string ReadTokenFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("cannot read the token file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
-  const auto first = token.find_first_not_of(" \t\r\n");
-  const auto last = token.find_last_not_of(" \t\r\n");
-  if (first == std::string::npos) throw UsageError("the token file " + path + " is empty");
-  return token.substr(first, last - first + 1);
+  try {
+    return agent::ReadSecretFile("--token-file", path);
+  } catch (const agent::SecretFileError& e) {
+    throw UsageError(e.what());
+  }
 }
 
 std::string ReadPemFile(const std::string& flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError(flag + ": cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+  std::string pem;
+  try {
+    pem = agent::ReadSecretFile(flag, path);
+  } catch (const agent::SecretFileError& e) {
+    throw UsageError(e.what());
+  }
+  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
     throw UsageError(flag + ": " + path + " holds no PEM certificate");
-  return ss.str();
+  return pem;
 }
 
 AgentClient::AgentClient(AgentOptions options) : options_(std::move(options)) {

@@ -7,7 +7,7 @@
 #include "agent/cli/command.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/plan.hpp"
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
 
@@ -324,7 +324,7 @@ int RunCli(const std::vector<std::string>& args, const Environment& env, std::os
         ctx.args.Get("agent").value_or(env.agent.empty() ? kDefaultAgent : env.agent);
     if (const auto t = ctx.args.Get("timeout")) {
       std::string why;
-      const auto d = ParseDuration(*t, &why);
+      const auto d = agent::ParseDuration(*t, &why);
       if (!d || d->count() <= 0) throw UsageError("--timeout: " + (d ? "must be above zero" : why));
       ctx.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
       if (ctx.timeout.count() == 0) ctx.timeout = std::chrono::milliseconds(1);

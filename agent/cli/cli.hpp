@@ -1,5 +1,5 @@
 // cutoverctl's entry point as a function: finds the verb, parses its flags,
-// runs it and turns every failure into the exit code DESIGN.md promises.
+// runs it and turns every failure into the exit code docs/design.md promises.
 #pragma once
 
 #include <iosfwd>

@@ -6,9 +6,9 @@
 #include "agent/cli/command.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/render.hpp"
-#include "agent/cli/sampler.hpp"
 #include "agent/cli/split_stats.hpp"
-#include "agent/cli/units.hpp"
+#include "agent/cli/traffic_sampler.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
 
@@ -48,7 +48,7 @@ double ReadTolerance(const Context& ctx) {
   const auto v = ctx.args.Get("tolerance");
   if (!v) return 2.0;
   std::string why;
-  const auto t = ParsePercent(*v, &why);
+  const auto t = agent::ParsePercent(*v, &why);
   if (!t) throw UsageError("--tolerance: " + why);
   return *t;
 }
@@ -134,14 +134,14 @@ std::string ToText(const SampleOptions& options, const SampleResult& result,
   if (report.answered > 0) {
     Table table({options.header, "COUNT", "SHARE", "95% CI"});
     for (const auto& s : report.shares)
-      table.Add({s.value, std::to_string(s.count), FormatPercent(s.percent),
+      table.Add({s.value, std::to_string(s.count), agent::FormatPercent(s.percent),
                  Fixed(s.ci95.low, 2) + " .. " + Fixed(s.ci95.high, 2)});
     out += table.Render();
   }
   for (const auto& e : report.expectations) {
-    out += "expect " + e.expected.slot + "=" + FormatPercent(e.expected.percent) + " +/-" +
-           Fixed(e.tolerance, 2) + " points: observed " + FormatPercent(e.observed) + " (95% CI " +
-           Fixed(e.ci95.low, 2) + " .. " + Fixed(e.ci95.high, 2) + ") " +
+    out += "expect " + e.expected.slot + "=" + agent::FormatPercent(e.expected.percent) + " +/-" +
+           Fixed(e.tolerance, 2) + " points: observed " + agent::FormatPercent(e.observed) +
+           " (95% CI " + Fixed(e.ci95.low, 2) + " .. " + Fixed(e.ci95.high, 2) + ") " +
            (e.within_tolerance ? "PASS" : "FAIL") +
            (e.expected_in_ci ? ", expectation inside the CI" : ", expectation outside the CI") +
            "\n";
@@ -159,8 +159,8 @@ int RunSample(Context& ctx) {
   const SampleOptions options = ReadOptions(ctx);
   const double tolerance = ReadTolerance(ctx);
   const std::vector<Expectation> expectations = ReadExpectations(ctx);
-  const SampleResult result = Sample(options);
-  const SplitReport report = Judge(result.header_values, expectations, tolerance);
+  const SampleResult result = SampleTraffic(options);
+  const SplitReport report = JudgeSplit(result.header_values, expectations, tolerance);
   const bool judged = !expectations.empty();
   if (ctx.json)
     *ctx.out << ToJson(options, result, report, judged).dump() << "\n";

@@ -10,7 +10,7 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/plan.hpp"
 #include "agent/cli/render.hpp"
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
 
@@ -129,7 +129,7 @@ int RunWatch(Context& ctx) {
   std::chrono::nanoseconds interval = std::chrono::seconds(1);
   if (const auto text = ctx.args.Get("interval")) {
     std::string why;
-    const auto d = ParseDuration(*text, &why);
+    const auto d = agent::ParseDuration(*text, &why);
     if (!d || d->count() <= 0) throw UsageError("--interval: " + (d ? "must be above zero" : why));
     interval = *d;
   }
@@ -151,9 +151,9 @@ int RunWatch(Context& ctx) {
       unreachable = true;
       if (now - unreachable_since > kWatchReconnectFor) throw;
       view.Notice("agent unreachable for " +
-                  FormatDuration(
+                  agent::FormatDuration(
                       std::chrono::duration_cast<std::chrono::seconds>(now - unreachable_since)) +
-                  ", retrying (gives up after " + FormatDuration(kWatchReconnectFor) + ")");
+                  ", retrying (gives up after " + agent::FormatDuration(kWatchReconnectFor) + ")");
       continue;
     }
     answered_once = true;
@@ -170,7 +170,7 @@ int RunWatch(Context& ctx) {
 
 int RunSetWeight(Context& ctx) {
   std::string why;
-  const auto percent = ParsePercent(ctx.Arg(1), &why);
+  const auto percent = agent::ParsePercent(ctx.Arg(1), &why);
   if (!percent) throw UsageError("PERCENT: " + why);
   v1::SetWeightRequest request;
   request.set_cutover(ctx.Arg(0));

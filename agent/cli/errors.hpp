@@ -1,4 +1,4 @@
-// The exit codes of DESIGN.md, and the one exception type that carries them
+// The exit codes of docs/design.md, and the one exception type that carries them
 // from wherever a command fails up to main().
 #pragma once
 

@@ -9,7 +9,8 @@
 #include <set>
 #include <sstream>
 
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
+#include "agent/core/validation.hpp"
 
 namespace cutover::cli {
 
@@ -116,7 +117,7 @@ class PlanReader {
 
   google::protobuf::Duration Duration(const YAML::Node& n, const std::string& field) {
     std::string why;
-    const auto d = ParseDuration(Scalar(n, field), &why);
+    const auto d = agent::ParseDuration(Scalar(n, field), &why);
     if (!d) Fail(n, field, why);
     google::protobuf::Duration out;
     out.set_seconds(d->count() / 1'000'000'000);
@@ -140,13 +141,13 @@ class PlanReader {
       v1::Step* step = plan->add_steps();
       const YAML::Node percent = Required(item, field, "percent");
       std::string why;
-      const auto p = ParsePercent(Scalar(percent, field + ".percent"), &why);
+      const auto p = agent::ParsePercent(Scalar(percent, field + ".percent"), &why);
       if (!p) Fail(percent, field + ".percent", why);
       if (*p <= 0) Fail(percent, field + ".percent", "must be above 0");
       if (*p <= previous)
         Fail(percent, field + ".percent",
-             "steps must rise: " + FormatPercent(*p) + " is not above the previous step's " +
-                 FormatPercent(previous));
+             "steps must rise: " + agent::FormatPercent(*p) + " is not above the previous step's " +
+                 agent::FormatPercent(previous));
       previous = *p;
       step->set_percent(*p);
       *step->mutable_hold() = Duration(Required(item, field, "hold"), field + ".hold");
@@ -164,7 +165,7 @@ class PlanReader {
     if (const auto v = n["min_requests"]) a->set_min_requests(Unsigned(v, "analysis.min_requests"));
     if (const auto v = n["max_error_rate"]) {
       std::string why;
-      const auto p = ParsePercentWithSign(Scalar(v, "analysis.max_error_rate"), &why);
+      const auto p = agent::ParsePercentWithSign(Scalar(v, "analysis.max_error_rate"), &why);
       if (!p) Fail(v, "analysis.max_error_rate", why);
       a->set_max_error_rate(*p / 100.0);
     }
@@ -173,7 +174,9 @@ class PlanReader {
       a->set_max_error_ratio_vs_blue(NonNegative(v, "analysis.max_error_ratio_vs_blue"));
     if (const auto v = n["failure_threshold"]) {
       const auto t = Unsigned(v, "analysis.failure_threshold");
-      if (t > 1'000'000) Fail(v, "analysis.failure_threshold", "is unreasonably large");
+      if (t > agent::kMaxFailureThreshold)
+        Fail(v, "analysis.failure_threshold",
+             "must be at most " + std::to_string(agent::kMaxFailureThreshold));
       a->set_failure_threshold(static_cast<std::uint32_t>(t));
     }
   }

@@ -1,4 +1,4 @@
-// Rollout plans: a YAML or JSON file (the format in DESIGN.md) mapped onto
+// Rollout plans: a YAML or JSON file (the format in docs/design.md) mapped onto
 // cutover.v1.Plan. Every problem is reported with the file, the line and the
 // field path ("plan.yaml:7: steps[2].percent: ..."), because an operator has
 // to find it in an editor; unknown keys are errors so typos are caught.

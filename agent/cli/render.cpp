@@ -7,7 +7,7 @@
 #include <ctime>
 #include <sstream>
 
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
 
@@ -79,8 +79,6 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& t) {
   return buf;
 }
 
-std::string FormatErrorRate(double fraction) { return FormatPercent(fraction * 100.0); }
-
 std::string FormatMillis(double ms) {
   if (ms <= 0) return "-";
   char buf[32];
@@ -118,7 +116,7 @@ std::string StepText(const v1::Rollout& r) {
   std::string text = "step " + std::to_string(r.step() + 1) + "/" + std::to_string(total);
   if (r.step() < total) {
     // The step's percent is the new slot's share, and the new slot may be blue.
-    text += " (" + FormatPercent(r.plan().steps(r.step()).percent());
+    text += " (" + agent::FormatPercent(r.plan().steps(r.step()).percent());
     if (r.to_slot() != v1::SLOT_UNSPECIFIED) text += " to " + SlotName(r.to_slot());
     text += ")";
   }
@@ -135,7 +133,7 @@ std::string HoldText(const v1::Rollout& r) {
   const auto elapsed = ToNanos(r.hold_elapsed());
   const auto total = HoldTotal(r);
   // Past the hold the step waits for enough healthy requests: say so.
-  return FormatDuration(elapsed) + " of " + FormatDuration(total) +
+  return agent::FormatDuration(elapsed) + " of " + agent::FormatDuration(total) +
          (elapsed >= total ? " (done)" : "");
 }
 
@@ -161,15 +159,15 @@ std::string GateLines(const google::protobuf::RepeatedPtrField<v1::GateResult>& 
   Table table({"GATE", "RESULT", "TOOK", "DETAIL"});
   for (const auto& g : gates) {
     const std::string result = !g.passed() ? "FAIL" : g.warning() ? "warn" : "pass";
-    table.Add({g.name(), result, FormatDuration(ToNanos(g.took())), g.detail()});
+    table.Add({g.name(), result, agent::FormatDuration(ToNanos(g.took())), g.detail()});
   }
   return table.Render();
 }
 
 void SlotRow(Table* table, const std::string& slot, const std::string& upstream, double weight,
              const v1::SlotStats& s) {
-  table->Add({slot, upstream, FormatPercent(weight), Number(s.requests_per_second()),
-              FormatErrorRate(s.error_rate()), FormatMillis(s.p99_ms()),
+  table->Add({slot, upstream, agent::FormatPercent(weight), Number(s.requests_per_second()),
+              agent::FormatFraction(s.error_rate()), FormatMillis(s.p99_ms()),
               std::to_string(s.window_requests()), std::to_string(s.requests()),
               std::to_string(s.responses_5xx()), std::to_string(s.failures()),
               std::to_string(s.failovers())});
@@ -189,9 +187,10 @@ std::string GatesText(const v1::Event& e) {
 std::string MeasurementText(const v1::Event& e) {
   if (!e.has_measurement()) return GatesText(e);
   const auto& m = e.measurement();
-  std::string text = "window " + FormatDuration(ToNanos(m.window())) + ": " +
-                     std::to_string(m.requests()) + " req, 5xx " + FormatErrorRate(m.error_rate());
-  if (m.max_error_rate() > 0) text += " (max " + FormatErrorRate(m.max_error_rate()) + ")";
+  std::string text = "window " + agent::FormatDuration(ToNanos(m.window())) + ": " +
+                     std::to_string(m.requests()) + " req, 5xx " +
+                     agent::FormatFraction(m.error_rate());
+  if (m.max_error_rate() > 0) text += " (max " + agent::FormatFraction(m.max_error_rate()) + ")";
   text += ", p99 " + FormatMillis(m.p99_ms());
   if (m.max_p99_ms() > 0) text += " (max " + FormatMillis(m.max_p99_ms()) + ")";
   if (e.gates_size() > 0) text += "; " + GatesText(e);
@@ -206,9 +205,10 @@ std::string RenderCutoverList(const v1::ListCutoversResponse& list) {
   for (const auto& c : list.cutovers()) {
     std::string rollout = "-";
     if (HasRollout(c)) rollout = StateName(c.rollout().state()) + ", " + StepText(c.rollout());
-    table.Add({c.name(), c.blue_upstream(), c.green_upstream(),
-               FormatPercent(c.blue_percent()) + " / " + FormatPercent(c.green_percent()),
-               std::to_string(c.epoch()), SlotName(c.live_slot()), rollout});
+    table.Add(
+        {c.name(), c.blue_upstream(), c.green_upstream(),
+         agent::FormatPercent(c.blue_percent()) + " / " + agent::FormatPercent(c.green_percent()),
+         std::to_string(c.epoch()), SlotName(c.live_slot()), rollout});
   }
   return table.Render();
 }
@@ -239,9 +239,9 @@ std::string RenderHistory(const v1::GetHistoryResponse& history) {
   for (const auto& e : history.events()) {
     const std::string step =
         e.rollout_id().empty() || e.step() < 0 ? "-" : std::to_string(e.step() + 1);
-    std::string green = FormatPercent(e.weight_after());
+    std::string green = agent::FormatPercent(e.weight_after());
     if (e.weight_before() != e.weight_after())
-      green = FormatPercent(e.weight_before()) + " -> " + green;
+      green = agent::FormatPercent(e.weight_before()) + " -> " + green;
     table.Add({std::to_string(e.sequence()), FormatTimestamp(e.time()), e.kind(), step, green,
                std::to_string(e.epoch()), e.actor().empty() ? "-" : e.actor(),
                e.reason().empty() ? "-" : e.reason(), MeasurementText(e)});
@@ -253,15 +253,15 @@ std::string RenderPlan(const v1::Plan& plan) {
   std::string steps;
   for (const auto& s : plan.steps()) {
     if (!steps.empty()) steps += " -> ";
-    steps += FormatPercent(s.percent()) + " for " + FormatDuration(ToNanos(s.hold()));
+    steps += agent::FormatPercent(s.percent()) + " for " + agent::FormatDuration(ToNanos(s.hold()));
   }
   const auto& a = plan.analysis();
   std::string out = "steps: " + steps + "\n";
-  out += "analysis: window " + FormatDuration(ToNanos(a.window())) + ", at least " +
+  out += "analysis: window " + agent::FormatDuration(ToNanos(a.window())) + ", at least " +
          std::to_string(a.min_requests()) + " requests, 5xx at most " +
-         FormatErrorRate(a.max_error_rate());
+         agent::FormatFraction(a.max_error_rate());
   if (ToNanos(a.max_p99()).count() > 0)
-    out += ", P99 at most " + FormatDuration(ToNanos(a.max_p99()));
+    out += ", P99 at most " + agent::FormatDuration(ToNanos(a.max_p99()));
   if (a.max_error_ratio_vs_blue() > 0)
     out += ", 5xx rate at most " + Number(a.max_error_ratio_vs_blue(), 2) + "x blue's";
   out +=
@@ -284,17 +284,17 @@ std::string RenderPreflight(const v1::PreflightResponse& preflight) {
 
 std::string RenderSetWeight(const v1::SetWeightResponse& response) {
   const auto& c = response.cutover();
-  std::string out = c.name() + ": green " + FormatPercent(response.event().weight_before()) +
-                    " -> " + FormatPercent(c.green_percent()) + " (blue " +
-                    FormatPercent(c.blue_percent()) + "), epoch " + std::to_string(c.epoch()) +
-                    "\n";
+  std::string out = c.name() + ": green " + agent::FormatPercent(response.event().weight_before()) +
+                    " -> " + agent::FormatPercent(c.green_percent()) + " (blue " +
+                    agent::FormatPercent(c.blue_percent()) + "), epoch " +
+                    std::to_string(c.epoch()) + "\n";
   return out;
 }
 
 std::string RenderWatchFrame(const v1::Cutover& c) {
-  std::string out = c.name() + "  split blue " + FormatPercent(c.blue_percent()) + " / green " +
-                    FormatPercent(c.green_percent()) + "  epoch " + std::to_string(c.epoch()) +
-                    "\n";
+  std::string out = c.name() + "  split blue " + agent::FormatPercent(c.blue_percent()) +
+                    " / green " + agent::FormatPercent(c.green_percent()) + "  epoch " +
+                    std::to_string(c.epoch()) + "\n";
   if (!HasRollout(c)) {
     out += "no rollout\n";
   } else {
@@ -307,7 +307,7 @@ std::string RenderWatchFrame(const v1::Cutover& c) {
   }
   Table table({"", "REQ/S", "5XX RATE", "P99", "WINDOW REQ"});
   for (const auto& [name, s] : {std::pair{"green", &c.green()}, std::pair{"blue", &c.blue()}})
-    table.Add({name, Number(s->requests_per_second()), FormatErrorRate(s->error_rate()),
+    table.Add({name, Number(s->requests_per_second()), agent::FormatFraction(s->error_rate()),
                FormatMillis(s->p99_ms()), std::to_string(s->window_requests())});
   out += table.Render();
   if (HasRollout(c) && !c.rollout().last_decision().empty())
@@ -323,9 +323,9 @@ std::string RenderWatchLine(const v1::Cutover& c) {
     line += " " + StateName(r.state()) + " " + StepText(r);
     if (!RolloutEnded(r.state())) line += " hold " + HoldText(r);
   }
-  line += " green 5xx " + FormatErrorRate(c.green().error_rate()) + " p99 " +
-          FormatMillis(c.green().p99_ms()) + " blue 5xx " + FormatErrorRate(c.blue().error_rate()) +
-          " p99 " + FormatMillis(c.blue().p99_ms());
+  line += " green 5xx " + agent::FormatFraction(c.green().error_rate()) + " p99 " +
+          FormatMillis(c.green().p99_ms()) + " blue 5xx " +
+          agent::FormatFraction(c.blue().error_rate()) + " p99 " + FormatMillis(c.blue().p99_ms());
   if (HasRollout(c) && !c.rollout().last_decision().empty())
     line += " | " + c.rollout().last_decision();
   return line + "\n";

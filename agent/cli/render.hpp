@@ -26,7 +26,6 @@ std::string StateName(cutover::v1::RolloutState state);  // "running", ..., "non
 bool RolloutEnded(cutover::v1::RolloutState state);      // completed, reverted, aborted
 std::chrono::nanoseconds ToNanos(const google::protobuf::Duration& d);
 std::string FormatTimestamp(const google::protobuf::Timestamp& t);  // 2026-11-21T01:20:00Z
-std::string FormatErrorRate(double fraction);                       // "0.12%"
 std::string FormatMillis(double ms);                                // "12.3ms", "-" for 0
 std::string ProgressBar(double fraction, int width);                // "[#####-----]"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "agent/cli/units.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::cli {
 
@@ -37,14 +37,14 @@ std::optional<Expectation> ParseExpectation(const std::string& text, std::string
   }
   Expectation e;
   e.slot = text.substr(0, eq);
-  const auto p = ParsePercent(text.substr(eq + 1), why);
+  const auto p = agent::ParsePercent(text.substr(eq + 1), why);
   if (!p) return std::nullopt;
   e.percent = *p;
   return e;
 }
 
-SplitReport Judge(const std::map<std::string, std::uint64_t>& header_counts,
-                  const std::vector<Expectation>& expectations, double tolerance) {
+SplitReport JudgeSplit(const std::map<std::string, std::uint64_t>& header_counts,
+                       const std::vector<Expectation>& expectations, double tolerance) {
   SplitReport report;
   for (const auto& [value, count] : header_counts) report.answered += count;
   for (const auto& [value, count] : header_counts) {

@@ -63,7 +63,7 @@ struct SplitReport {
 };
 
 // Builds the report from header-value counts (answered responses only).
-SplitReport Judge(const std::map<std::string, std::uint64_t>& header_counts,
-                  const std::vector<Expectation>& expectations, double tolerance);
+SplitReport JudgeSplit(const std::map<std::string, std::uint64_t>& header_counts,
+                       const std::vector<Expectation>& expectations, double tolerance);
 
 }  // namespace cutover::cli

@@ -1,27 +1,62 @@
-// Conversions between the API's units (percent, protobuf Duration and
-// Timestamp) and the state file's (basis points) and the agent's own.
+// The units operators write and read, one grammar for the agent's flags, the
+// CLI's arguments and plan files: percentages ("20", "12.5", "1%", by the
+// contract's rule in cutover/percent.hpp) and durations ("250us", "200ms",
+// "10s", "5m", "24h", "2d", "1h30m"). Also the conversions between the API's
+// types (percent, protobuf Duration and Timestamp) and the state file's
+// (basis points).
 #pragma once
 
 #include <google/protobuf/duration.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 
-#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "agent/core/clock.hpp"
+#include "cutover/percent.hpp"
 #include "cutover/state_layout.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::agent {
 
-// Percent (0..100, at most two decimals, already validated) to basis points.
-inline std::uint32_t PercentToBp(double percent) {
-  return static_cast<std::uint32_t>(std::llround(percent * 100.0));
-}
-inline double BpToPercent(std::uint32_t bp) { return static_cast<double>(bp) / 100.0; }
+// ---------------------------------------------------------------- text
+
+// A percentage 0..100 with at most two decimals and an optional trailing
+// '%'. nullopt, with the reason in `why` ("\"12.345\" has more than two
+// decimals"), when the text is not one.
+std::optional<double> ParsePercent(std::string_view text, std::string* why = nullptr);
+// The same with the '%' required: for fields where a bare number would be
+// ambiguous between a fraction and a percentage (max_error_rate).
+std::optional<double> ParsePercentWithSign(std::string_view text, std::string* why = nullptr);
+
+// The longest duration any field accepts: longer is a typo, not a plan.
+inline constexpr Nanos kMaxDuration = std::chrono::hours(24 * 365 * 10);
+
+// A non-negative duration: one or more <number><unit> parts with units ns,
+// us, ms, s, m, h, d ("1h30m", "1.5s", "250us"); a bare "0" is zero. At most
+// kMaxDuration. nullopt, with the reason in `why`, when the text is not one.
+std::optional<Nanos> ParseDuration(std::string_view text, std::string* why = nullptr);
+
+// For people, in the grammar ParseDuration reads back: to a tenth of the
+// largest unit below a second ("250us", "12.3ms", "200ms"), above it in
+// d/h/m/s with tenths of a second ("1h30m", "4m12s", "1.5s", "2d").
+std::string FormatDuration(Nanos d);
+// A measured duration in seconds (a replication lag), as FormatDuration.
+std::string FormatSeconds(double seconds);
+// "20.00%": a percentage (0..100).
+std::string FormatPercent(double percent);
+// "1.25%": a fraction (0..1) as a percentage, for rates.
+std::string FormatFraction(double fraction);
+// "25.00%": green's weight in basis points.
+std::string FormatBpPercent(std::uint32_t bp);
+
+// ---------------------------------------------------------------- weights
+
+// A validated percentage (0..100, two decimals at most) to basis points.
+inline std::uint32_t PercentToBp(double percent) { return PercentFromDouble(percent).bp; }
+using cutover::BpToPercent;
 
 // Green's weight in basis points for `slot` having `slot_bp` of the traffic:
 // the file always holds green's share.
@@ -36,6 +71,8 @@ inline std::uint32_t SlotBp(state::Slot slot, std::uint32_t green_bp) {
 inline state::Slot LiveSlot(std::uint32_t green_bp) {
   return green_bp * 2 > state::kWeightScale ? state::Slot::kGreen : state::Slot::kBlue;
 }
+
+// ---------------------------------------------------------------- proto
 
 inline v1::Slot ToProto(state::Slot s) {
   return s == state::Slot::kGreen ? v1::SLOT_GREEN : v1::SLOT_BLUE;
@@ -66,13 +103,5 @@ inline google::protobuf::Timestamp ToProtoTimestamp(WallTime t) {
 }
 
 inline double ToMillis(Nanos d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-// "100ms", "1.5s", "2m", "1h", "250us": a duration for flags and plan files;
-// nullopt when the text is not one.
-std::optional<Nanos> ParseDuration(std::string_view text);
-// "1.5s", "200ms": for messages and logs.
-std::string FormatDuration(Nanos d);
-// "1.25%": a fraction as a percentage for messages.
-std::string FormatPercent(double fraction);
 
 }  // namespace cutover::agent

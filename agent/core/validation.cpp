@@ -1,18 +1,22 @@
 #include "agent/core/validation.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <sstream>
 
+#include "agent/core/units.hpp"
+#include "cutover/percent.hpp"
 #include "cutover/state_layout.hpp"
 
 namespace cutover::agent {
 
 namespace {
 
+// The shortest text that reads back as exactly `v`: a refusal quotes what
+// was sent ("10.0000001"), not a rounding of it ("10").
 std::string Number(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : "?";
 }
 
 void ValidateDuration(const std::string& field, const google::protobuf::Duration& d,
@@ -24,18 +28,23 @@ void ValidateDuration(const std::string& field, const google::protobuf::Duration
   if (negative) throw InvalidArgument(field, "must not be negative");
   if (must_be_positive && d.seconds() == 0 && d.nanos() == 0)
     throw InvalidArgument(field, "must be positive");
-  if (d.seconds() > 10LL * 365 * 24 * 3600) throw InvalidArgument(field, "is unreasonably long");
+  if (FromProto(d) > kMaxDuration)
+    throw InvalidArgument(field, "is longer than " + FormatDuration(kMaxDuration));
 }
 
 }  // namespace
 
 void ValidatePercent(const std::string& field, double percent) {
-  if (!std::isfinite(percent)) throw InvalidArgument(field, "must be a number");
-  if (percent < 0.0 || percent > 100.0)
-    throw InvalidArgument(field, "must be between 0 and 100, got " + Number(percent));
-  const double hundredths = percent * 100.0;
-  if (std::fabs(hundredths - std::round(hundredths)) > 1e-6)
-    throw InvalidArgument(field, "at most two decimals, got " + Number(percent));
+  switch (PercentFromDouble(percent).problem) {
+    case PercentProblem::kNone:
+      return;
+    case PercentProblem::kTooManyDecimals:
+      throw InvalidArgument(field, "at most two decimals, got " + Number(percent));
+    case PercentProblem::kNotFinite:
+      throw InvalidArgument(field, "must be a number");
+    default:
+      throw InvalidArgument(field, "must be between 0 and 100, got " + Number(percent));
+  }
 }
 
 void ValidateCutoverName(const std::string& field, const std::string& name) {
@@ -74,8 +83,9 @@ void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {
     throw InvalidArgument(
         a + ".max_error_ratio_vs_blue",
         "must be 0 (off) or positive, got " + Number(analysis.max_error_ratio_vs_blue()));
-  if (analysis.failure_threshold() > 1000)
-    throw InvalidArgument(a + ".failure_threshold", "must be at most 1000");
+  if (analysis.failure_threshold() > kMaxFailureThreshold)
+    throw InvalidArgument(a + ".failure_threshold",
+                          "must be at most " + std::to_string(kMaxFailureThreshold));
   if (!v1::BreachAction_IsValid(plan.on_breach()))
     throw InvalidArgument(prefix + ".on_breach", "must be revert or pause");
 }

@@ -3,6 +3,7 @@
 // fix the input without reading the agent's source.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -15,6 +16,9 @@ class InvalidArgument : public std::invalid_argument {
   InvalidArgument(const std::string& field, const std::string& problem)
       : std::invalid_argument(field + ": " + problem) {}
 };
+
+// Consecutive failing windows a plan may ask for before acting.
+inline constexpr std::uint32_t kMaxFailureThreshold = 1000;
 
 // A share of traffic: 0..100 with at most two decimals (the state file holds
 // basis points). Throws InvalidArgument naming `field`.

@@ -15,8 +15,8 @@ std::string Format(const char* fmt, double a, double b) {
 }
 }  // namespace
 
-Verdict Judge(const v1::Analysis& analysis, const WindowStats& new_slot,
-              const WindowStats& old_slot) {
+Verdict JudgeWindow(const v1::Analysis& analysis, const WindowStats& new_slot,
+                    const WindowStats& old_slot) {
   Verdict v;
   const std::uint64_t min_requests = std::max<std::uint64_t>(analysis.min_requests(), 1);
   v1::Measurement& m = v.measurement;

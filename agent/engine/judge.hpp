@@ -24,7 +24,7 @@ struct Verdict {
 // judged when the old slot's window is conclusive too; a clean old slot
 // counts as one error in its window, so one stray 5xx on the new slot does
 // not read as an infinite ratio.
-Verdict Judge(const v1::Analysis& analysis, const WindowStats& new_slot,
-              const WindowStats& old_slot);
+Verdict JudgeWindow(const v1::Analysis& analysis, const WindowStats& new_slot,
+                    const WindowStats& old_slot);
 
 }  // namespace cutover::agent

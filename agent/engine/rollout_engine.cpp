@@ -1,19 +1,13 @@
 #include "agent/engine/rollout_engine.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
+#include "agent/core/event_kinds.hpp"
 #include "agent/core/units.hpp"
 
 namespace cutover::agent {
 
 namespace {
-
-std::string Percent(std::uint32_t bp) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f%%", BpToPercent(bp));
-  return buf;
-}
 
 std::string FirstFailure(const std::vector<gates::GateOutcome>& outcomes) {
   for (const auto& o : outcomes)
@@ -90,7 +84,7 @@ std::vector<Decision> RolloutEngine::Start(WallTime now, std::uint32_t current_g
   start_green_bp_ = current_green_bp;
   green_bp_ = current_green_bp;
   std::vector<Decision> out;
-  Decision started{std::nullopt, NewEvent("rollout_started", now, reason, actor)};
+  Decision started{std::nullopt, NewEvent(event_kind::kRolloutStarted, now, reason, actor)};
   *started.event.mutable_plan() = plan_;
   started.event.set_from_slot(agent::ToProto(from_));
   started.event.set_to_slot(agent::ToProto(to_slot()));
@@ -106,8 +100,8 @@ std::vector<Decision> RolloutEngine::Start(WallTime now, std::uint32_t current_g
 
 std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>& events,
                                                     Options options) {
-  if (events.empty() || events.front().kind() != "rollout_started" || !events.front().has_plan() ||
-      events.front().plan().steps().empty())
+  if (events.empty() || events.front().kind() != event_kind::kRolloutStarted ||
+      !events.front().has_plan() || events.front().plan().steps().empty())
     return std::nullopt;
   const v1::Event& first = events.front();
   RolloutEngine engine(first.rollout_id(), first.cutover(), first.plan(),
@@ -122,25 +116,25 @@ std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>
     if (e.rollout_id() != engine.id_) continue;
     const WallTime t = FromProto(e.time());
     const std::string& kind = e.kind();
-    if (kind == "step_advanced") {
+    if (kind == event_kind::kStepAdvanced) {
       engine.step_ = e.step();
       engine.step_started_at_ = t;
       engine.next_gate_attempt_ = t;
-    } else if (kind == "gate_failed") {
+    } else if (kind == event_kind::kGateFailed) {
       engine.next_gate_attempt_ = t + engine.GateRetry();
-    } else if (kind == "paused") {
+    } else if (kind == event_kind::kPaused) {
       engine.state_ = v1::ROLLOUT_STATE_PAUSED;
       engine.paused_at_ = t;
       engine.pause_reason_ = e.reason();
-    } else if (kind == "resumed") {
+    } else if (kind == event_kind::kResumed) {
       engine.step_started_at_ += t - engine.paused_at_;
       engine.state_ = v1::ROLLOUT_STATE_RUNNING;
       engine.pause_reason_.clear();
-    } else if (kind == "completed" || kind == "promoted") {
+    } else if (kind == event_kind::kCompleted || kind == event_kind::kPromoted) {
       engine.state_ = v1::ROLLOUT_STATE_COMPLETED;
-    } else if (kind == "reverted") {
+    } else if (kind == event_kind::kReverted) {
       engine.state_ = v1::ROLLOUT_STATE_REVERTED;
-    } else if (kind == "aborted") {
+    } else if (kind == event_kind::kAborted) {
       engine.state_ = v1::ROLLOUT_STATE_ABORTED;
     }
     engine.green_bp_ = PercentToBp(e.weight_after());
@@ -154,11 +148,12 @@ std::vector<Decision> RolloutEngine::CheckWeightAfterRestore(WallTime now, state
   if (state_ != v1::ROLLOUT_STATE_RUNNING || step_ < 0) return {};
   const std::uint32_t expected = StepGreenBp(step_);
   if (control.weight_bp == expected) return {};
-  Decision d = PauseWith(now,
-                         "after a restart the state file holds " + Percent(control.weight_bp) +
-                             " green, not step " + std::to_string(step_) + "'s " +
-                             Percent(expected) + ": paused for an operator",
-                         "agent");
+  Decision d =
+      PauseWith(now,
+                "after a restart the state file holds " + FormatBpPercent(control.weight_bp) +
+                    " green, not step " + std::to_string(step_) + "'s " +
+                    FormatBpPercent(expected) + ": paused for an operator",
+                "agent");
   return {std::move(d)};
 }
 
@@ -179,10 +174,10 @@ std::optional<GateRequest> RolloutEngine::TakeGateRequest() {
 Decision RolloutEngine::Advance(int step, WallTime now, const v1::Measurement* measurement,
                                 const std::vector<gates::GateOutcome>* outcomes) {
   const std::uint32_t target = StepGreenBp(step);
-  Decision d{target, NewEvent("step_advanced", now,
+  Decision d{target, NewEvent(event_kind::kStepAdvanced, now,
                               "step " + std::to_string(step) + ": " +
-                                  Percent(PercentToBp(plan_.steps(step).percent())) + " to " +
-                                  state::SlotName(to_slot()) + ", hold " +
+                                  FormatBpPercent(PercentToBp(plan_.steps(step).percent())) +
+                                  " to " + state::SlotName(to_slot()) + ", hold " +
                                   FormatDuration(FromProto(plan_.steps(step).hold())),
                               "agent")};
   d.event.set_step(step);
@@ -204,7 +199,7 @@ Decision RolloutEngine::Advance(int step, WallTime now, const v1::Measurement* m
 std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measurement& measurement) {
   const std::uint32_t full = GreenBpFor(to_slot(), state::kWeightScale);
   Decision d{std::nullopt,
-             NewEvent("completed", now,
+             NewEvent(event_kind::kCompleted, now,
                       std::string(state::SlotName(to_slot())) + " is live: every step held healthy",
                       "agent")};
   if (green_bp_ != full) d.store_green_bp = full;
@@ -220,7 +215,7 @@ Decision RolloutEngine::Revert(WallTime now, const std::string& reason,
                                const v1::Measurement* measurement,
                                const std::vector<gates::GateOutcome>* outcomes) {
   const std::uint32_t back = GreenBpFor(from_, state::kWeightScale);
-  Decision d{back, NewEvent("reverted", now, reason, "agent")};
+  Decision d{back, NewEvent(event_kind::kReverted, now, reason, "agent")};
   d.event.set_weight_after(BpToPercent(back));
   if (measurement != nullptr) *d.event.mutable_measurement() = *measurement;
   if (outcomes != nullptr)
@@ -234,7 +229,7 @@ Decision RolloutEngine::Revert(WallTime now, const std::string& reason,
 
 Decision RolloutEngine::PauseWith(WallTime now, const std::string& reason,
                                   const std::string& actor) {
-  Decision d{std::nullopt, NewEvent("paused", now, reason, actor)};
+  Decision d{std::nullopt, NewEvent(event_kind::kPaused, now, reason, actor)};
   state_ = v1::ROLLOUT_STATE_PAUSED;
   paused_at_ = now;
   pause_reason_ = reason;
@@ -246,7 +241,7 @@ Decision RolloutEngine::PauseWith(WallTime now, const std::string& reason,
 
 std::vector<Decision> RolloutEngine::Breach(WallTime now, const Verdict& verdict) {
   std::vector<Decision> out;
-  Decision breach{std::nullopt, NewEvent("breach", now, verdict.reason, "agent")};
+  Decision breach{std::nullopt, NewEvent(event_kind::kBreach, now, verdict.reason, "agent")};
   *breach.event.mutable_measurement() = verdict.measurement;
   Record(breach);
   out.push_back(std::move(breach));
@@ -289,7 +284,7 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
     return {Advance(0, now, nullptr, nullptr)};
   }
 
-  const Verdict verdict = Judge(plan_.analysis(), obs.new_slot, obs.old_slot);
+  const Verdict verdict = JudgeWindow(plan_.analysis(), obs.new_slot, obs.old_slot);
   if (verdict.failing()) {
     // Windows slide every tick; a failure counts again only once a whole
     // window has passed, so the threshold counts distinct windows.
@@ -321,7 +316,7 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
   if (!inconclusive_reported_ && !verdict.healthy()) {
     // Reported once per step: the hold is over but the numbers do not allow a move.
     inconclusive_reported_ = true;
-    Decision d{std::nullopt, NewEvent("inconclusive", now,
+    Decision d{std::nullopt, NewEvent(event_kind::kInconclusive, now,
                                       "hold over, not advancing: " + verdict.reason, "agent")};
     *d.event.mutable_measurement() = verdict.measurement;
     Record(d);
@@ -358,7 +353,7 @@ std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
   phase_ = Phase::kWatching;
   if (!passed) {
     next_gate_attempt_ = now + GateRetry();
-    Decision d{std::nullopt, NewEvent("gate_failed", now,
+    Decision d{std::nullopt, NewEvent(event_kind::kGateFailed, now,
                                       "holding before step " + std::to_string(request.step) + ": " +
                                           FirstFailure(outcomes),
                                       "agent")};
@@ -387,7 +382,7 @@ std::vector<Decision> RolloutEngine::Resume(WallTime now, const std::string& rea
   consecutive_failing_ = 0;
   inconclusive_reported_ = false;
   pause_reason_.clear();
-  Decision d{std::nullopt, NewEvent("resumed", now, reason, actor)};
+  Decision d{std::nullopt, NewEvent(event_kind::kResumed, now, reason, actor)};
   Record(d);
   return {std::move(d)};
 }
@@ -396,7 +391,7 @@ std::vector<Decision> RolloutEngine::Promote(WallTime now, const std::string& re
                                              const std::string& actor) {
   if (!active()) throw PreconditionFailed("rollout " + id_ + " has ended");
   const std::uint32_t full = GreenBpFor(to_slot(), state::kWeightScale);
-  Decision d{full, NewEvent("promoted", now, reason, actor)};
+  Decision d{full, NewEvent(event_kind::kPromoted, now, reason, actor)};
   d.event.set_weight_after(BpToPercent(full));
   state_ = v1::ROLLOUT_STATE_COMPLETED;
   phase_ = Phase::kWatching;
@@ -409,7 +404,7 @@ std::vector<Decision> RolloutEngine::Abort(WallTime now, const std::string& reas
                                            const std::string& actor) {
   if (!active()) throw PreconditionFailed("rollout " + id_ + " has ended");
   const std::uint32_t back = GreenBpFor(from_, state::kWeightScale);
-  Decision d{back, NewEvent("aborted", now, reason, actor)};
+  Decision d{back, NewEvent(event_kind::kAborted, now, reason, actor)};
   d.event.set_weight_after(BpToPercent(back));
   state_ = v1::ROLLOUT_STATE_ABORTED;
   phase_ = Phase::kWatching;

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "agent/core/clock.hpp"
+#include "agent/core/gate.hpp"
 #include "agent/core/window.hpp"
 #include "agent/engine/judge.hpp"
-#include "agent/gates/gate.hpp"
 #include "cutover/state_layout.hpp"
 #include "cutover/v1/cutover.pb.h"
 

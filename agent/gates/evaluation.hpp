@@ -6,7 +6,8 @@
 #include <functional>
 #include <string>
 
-#include "agent/gates/gate.hpp"
+#include "agent/core/gate.hpp"
+#include "agent/core/units.hpp"
 
 namespace cutover::gates {
 
@@ -14,7 +15,7 @@ namespace cutover::gates {
 GateOutcome Evaluated(const std::string& name,
                       const std::function<GateOutcome()>& evaluate) noexcept;
 
-// "250ms", "5s", "1.5s": durations as an operator writes them in a plan.
-std::string FormatSeconds(double seconds);
+// Measured durations read as an operator writes them in a plan.
+using agent::FormatSeconds;
 
 }  // namespace cutover::gates

@@ -13,6 +13,11 @@ namespace cutover::gates {
 
 namespace {
 
+using agent::IsPostgresUri;
+using agent::IsSqliteDsn;
+using agent::PostgresDsnProblem;
+using agent::SqlitePath;
+
 using std::chrono::milliseconds;
 
 [[noreturn]] void Invalid(const std::string& field, const std::string& why) {

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/gates/dsn.hpp"
-#include "agent/gates/gate.hpp"
+#include "agent/core/dsn.hpp"
+#include "agent/core/gate.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::gates {
@@ -31,8 +31,7 @@ void ValidateGates(const google::protobuf::RepeatedPtrField<cutover::v1::Gate>& 
 // with a password; keep passwords out of plans with ~/.pgpass or PGPASSFILE.)
 void RedactGateSpecs(google::protobuf::RepeatedPtrField<cutover::v1::Gate>* specs);
 
-// Renders a DSN/URI for humans with any password replaced by "***" (also key=value DSNs:
-// password=...). Declared in dsn.hpp, repeated here as part of this API.
-std::string RedactDsn(std::string_view dsn);
+// DSN redaction is the agent's one (agent/core/dsn.hpp), part of this API too.
+using agent::RedactDsn;
 
 }  // namespace cutover::gates

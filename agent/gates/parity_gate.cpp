@@ -4,7 +4,7 @@
 #include <cctype>
 #include <map>
 
-#include "agent/gates/dsn.hpp"
+#include "agent/core/dsn.hpp"
 #include "agent/gates/evaluation.hpp"
 #include "agent/gates/gate_error.hpp"
 #include "agent/gates/table_source.hpp"
@@ -12,6 +12,8 @@
 namespace cutover::gates {
 
 namespace {
+
+using agent::RedactDsn;
 
 std::string Lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/gates/gate.hpp"
+#include "agent/core/gate.hpp"
 
 namespace cutover::gates {
 

@@ -12,8 +12,8 @@
 namespace cutover::gates {
 
 PgSession::PgSession(const std::string& dsn, const Deadline& deadline)
-    : deadline_(deadline), scrubber_(dsn), redacted_dsn_(RedactDsn(dsn)) {
-  if (auto problem = PostgresDsnProblem(dsn)) throw GateError("invalid DSN: " + *problem);
+    : deadline_(deadline), scrubber_(dsn), redacted_dsn_(agent::RedactDsn(dsn)) {
+  if (auto problem = agent::PostgresDsnProblem(dsn)) throw GateError("invalid DSN: " + *problem);
   // libpq enforces connect_timeout only for blocking connects; it is passed
   // anyway (whole seconds, at least 2 as libpq wants) for each host of a
   // multi-host DSN, while poll() below holds the real deadline.

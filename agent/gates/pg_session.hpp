@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/dsn.hpp"
 #include "agent/gates/deadline.hpp"
-#include "agent/gates/dsn.hpp"
 
 namespace cutover::gates {
 
@@ -47,7 +47,7 @@ class PgSession {
   std::string QueryFailed(const PGresult* result) const;
 
   const Deadline& deadline_;
-  SecretScrubber scrubber_;
+  agent::SecretScrubber scrubber_;
   std::string redacted_dsn_;
   struct ConnDeleter {
     void operator()(PGconn* conn) const { PQfinish(conn); }

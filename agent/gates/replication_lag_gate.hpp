@@ -20,7 +20,7 @@
 #include <chrono>
 #include <string>
 
-#include "agent/gates/gate.hpp"
+#include "agent/core/gate.hpp"
 
 namespace cutover::gates {
 

@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "agent/gates/gate.hpp"
+#include "agent/core/gate.hpp"
 
 namespace cutover::gates {
 

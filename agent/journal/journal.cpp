@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "agent/core/dsn.hpp"
 #include "agent/journal/file_journal.hpp"
 #include "agent/journal/pg_journal.hpp"
 
@@ -33,20 +34,8 @@ bool EventFromJson(const std::string& json, v1::Event* event) {
   return google::protobuf::util::JsonStringToMessage(json, event, options).ok();
 }
 
-std::string RedactUri(const std::string& uri) {
-  // postgresql://user:password@host/db -> postgresql://user:***@host/db
-  const auto scheme = uri.find("://");
-  if (scheme == std::string::npos) return uri;
-  const auto at = uri.find('@', scheme + 3);
-  if (at == std::string::npos) return uri;
-  const auto colon = uri.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return uri;
-  return uri.substr(0, colon + 1) + "***" + uri.substr(at);
-}
-
 std::unique_ptr<Journal> OpenJournal(const std::string& where) {
-  if (where.rfind("postgresql://", 0) == 0 || where.rfind("postgres://", 0) == 0)
-    return std::make_unique<PgJournal>(where);
+  if (IsPostgresUri(where)) return std::make_unique<PgJournal>(where);
   return std::make_unique<FileJournal>(where);
 }
 

@@ -39,7 +39,4 @@ bool EventFromJson(const std::string& json, v1::Event* event);
 // `--journal DIR` or `--journal postgresql://...`.
 std::unique_ptr<Journal> OpenJournal(const std::string& where);
 
-// A postgresql:// URI with its password replaced by "***".
-std::string RedactUri(const std::string& uri);
-
 }  // namespace cutover::agent

@@ -28,7 +28,8 @@ bool Ok(const Result& r) {
 
 }  // namespace
 
-PgJournal::PgJournal(std::string uri) : uri_(std::move(uri)) {
+PgJournal::PgJournal(std::string uri)
+    : uri_(std::move(uri)), redacted_(RedactDsn(uri_)), scrubber_(uri_) {
   std::lock_guard lock(mutex_);
   Connect();
   const std::string create = std::string("CREATE TABLE IF NOT EXISTS ") + kTable +
@@ -41,10 +42,14 @@ PgJournal::PgJournal(std::string uri) : uri_(std::move(uri)) {
   Result r = Exec(conn_, create, {});
   if (!Ok(r))
     throw JournalError("journal " + Describe() + ": cannot create table " + kTable + ": " +
-                       PQerrorMessage(conn_));
+                       Error());
   Result last = Exec(conn_, std::string("SELECT coalesce(max(sequence), 0) FROM ") + kTable, {});
-  if (!Ok(last)) throw JournalError("journal " + Describe() + ": " + PQerrorMessage(conn_));
+  if (!Ok(last)) throw JournalError("journal " + Describe() + ": " + Error());
   last_sequence_ = std::stoull(PQgetvalue(last.get(), 0, 0));
+}
+
+std::string PgJournal::Error() const {
+  return scrubber_.Scrub(conn_ != nullptr ? PQerrorMessage(conn_) : "no connection");
 }
 
 PgJournal::~PgJournal() {
@@ -60,7 +65,7 @@ void PgJournal::Connect() {
   const char* values[] = {"2", uri_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(conn_);
+    std::string why = Error();
     PQfinish(conn_);
     conn_ = nullptr;
     throw JournalError("journal " + Describe() + ": cannot connect: " + why);
@@ -93,7 +98,7 @@ void PgJournal::Append(v1::Event& event) {
       return;
     }
     if (PQstatus(conn_) == CONNECTION_OK)
-      throw JournalError("journal " + Describe() + ": insert failed: " + PQerrorMessage(conn_));
+      throw JournalError("journal " + Describe() + ": insert failed: " + Error());
   }
   throw JournalError("journal " + Describe() + ": connection lost");
 }
@@ -102,7 +107,7 @@ std::vector<v1::Event> PgJournal::Query(const std::string& sql,
                                         const std::vector<std::string>& params) {
   EnsureConnected();
   Result r = Exec(conn_, sql, params);
-  if (!Ok(r)) throw JournalError("journal " + Describe() + ": " + PQerrorMessage(conn_));
+  if (!Ok(r)) throw JournalError("journal " + Describe() + ": " + Error());
   std::vector<v1::Event> events;
   const int rows = PQntuples(r.get());
   events.reserve(static_cast<std::size_t>(rows));

@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "agent/core/dsn.hpp"
 #include "agent/journal/journal.hpp"
 
 struct pg_conn;
@@ -23,15 +24,20 @@ class PgJournal final : public Journal {
   void Append(v1::Event& event) override;
   std::vector<v1::Event> ReadAll() override;
   std::vector<v1::Event> History(const std::string& cutover, std::size_t limit) override;
-  std::string Describe() const override { return RedactUri(uri_); }
+  std::string Describe() const override { return redacted_; }
 
  private:
   void Connect();
   void EnsureConnected();
   std::vector<v1::Event> Query(const std::string& sql, const std::vector<std::string>& params);
 
+  // libpq's messages can echo parts of the URI: every one goes through this.
+  std::string Error() const;
+
   std::mutex mutex_;
   std::string uri_;
+  std::string redacted_;
+  SecretScrubber scrubber_;
   pg_conn* conn_ = nullptr;
   std::uint64_t last_sequence_ = 0;
 };

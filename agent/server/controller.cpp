@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
 #include "agent/core/units.hpp"
 #include "agent/core/validation.hpp"
@@ -36,7 +37,7 @@ std::string ActorFromPeer(const std::string& peer) {
 }
 
 Controller::Controller(Dependencies deps, Options options)
-    : deps_(std::move(deps)), options_(options), sampler_(options.default_window) {}
+    : deps_(std::move(deps)), options_(options), history_(options.default_window) {}
 
 // ------------------------------------------------------------------ state file
 
@@ -45,7 +46,7 @@ bool Controller::EnsureFile() {
   if (file_) {
     LogWarning("state file " + deps_.state_path + " was replaced: reopening, counters restart");
     file_.reset();
-    sampler_.Clear();
+    history_.Clear();
   }
   try {
     file_.emplace(state::StateFile::Open(deps_.state_path));
@@ -84,7 +85,7 @@ void Controller::RestoreFromJournal() {
   std::vector<v1::Event> events = deps_.journal->ReadAll();
   std::map<std::string, std::vector<v1::Event>> last_rollout;  // by cutover
   for (const auto& e : events) {
-    if (e.kind() == "rollout_started") {
+    if (e.kind() == event_kind::kRolloutStarted) {
       last_rollout[e.cutover()] = {e};
     } else if (!e.rollout_id().empty()) {
       auto it = last_rollout.find(e.cutover());
@@ -108,7 +109,7 @@ void Controller::RestoreFromJournal() {
             v1::RolloutState_Name(engine->state()) + ", step " + std::to_string(engine->step()) +
             ") from the journal");
     rollouts_[cutover] =
-        RolloutSlot{std::make_unique<RolloutEngine>(std::move(*engine)), gates, false};
+        RolloutEntry{std::make_unique<RolloutEngine>(std::move(*engine)), gates, false};
   }
   if (!events.empty()) bus_.Publish(events.back());  // WatchEvents counts from here
   UpdateRetention();
@@ -124,7 +125,7 @@ void Controller::Publish(v1::Event& event) {
   }
   LogInfo(EventLine(event));
   bus_.Publish(event);
-  if (deps_.listener) deps_.listener->OnEvent(event);
+  for (ControllerListener* listener : deps_.listeners) listener->OnEvent(event);
 }
 
 void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
@@ -159,7 +160,7 @@ GateProfile Controller::ProfileOf(const GateSet& gates) const {
   return p;
 }
 
-void Controller::DispatchGates(RolloutSlot& slot) {
+void Controller::DispatchGates(RolloutEntry& slot) {
   auto request = slot.engine->TakeGateRequest();
   if (!request) return;
   gates::GateContext context;
@@ -201,7 +202,7 @@ void Controller::UpdateRetention() {
     if (slot.engine->active())
       longest = std::max(longest, FromProto(slot.engine->plan().analysis().window()));
   // A little more than the window, so a full window always has a base sample.
-  sampler_.SetRetention(longest + longest / 10);
+  history_.SetRetention(longest + longest / 10);
 }
 
 // ------------------------------------------------------------------ tick
@@ -211,7 +212,7 @@ void Controller::Tick(SteadyTime at) {
   if (!EnsureFile()) return;
   const WallTime now = deps_.clock->Now();
   std::vector<state::RecordSnapshot> records = file_->SnapshotAll();
-  sampler_.Add(at, records);
+  history_.Add(at, records);
   DrainGateReplies(now);
   for (auto& [cutover, slot] : rollouts_) {
     RolloutEngine& engine = *slot.engine;
@@ -227,17 +228,17 @@ void Controller::Tick(SteadyTime at) {
     Observation obs;
     obs.now = now;
     obs.control = record->control;
-    obs.new_slot = sampler_.Window(cutover, engine.to_slot(), window);
-    obs.old_slot = sampler_.Window(cutover, engine.from_slot(), window);
+    obs.new_slot = history_.Window(cutover, engine.to_slot(), window);
+    obs.old_slot = history_.Window(cutover, engine.from_slot(), window);
     obs.new_slot_requests_total = record->slot(engine.to_slot()).requests;
     obs.new_slot_writes_total = record->slot(engine.to_slot()).writes;
     Execute(engine, engine.Tick(obs));
     DispatchGates(slot);
   }
-  if (deps_.listener) {
+  if (!deps_.listeners.empty()) {
     std::map<std::string, v1::Rollout> rollouts;
     for (const auto& [cutover, slot] : rollouts_) rollouts[cutover] = slot.engine->ToProto(now);
-    deps_.listener->OnTick(records, rollouts);
+    for (ControllerListener* listener : deps_.listeners) listener->OnTick(records, rollouts);
   }
 }
 
@@ -256,7 +257,7 @@ v1::SlotStats Controller::Stats(const state::RecordSnapshot& record, state::Slot
   out.set_failures(s.failures);
   out.set_failovers(s.failovers);
   out.set_writes(s.writes);
-  const WindowStats w = sampler_.Window(record.name, slot, window);
+  const WindowStats w = history_.Window(record.name, slot, window);
   out.set_requests_per_second(w.requests_per_second());
   out.set_error_rate(w.error_rate());
   out.set_p50_ms(w.p50_ms);
@@ -329,7 +330,7 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
   v1::Event event;
   *event.mutable_time() = ToProtoTimestamp(deps_.clock->Now());
   event.set_cutover(request.cutover());
-  event.set_kind("weight_set");
+  event.set_kind(event_kind::kWeightSet);
   event.set_reason(request.reason());
   event.set_step(-1);
   event.set_weight_before(BpToPercent(before.control.weight_bp));
@@ -381,15 +382,15 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
                                                 request.plan(), from, engine_options);
   const WallTime now = deps_.clock->Now();
   auto decisions = engine->Start(now, record.control.weight_bp, request.reason(), actor);
-  RolloutSlot& slot = rollouts_[request.cutover()];
-  slot = RolloutSlot{std::move(engine), gates, true};
+  RolloutEntry& slot = rollouts_[request.cutover()];
+  slot = RolloutEntry{std::move(engine), gates, true};
   Execute(*slot.engine, std::move(decisions));
   DispatchGates(slot);
   UpdateRetention();
   return RolloutView(*slot.engine, now);
 }
 
-Controller::RolloutSlot& Controller::ActiveRollout(const std::string& cutover) {
+Controller::RolloutEntry& Controller::ActiveRollout(const std::string& cutover) {
   try {
     ValidateCutoverName("cutover", cutover);
   } catch (const InvalidArgument& e) {
@@ -411,7 +412,7 @@ v1::Rollout Controller::ManualAction(const v1::RolloutActionRequest& request,
                                      std::vector<Decision> (RolloutEngine::*action)(
                                          WallTime, const std::string&, const std::string&)) {
   std::lock_guard lock(mutex_);
-  RolloutSlot& slot = ActiveRollout(request.cutover());
+  RolloutEntry& slot = ActiveRollout(request.cutover());
   const WallTime now = deps_.clock->Now();
   std::vector<Decision> decisions;
   try {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "agent/core/clock.hpp"
-#include "agent/core/sampler.hpp"
+#include "agent/core/counter_history.hpp"
 #include "agent/engine/rollout_engine.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/server/event_bus.hpp"
@@ -60,7 +60,7 @@ class Controller {
     GateFactory gate_factory;
     GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
     std::function<std::string()> new_rollout_id;
-    ControllerListener* listener = nullptr;
+    std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
   };
 
   Controller(Dependencies deps, Options options);
@@ -89,7 +89,7 @@ class Controller {
  private:
   std::shared_ptr<GateSet> ValidatedPlanGates(const std::string& cutover, bool has_plan,
                                               const v1::Plan& plan, bool cutover_required) const;
-  struct RolloutSlot {
+  struct RolloutEntry {
     std::unique_ptr<RolloutEngine> engine;
     std::shared_ptr<GateSet> gates;
     bool weight_checked = false;  // after a restore, against the state file
@@ -106,10 +106,10 @@ class Controller {
   state::RecordSnapshot Snapshot(const std::string& field, const std::string& cutover);
   v1::Cutover Describe(const state::RecordSnapshot& record, WallTime now);
   v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot, Nanos window);
-  RolloutSlot& ActiveRollout(const std::string& cutover);
+  RolloutEntry& ActiveRollout(const std::string& cutover);
   void Execute(RolloutEngine& engine, std::vector<Decision> decisions);
   void Publish(v1::Event& event);
-  void DispatchGates(RolloutSlot& slot);
+  void DispatchGates(RolloutEntry& slot);
   void DrainGateReplies(WallTime now);
   void UpdateRetention();
   GateProfile ProfileOf(const GateSet& gates) const;
@@ -123,8 +123,8 @@ class Controller {
   std::mutex mutex_;
   std::optional<state::StateFile> file_;
   std::string file_error_;
-  Sampler sampler_;
-  std::map<std::string, RolloutSlot> rollouts_;  // by cutover: the current or last rollout
+  CounterHistory history_;
+  std::map<std::string, RolloutEntry> rollouts_;  // by cutover: the current or last rollout
   EventBus bus_;
 
   std::mutex replies_mutex_;  // gate replies arrive from the worker thread

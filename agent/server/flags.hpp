@@ -1,4 +1,4 @@
-// cutover-agent's command line (names as in DESIGN.md).
+// cutover-agent's command line (names as in docs/design.md).
 #pragma once
 
 #include <stdexcept>

@@ -3,35 +3,19 @@
 #include <chrono>
 #include <stdexcept>
 
-#ifdef CUTOVER_HAVE_GATES
 #include "agent/gates/factory.hpp"
-#endif
 
 namespace cutover::agent {
 
 GateFactory DefaultGateFactory() {
   return [](const google::protobuf::RepeatedPtrField<v1::Gate>& specs) {
-#ifdef CUTOVER_HAVE_GATES
-    gates::ValidateGates(specs);
-    auto made = gates::MakeGates(specs);
     auto set = std::make_shared<GateSet>();
-    for (auto& g : made) set->push_back(std::move(g));
+    for (auto& g : gates::MakeGates(specs)) set->push_back(std::move(g));
     return set;
-#else
-    if (!specs.empty())
-      throw std::invalid_argument("gates: this cutover-agent was built without gate support");
-    return std::make_shared<GateSet>();
-#endif
   };
 }
 
-void RedactPlan(v1::Plan* plan) {
-#ifdef CUTOVER_HAVE_GATES
-  gates::RedactGateSpecs(plan->mutable_gates());
-#else
-  (void)plan;
-#endif
-}
+void RedactPlan(v1::Plan* plan) { gates::RedactGateSpecs(plan->mutable_gates()); }
 
 gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context) {
   const auto start = std::chrono::steady_clock::now();

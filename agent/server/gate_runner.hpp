@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/gates/gate.hpp"
+#include "agent/core/gate.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::agent {
@@ -22,12 +22,11 @@ using GateSet = std::vector<std::unique_ptr<gates::Gate>>;
 using GateFactory = std::function<std::shared_ptr<GateSet>(
     const google::protobuf::RepeatedPtrField<v1::Gate>& specs)>;
 
-// The factory of this build: the gates library when linked in, else one
-// that refuses any gate (and accepts a plan without gates).
+// The gates library's factory (agent/gates/factory.hpp).
 GateFactory DefaultGateFactory();
 
 // Replaces the passwords in a plan's gate DSNs by "***": for every copy of a
-// plan that is journaled, logged or returned. Nothing to do without gates.
+// plan that is journaled, logged or returned.
 void RedactPlan(v1::Plan* plan);
 
 // Evaluates one gate; one that throws fails with the reason.

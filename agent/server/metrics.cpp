@@ -1,5 +1,6 @@
 #include "agent/server/metrics.hpp"
 
+#include "agent/core/event_kinds.hpp"
 #include "agent/core/units.hpp"
 
 namespace cutover::agent {
@@ -121,7 +122,8 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
 void Metrics::OnEvent(const v1::Event& event) {
   std::lock_guard lock(mutex_);
   decisions_.Add({{"cutover", event.cutover()}, {"kind", event.kind()}}).Increment();
-  if (event.kind() == "reverted") reverts_.Add({{"cutover", event.cutover()}}).Increment();
+  if (event.kind() == event_kind::kReverted)
+    reverts_.Add({{"cutover", event.cutover()}}).Increment();
   last_decision_.Add({{"cutover", event.cutover()}})
       .Set(static_cast<double>(event.time().seconds()) + event.time().nanos() / 1e9);
 }

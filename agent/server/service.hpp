@@ -1,33 +1,18 @@
-// The gRPC face of the controller: maps requests to controller calls,
-// ApiError to status codes, and guards mutating calls with the bearer token.
+// The gRPC face of the API: each RPC is one Api call (api.hpp), with the
+// caller taken from the ServerContext and ApiError turned into a status.
 #pragma once
 
-#include <atomic>
-#include <string>
-
-#include "agent/server/controller.hpp"
+#include "agent/server/api.hpp"
 #include "cutover/v1/cutover.grpc.pb.h"
 
 namespace cutover::agent {
 
-// Who may mutate. Calls over a unix socket are trusted (the socket is 0660:
-// the file system already decided); TCP calls need the token.
-class Authorizer {
- public:
-  explicit Authorizer(std::string token) : token_(std::move(token)) {}
-  grpc::Status Check(grpc::ServerContext* context) const;
-
- private:
-  std::string token_;  // empty: no --token-file, TCP cannot mutate
-};
+// The caller of a gRPC call: its peer and its authorization metadata.
+Caller CallerOf(grpc::ServerContext* context);
 
 class CutoverServiceImpl final : public v1::CutoverService::Service {
  public:
-  CutoverServiceImpl(Controller& controller, Authorizer authorizer)
-      : controller_(controller), authorizer_(std::move(authorizer)) {}
-
-  // Ends WatchEvents streams (the agent is stopping).
-  void Shutdown() { controller_.bus().Close(); }
+  explicit CutoverServiceImpl(Api& api) : api_(api) {}
 
   grpc::Status ListCutovers(grpc::ServerContext*, const v1::ListCutoversRequest*,
                             v1::ListCutoversResponse*) override;
@@ -53,8 +38,7 @@ class CutoverServiceImpl final : public v1::CutoverService::Service {
                          v1::PreflightResponse*) override;
 
  private:
-  Controller& controller_;
-  Authorizer authorizer_;
+  Api& api_;
 };
 
 }  // namespace cutover::agent

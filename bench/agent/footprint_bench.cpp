@@ -13,7 +13,8 @@
 #include <sstream>
 
 #include "cutover/state_file.hpp"
-#include "integration/agent_harness.hpp"
+#include "support/agent.hpp"
+#include "support/site.hpp"
 
 using namespace cutover;
 using namespace cutover::test;

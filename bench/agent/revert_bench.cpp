@@ -12,7 +12,8 @@
 #include <cstdlib>
 
 #include "cutover/state_file.hpp"
-#include "integration/agent_harness.hpp"
+#include "support/agent.hpp"
+#include "support/site.hpp"
 
 using namespace cutover;
 using namespace cutover::test;

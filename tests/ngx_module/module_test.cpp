@@ -145,7 +145,7 @@ TEST_F(ModuleTest, CountersEqualWhatTheClientSaw) {
   EXPECT_DOUBLE_EQ(s["weight"]["green"].get<double>(), 30.0);
   EXPECT_DOUBLE_EQ(s["weight"]["blue"].get<double>(), 70.0);
   EXPECT_EQ(s["epoch"], 1);
-  for (const std::string slot : {"blue", "green"}) {
+  for (const std::string& slot : {"blue", "green"}) {
     const int seen =
         gets.by_slot[slot] + posts.by_slot[slot] + puts.by_slot[slot] + failing.by_slot[slot];
     EXPECT_EQ(s["slots"][slot]["requests"], seen) << slot;

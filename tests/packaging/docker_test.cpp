@@ -68,11 +68,13 @@ TEST(Docker, ImagesBuildOnBookwormWithTheTestsInstallScript) {
     std::string line;
     while (std::getline(lines, line)) {
       std::smatch m;
-      if (std::regex_match(line, m, std::regex(R"(COPY (\S+) \S+)")) && m[1] != ".")
+      if (std::regex_match(line, m, std::regex(R"(COPY (\S+) \S+)")) && m[1] != ".") {
         EXPECT_TRUE(fs::exists(kSource + "/" + m[1].str())) << line;
+      }
       // Packages copied from the build stage are ones cpack makes.
-      if (std::regex_match(line, m, std::regex(R"(COPY --from=build /debs/(\S+)_\*\.deb .*)")))
+      if (std::regex_match(line, m, std::regex(R"(COPY --from=build /debs/(\S+)_\*\.deb .*)"))) {
         EXPECT_TRUE(m[1] == "cutover" || m[1] == "cutover-nginx-module") << line;
+      }
     }
   }
   EXPECT_EQ(dockerfiles, 3);

@@ -131,17 +131,14 @@ TEST(Packages, CutoverDebCarriesAgentCliUnitAndExamples) {
   EXPECT_NE(ReadFile(root / "usr/lib/systemd/system/cutover-agent.service")
                 .find("ExecStart=/usr/bin/cutover-agent"),
             std::string::npos);
-#ifdef CUTOVER_HAVE_AGENT
   for (const char* bin : {"usr/bin/cutover-agent", "usr/bin/cutoverctl"}) {
     ASSERT_TRUE(FileExists(root / bin)) << bin;
     EXPECT_EQ(fs::status(root / bin).permissions() & fs::perms::owner_exec, fs::perms::owner_exec);
   }
-#endif
   // The demo app is for demonstrations, not production hosts.
   EXPECT_FALSE(FileExists(root / "usr/bin/cutover-demo-app"));
 }
 
-#ifdef CUTOVER_AGENT_BINARY
 TEST(Systemd, AgentUnitVerifies) {
   if (test::Run({"sh", "-c", "command -v systemd-analyze"}).exit_code != 0)
     GTEST_SKIP() << "systemd-analyze is not installed (no systemd on this host)";
@@ -165,7 +162,6 @@ TEST(Systemd, AgentUnitVerifies) {
         << flag;
   }
 }
-#endif
 
 TEST(Install, PutsEveryPartInTheConventionalPlace) {
   TempDir root("install-root");
@@ -177,10 +173,8 @@ TEST(Install, PutsEveryPartInTheConventionalPlace) {
                            "lib/systemd/system/cutover-agent.service",
                            "share/cutover/plans/conservative.yaml", "bin/cutover-demo-app"})
     EXPECT_TRUE(FileExists(prefix + "/" + path)) << path;
-#ifdef CUTOVER_HAVE_AGENT
   EXPECT_TRUE(FileExists(prefix + "/bin/cutover-agent"));
   EXPECT_TRUE(FileExists(prefix + "/bin/cutoverctl"));
-#endif
 }
 
 }  // namespace

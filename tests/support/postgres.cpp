@@ -10,7 +10,7 @@ namespace {
 const std::string kBin = CUTOVER_PG_BINDIR;
 }
 
-std::vector<std::string> Postgres::AsPostgres(std::vector<std::string> argv) const {
+std::vector<std::string> AsPostgresUser(std::vector<std::string> argv) {
   if (::geteuid() != 0) return argv;
   std::vector<std::string> wrapped = {"runuser", "-u", "postgres", "--"};
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());
@@ -20,18 +20,41 @@ std::vector<std::string> Postgres::AsPostgres(std::vector<std::string> argv) con
 Postgres::Postgres(const std::string& extra_conf) : dir_("cutover-pg") {
   data_ = dir_ / "data";
   if (::geteuid() == 0) Run({"chown", "postgres:postgres", dir_.path()});
-  auto init = Run(AsPostgres({kBin + "/initdb", "-D", data_, "--auth=trust", "-U", "postgres",
-                              "--no-sync", "-E", "UTF8", "--locale=C"}));
+  auto init = Run(AsPostgresUser({kBin + "/initdb", "-D", data_, "--auth=trust", "-U", "postgres",
+                                  "--no-sync", "-E", "UTF8", "--locale=C"}));
   if (init.exit_code != 0) throw std::runtime_error("initdb failed: " + init.err);
+  Configure(extra_conf);
+  Start();
+}
+
+Postgres::Postgres(BaseBackupOf from, const std::string& extra_conf) : dir_("cutover-standby") {
+  data_ = dir_ / "data";
+  if (::geteuid() == 0) Run({"chown", "postgres:postgres", dir_.path()});
+  // -R writes standby.signal and primary_conninfo; -X stream brings the WAL
+  // the copy needs; -c fast does not wait for the primary's next checkpoint.
+  auto backup = Run(AsPostgresUser({kBin + "/pg_basebackup", "-h", "127.0.0.1", "-p",
+                                    std::to_string(from.primary.port()), "-U", "postgres", "-D",
+                                    data_, "-R", "-X", "stream", "-c", "fast", "--no-sync"}));
+  if (backup.exit_code != 0) throw std::runtime_error("pg_basebackup failed: " + backup.err);
+  Configure(extra_conf);
+  Start();
+}
+
+void Postgres::Configure(const std::string& extra_conf) {
   if (!extra_conf.empty()) {
-    std::string conf = ReadFile(data_ + "/postgresql.conf");
+    const std::string conf = ReadFile(data_ + "/postgresql.conf");
     WriteFile(data_ + "/postgresql.conf", conf + "\n" + extra_conf + "\n");
   }
   port_ = FreePort();
+}
+
+void Postgres::Start() {
+  if (running_) return;
   const std::string opts = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
                            data_ + " -c fsync=off";
-  auto start = Run(AsPostgres({kBin + "/pg_ctl", "-D", data_, "-w", "-t", "60", "-l",
-                               data_ + "/server.log", "-o", opts, "start"}));
+  // -w returns once the server accepts connections (read-only ones, for a standby).
+  auto start = Run(AsPostgresUser({kBin + "/pg_ctl", "-D", data_, "-w", "-t", "60", "-l",
+                                   data_ + "/server.log", "-o", opts, "start"}));
   if (start.exit_code != 0)
     throw std::runtime_error("pg_ctl start failed: " + start.err + ReadFile(data_ + "/server.log"));
   running_ = true;
@@ -41,7 +64,7 @@ Postgres::~Postgres() { Stop(); }
 
 void Postgres::Stop() {
   if (!running_) return;
-  Run(AsPostgres({kBin + "/pg_ctl", "-D", data_, "-w", "-t", "60", "-m", "fast", "stop"}));
+  Run(AsPostgresUser({kBin + "/pg_ctl", "-D", data_, "-w", "-t", "60", "-m", "fast", "stop"}));
   running_ = false;
 }
 

@@ -1,9 +1,12 @@
-// A throwaway PostgreSQL 15 cluster: initdb into a temp directory, started
-// with pg_ctl on a free loopback port (as the postgres user when root), and
-// stopped by its pid when the object dies.
+// Throwaway PostgreSQL 15 clusters: initdb (or pg_basebackup, for a
+// standby) into a temporary directory, started with pg_ctl on a free
+// loopback port (as the postgres user when root), stopped by pg_ctl when the
+// object dies. Stop() and Start() keep the data and the port, so a test can
+// restart the server under a client.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "support/process.hpp"
 
@@ -11,9 +14,9 @@ namespace cutover::test {
 
 class Postgres {
  public:
-  // `extra_conf` is appended to postgresql.conf (e.g. wal_level = logical).
+  // `extra_conf` is appended to postgresql.conf (e.g. "wal_level = logical").
   explicit Postgres(const std::string& extra_conf = "");
-  ~Postgres();
+  virtual ~Postgres();
   Postgres(const Postgres&) = delete;
   Postgres& operator=(const Postgres&) = delete;
 
@@ -24,15 +27,33 @@ class Postgres {
   // Runs SQL through psql; throws with psql's stderr on failure; returns
   // the unaligned, tuples-only output.
   std::string Psql(const std::string& sql, const std::string& db = "postgres") const;
+  // pg_ctl stop -m fast; Start() brings the same cluster back on the same port.
   void Stop();
+  void Start();
+
+ protected:
+  struct BaseBackupOf {
+    const Postgres& primary;
+  };
+  Postgres(BaseBackupOf from, const std::string& extra_conf);
 
  private:
-  std::vector<std::string> AsPostgres(std::vector<std::string> argv) const;
+  void Configure(const std::string& extra_conf);
 
   TempDir dir_;
   std::string data_;
   int port_ = 0;
   bool running_ = false;
 };
+
+// A streaming standby of a test Postgres: pg_basebackup -R of the primary.
+class Standby : public Postgres {
+ public:
+  explicit Standby(const Postgres& primary, const std::string& extra_conf = "")
+      : Postgres(BaseBackupOf{primary}, extra_conf) {}
+};
+
+// Runs a PostgreSQL binary as the postgres user when running as root.
+std::vector<std::string> AsPostgresUser(std::vector<std::string> argv);
 
 }  // namespace cutover::test

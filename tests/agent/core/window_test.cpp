@@ -2,8 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/core/sampler.hpp"
-#include "agent/engine/judge.hpp"
+#include "agent/core/counter_history.hpp"
 
 namespace cutover::agent {
 namespace {
@@ -83,8 +82,8 @@ TEST(SlotHistory, StaysBoundedWhateverTheTick) {
   EXPECT_NEAR(static_cast<double>(w.requests), 10000.0, 100.0);
 }
 
-TEST(Sampler, KeepsEachCutoverAndSlotApartAndForgetsGoneRecords) {
-  Sampler sampler(60s);
+TEST(CounterHistory, KeepsEachCutoverAndSlotApartAndForgetsGoneRecords) {
+  CounterHistory sampler(60s);
   const SteadyTime t0{};
   state::RecordSnapshot a;
   a.name = "a";
@@ -99,20 +98,6 @@ TEST(Sampler, KeepsEachCutoverAndSlotApartAndForgetsGoneRecords) {
   EXPECT_EQ(sampler.Window("b", state::Slot::kBlue, 10s).requests, 7u);
   sampler.Add(t0 + 2s, {a});
   EXPECT_EQ(sampler.Window("b", state::Slot::kBlue, 10s).requests, 0u);
-}
-
-TEST(Judge, FailuresCountAsErrorsAndAsTried) {
-  v1::Analysis analysis;
-  analysis.mutable_window()->set_seconds(10);
-  analysis.set_min_requests(10);
-  analysis.set_max_error_rate(0.05);
-  WindowStats w;
-  w.requests = 0;
-  w.failures = 20;  // green refuses connections: nothing served, all tried
-  Verdict v = Judge(analysis, w, WindowStats{});
-  EXPECT_TRUE(v.failing()) << v.reason;
-  EXPECT_DOUBLE_EQ(v.measurement.error_rate(), 1.0);
-  EXPECT_EQ(v.measurement.errors(), 20u);
 }
 
 }  // namespace

@@ -1,0 +1,236 @@
+#include "agent/core/dsn.hpp"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <utility>
+
+namespace cutover::agent {
+
+namespace {
+
+constexpr std::string_view kMask = "***";
+
+struct Span {
+  std::size_t begin;
+  std::size_t end;
+};
+
+bool IsSecretKey(std::string_view key) { return key == "password" || key == "sslpassword"; }
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// As libpq decodes URI keys and values.
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// URI form: the password of the user info and any ?password=/&sslpassword=.
+std::vector<Span> UriSecretSpans(std::string_view uri) {
+  std::vector<Span> spans;
+  const std::size_t start = uri.find("://") + 3;
+  // libpq ends the user info at the first '@' before the path; a password
+  // holding a raw '@' then spills into the host. Masking up to the last '@'
+  // before the path hides it whole under either reading.
+  const std::size_t path = std::min(uri.find('/', start), uri.size());
+  const std::size_t at = uri.substr(0, path).rfind('@');
+  const bool has_user_info = at != std::string_view::npos && at >= start;
+  if (has_user_info) {
+    const std::size_t colon = uri.find(':', start);
+    if (colon < at) spans.push_back({colon + 1, at});
+  }
+  const std::size_t query = std::min(uri.find('?', has_user_info ? at : start), uri.size());
+  std::size_t pos = query + 1;
+  while (pos < uri.size()) {
+    const std::size_t amp = std::min(uri.find('&', pos), uri.size());
+    const std::string_view param = uri.substr(pos, amp - pos);
+    const std::size_t eq = param.find('=');
+    if (eq != std::string_view::npos && IsSecretKey(PercentDecode(param.substr(0, eq))))
+      spans.push_back({pos + eq + 1, amp});
+    pos = amp + 1;
+  }
+  return spans;
+}
+
+// key=value form, tokenised the way libpq does (values may be single-quoted,
+// backslash escapes). Where the string stops making sense, the rest is masked.
+std::vector<Span> KeywordSecretSpans(std::string_view s) {
+  std::vector<Span> spans;
+  const auto space = [&](std::size_t i) {
+    return std::isspace(static_cast<unsigned char>(s[i])) != 0;
+  };
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    while (i < n && space(i)) ++i;
+    if (i == n) break;
+    const std::size_t key_begin = i;
+    while (i < n && !space(i) && s[i] != '=') ++i;
+    const std::string_view key = s.substr(key_begin, i - key_begin);
+    while (i < n && space(i)) ++i;
+    if (i == n || s[i] != '=' || key.empty()) {
+      spans.push_back({key_begin, n});
+      break;
+    }
+    ++i;
+    while (i < n && space(i)) ++i;
+    const std::size_t value_begin = i;
+    if (i < n && s[i] == '\'') {
+      ++i;
+      bool closed = false;
+      while (i < n) {
+        if (s[i] == '\\' && i + 1 < n) {
+          i += 2;
+        } else if (s[i] == '\'') {
+          ++i;
+          closed = true;
+          break;
+        } else {
+          ++i;
+        }
+      }
+      if (!closed) {
+        spans.push_back({value_begin, n});
+        break;
+      }
+    } else {
+      while (i < n && !space(i)) i += (s[i] == '\\' && i + 1 < n) ? 2 : 1;
+    }
+    if (IsSecretKey(key)) spans.push_back({value_begin, i});
+  }
+  return spans;
+}
+
+std::vector<Span> SecretSpans(std::string_view dsn) {
+  if (IsSqliteDsn(dsn)) return {};
+  if (IsPostgresUri(dsn)) return UriSecretSpans(dsn);
+  return KeywordSecretSpans(dsn);
+}
+
+struct ConninfoDeleter {
+  void operator()(PQconninfoOption* options) const { PQconninfoFree(options); }
+};
+using Conninfo = std::unique_ptr<PQconninfoOption, ConninfoDeleter>;
+
+Conninfo Parse(const std::string& dsn) { return Conninfo(PQconninfoParse(dsn.c_str(), nullptr)); }
+
+}  // namespace
+
+bool IsSqliteDsn(std::string_view dsn) { return StartsWith(dsn, "sqlite:"); }
+
+std::string SqlitePath(std::string_view dsn) {
+  std::string_view path = dsn.substr(std::string_view("sqlite:").size());
+  if (StartsWith(path, "//")) path.remove_prefix(2);
+  return std::string(path);
+}
+
+bool IsPostgresUri(std::string_view dsn) {
+  return StartsWith(dsn, "postgresql://") || StartsWith(dsn, "postgres://");
+}
+
+std::string RedactDsn(std::string_view dsn) {
+  if (IsSqliteDsn(dsn)) return std::string(dsn);
+  const bool uri = IsPostgresUri(dsn);
+  const std::string everything_masked =
+      uri ? std::string(dsn.substr(0, dsn.find("://") + 3)) + std::string(kMask)
+          : std::string(kMask);
+  std::string masked;
+  std::size_t pos = 0;
+  for (const Span& span : SecretSpans(dsn)) {
+    masked.append(dsn.substr(pos, span.begin - pos));
+    masked.append(kMask);
+    pos = span.end;
+  }
+  masked.append(dsn.substr(pos));
+  // What libpq makes of the original decides whether the masking can be
+  // trusted: the masked string must parse too, and hold no password but ours.
+  const Conninfo original = Parse(std::string(dsn));
+  if (!original) return uri ? everything_masked : masked;
+  const Conninfo check = Parse(masked);
+  if (!check) return everything_masked;
+  for (const auto* o = check.get(); o->keyword != nullptr; ++o)
+    if (o->val != nullptr && IsSecretKey(o->keyword) && o->val != kMask) return everything_masked;
+  return masked;
+}
+
+std::optional<std::string> PostgresDsnProblem(const std::string& dsn) {
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> options(PQconninfoParse(dsn.c_str(), &error));
+  if (options) return std::nullopt;
+  std::string message = error != nullptr ? error : "out of memory";
+  PQfreemem(error);
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back())))
+    message.pop_back();
+  if (!SecretSpans(dsn).empty() || dsn.find("password") != std::string::npos)
+    return "libpq cannot parse the connection string " + RedactDsn(dsn);
+  return SecretScrubber(dsn).Scrub(message);
+}
+
+SecretScrubber::SecretScrubber(std::string_view dsn) {
+  for (const Span& span : SecretSpans(dsn)) {
+    const std::string_view secret = dsn.substr(span.begin, span.end - span.begin);
+    secrets_.emplace_back(secret);
+    // A password holding a raw '@' is read by libpq as a password and part
+    // of the host name, which its messages then quote: every piece counts.
+    for (std::size_t from = 0, at; (at = secret.find('@', from)) != std::string_view::npos;
+         from = at + 1) {
+      secrets_.emplace_back(secret.substr(from, at - from));
+      secrets_.emplace_back(secret.substr(at + 1));
+    }
+  }
+  // libpq reports decoded values (percent-decoding, quote removal).
+  if (!IsSqliteDsn(dsn)) {
+    const Conninfo options = Parse(std::string(dsn));
+    for (auto* o = options.get(); o != nullptr && o->keyword != nullptr; ++o)
+      if (o->val != nullptr && IsSecretKey(o->keyword)) secrets_.emplace_back(o->val);
+  }
+  std::erase_if(secrets_, [](const std::string& s) { return s.empty(); });
+  std::sort(secrets_.begin(), secrets_.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  secrets_.erase(std::unique(secrets_.begin(), secrets_.end()), secrets_.end());
+}
+
+std::string SecretScrubber::Scrub(const std::string& text) const {
+  if (secrets_.empty()) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::string* hit = nullptr;
+    for (const std::string& secret : secrets_) {
+      if (text.compare(i, secret.size(), secret) == 0) {
+        hit = &secret;
+        break;
+      }
+    }
+    if (hit != nullptr) {
+      out.append(kMask);
+      i += hit->size();
+    } else {
+      out.push_back(text[i++]);
+    }
+  }
+  return out;
+}
+
+}  // namespace cutover::agent

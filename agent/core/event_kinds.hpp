@@ -1,0 +1,22 @@
+// The kinds of journal events (cutover.v1.Event.kind): what the agent
+// emits, what the journal restores from and what watchers match on. The
+// proto's comment lists the same set.
+#pragma once
+
+namespace cutover::agent::event_kind {
+
+inline constexpr char kAgentStarted[] = "agent_started";
+inline constexpr char kWeightSet[] = "weight_set";
+inline constexpr char kRolloutStarted[] = "rollout_started";
+inline constexpr char kStepAdvanced[] = "step_advanced";
+inline constexpr char kInconclusive[] = "inconclusive";
+inline constexpr char kGateFailed[] = "gate_failed";
+inline constexpr char kBreach[] = "breach";
+inline constexpr char kReverted[] = "reverted";
+inline constexpr char kPaused[] = "paused";
+inline constexpr char kResumed[] = "resumed";
+inline constexpr char kPromoted[] = "promoted";
+inline constexpr char kCompleted[] = "completed";
+inline constexpr char kAborted[] = "aborted";
+
+}  // namespace cutover::agent::event_kind

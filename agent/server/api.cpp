@@ -1,0 +1,133 @@
+#include "agent/server/api.hpp"
+
+#include <algorithm>
+
+namespace cutover::agent {
+
+namespace {
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+void Authorizer::Require(const Caller& caller) const {
+  if (caller.local) return;
+  if (token_.empty())
+    throw ApiError(grpc::StatusCode::UNAUTHENTICATED,
+                   "mutating calls over TCP need a token, and this agent has no --token-file");
+  if (caller.credentials.empty())
+    throw ApiError(grpc::StatusCode::UNAUTHENTICATED,
+                   "missing authorization metadata (\"Bearer <token>\")");
+  const std::string prefix = "Bearer ";
+  if (caller.credentials.rfind(prefix, 0) != 0 ||
+      !ConstantTimeEquals(caller.credentials.substr(prefix.size()), token_))
+    throw ApiError(grpc::StatusCode::UNAUTHENTICATED, "bad bearer token");
+}
+
+EventWatch::EventWatch(Controller& controller, const v1::WatchEventsRequest& request)
+    : controller_(controller), request_(request) {
+  // The live cursor first, so nothing falls between the replay and live.
+  live_after_ = controller_.bus().last_sequence();
+  // Live events start after the replay, or at since_sequence when that is ahead.
+  cursor_ = request_.since_sequence() > live_after_ ? request_.since_sequence() - 1 : live_after_;
+}
+
+std::vector<v1::Event> EventWatch::Replay() {
+  std::vector<v1::Event> out;
+  if (request_.since_sequence() == 0) return out;
+  for (auto& e : controller_.EventsSince(request_.cutover(), request_.since_sequence())) {
+    if (e.sequence() > live_after_) break;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<v1::Event> EventWatch::Next(std::chrono::milliseconds timeout) {
+  std::vector<v1::Event> out;
+  for (auto& e : controller_.bus().WaitAfter(cursor_, timeout)) {
+    cursor_ = std::max(cursor_, e.sequence());
+    if (request_.cutover().empty() || e.cutover() == request_.cutover())
+      out.push_back(std::move(e));
+  }
+  return out;
+}
+
+bool EventWatch::closed() const { return controller_.bus().closed(); }
+
+v1::ListCutoversResponse Api::ListCutovers(const Caller&, const v1::ListCutoversRequest&) {
+  v1::ListCutoversResponse response;
+  for (auto& c : controller_.ListCutovers()) *response.add_cutovers() = std::move(c);
+  return response;
+}
+
+v1::GetStatusResponse Api::GetStatus(const Caller&, const v1::GetStatusRequest& request) {
+  v1::GetStatusResponse response;
+  *response.mutable_cutover() = controller_.GetStatus(request.cutover());
+  return response;
+}
+
+v1::SetWeightResponse Api::SetWeight(const Caller& caller, const v1::SetWeightRequest& request) {
+  authorizer_.Require(caller);
+  return controller_.SetWeight(request, caller.actor());
+}
+
+v1::RolloutResponse Api::StartRollout(const Caller& caller,
+                                      const v1::StartRolloutRequest& request) {
+  authorizer_.Require(caller);
+  v1::RolloutResponse response;
+  *response.mutable_rollout() = controller_.StartRollout(request, caller.actor());
+  return response;
+}
+
+v1::RolloutResponse Api::PauseRollout(const Caller& caller,
+                                      const v1::RolloutActionRequest& request) {
+  authorizer_.Require(caller);
+  v1::RolloutResponse response;
+  *response.mutable_rollout() = controller_.PauseRollout(request, caller.actor());
+  return response;
+}
+
+v1::RolloutResponse Api::ResumeRollout(const Caller& caller,
+                                       const v1::RolloutActionRequest& request) {
+  authorizer_.Require(caller);
+  v1::RolloutResponse response;
+  *response.mutable_rollout() = controller_.ResumeRollout(request, caller.actor());
+  return response;
+}
+
+v1::RolloutResponse Api::PromoteRollout(const Caller& caller,
+                                        const v1::RolloutActionRequest& request) {
+  authorizer_.Require(caller);
+  v1::RolloutResponse response;
+  *response.mutable_rollout() = controller_.PromoteRollout(request, caller.actor());
+  return response;
+}
+
+v1::RolloutResponse Api::AbortRollout(const Caller& caller,
+                                      const v1::RolloutActionRequest& request) {
+  authorizer_.Require(caller);
+  v1::RolloutResponse response;
+  *response.mutable_rollout() = controller_.AbortRollout(request, caller.actor());
+  return response;
+}
+
+v1::GetHistoryResponse Api::GetHistory(const Caller&, const v1::GetHistoryRequest& request) {
+  v1::GetHistoryResponse response;
+  for (auto& e : controller_.GetHistory(request)) *response.add_events() = std::move(e);
+  return response;
+}
+
+v1::PreflightResponse Api::Preflight(const Caller&, const v1::PreflightRequest& request) {
+  return controller_.Preflight(request);
+}
+
+EventWatch Api::WatchEvents(const Caller&, const v1::WatchEventsRequest& request) {
+  return EventWatch(controller_, request);
+}
+
+}  // namespace cutover::agent

@@ -1,0 +1,179 @@
+// The sql gate against a real PostgreSQL cluster, and what every PostgreSQL
+// gate shares: timeouts, unreachable servers, and passwords kept out of sight.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/gate_specs.hpp"
+#include "support/postgres.hpp"
+
+namespace cutover::test {
+namespace {
+
+const std::string kPassword = "Sup3r-Secret-Pw";
+const std::string kWrongPassword = "Wr0ng-Secret-Pw";
+
+class SqlGateTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pg_ = new Postgres();
+    pg_->Psql("create table pending_jobs (id int)");
+    // A role that must give its password (the cluster trusts everyone else).
+    pg_->Psql("create role app login password '" + kPassword + "'");
+    const std::string hba = pg_->data_dir() + "/pg_hba.conf";
+    WriteFile(hba, "host all app 127.0.0.1/32 scram-sha-256\n" + ReadFile(hba));
+    pg_->Psql("select pg_reload_conf()");
+    ASSERT_TRUE(WaitFor([] {
+      return EvaluateOnce(SqlSpec(AppUri(kWrongPassword), "select true"))
+                 .detail.find("password authentication failed") != std::string::npos;
+    }));
+  }
+  static void TearDownTestSuite() {
+    delete pg_;
+    pg_ = nullptr;
+  }
+  static std::string AppUri(const std::string& password) {
+    return "postgresql://app:" + password + "@127.0.0.1:" + std::to_string(pg_->port()) +
+           "/postgres";
+  }
+  static Postgres* pg_;
+};
+
+Postgres* SqlGateTest::pg_ = nullptr;
+
+TEST_F(SqlGateTest, PassesWhenTheQueryReturnsTrue) {
+  const auto outcome = EvaluateOnce(SqlSpec(pg_->Uri(), "select count(*) = 0 from pending_jobs"));
+  EXPECT_TRUE(outcome.passed) << outcome.detail;
+  EXPECT_EQ(outcome.name, "sql");
+  EXPECT_NE(outcome.detail.find("returned true"), std::string::npos) << outcome.detail;
+}
+
+TEST_F(SqlGateTest, FailsWhenTheQueryReturnsFalseNullOrNothing) {
+  const auto is_false = EvaluateOnce(SqlSpec(pg_->Uri(), "select count(*) > 0 from pending_jobs"));
+  EXPECT_FALSE(is_false.passed);
+  EXPECT_NE(is_false.detail.find("returned false"), std::string::npos) << is_false.detail;
+  const auto is_null = EvaluateOnce(SqlSpec(pg_->Uri(), "select null::boolean"));
+  EXPECT_FALSE(is_null.passed);
+  EXPECT_NE(is_null.detail.find("NULL"), std::string::npos) << is_null.detail;
+  const auto no_rows = EvaluateOnce(SqlSpec(pg_->Uri(), "select true where false"));
+  EXPECT_FALSE(no_rows.passed);
+  EXPECT_NE(no_rows.detail.find("no rows"), std::string::npos) << no_rows.detail;
+  const auto not_bool = EvaluateOnce(SqlSpec(pg_->Uri(), "select 1"));
+  EXPECT_FALSE(not_bool.passed);
+  EXPECT_NE(not_bool.detail.find("not a boolean"), std::string::npos) << not_bool.detail;
+}
+
+TEST_F(SqlGateTest, FailsWithTheServersErrorForABadQuery) {
+  const auto outcome = EvaluateOnce(SqlSpec(pg_->Uri(), "select true from no_such_table"));
+  EXPECT_FALSE(outcome.passed);
+  EXPECT_NE(outcome.detail.find("no_such_table"), std::string::npos) << outcome.detail;
+}
+
+TEST_F(SqlGateTest, NeverWrites) {
+  const auto outcome =
+      EvaluateOnce(SqlSpec(pg_->Uri(),
+                           "with x as (insert into pending_jobs values (1) returning 1)"
+                           " select count(*) = 1 from x"));
+  EXPECT_FALSE(outcome.passed);
+  EXPECT_NE(outcome.detail.find("read-only"), std::string::npos) << outcome.detail;
+  EXPECT_EQ(pg_->Psql("select count(*) from pending_jobs"), "0\n");
+}
+
+TEST_F(SqlGateTest, AnUnreachableDatabaseFailsWithTheReason) {
+  const std::string nobody = "postgresql://app@127.0.0.1:" + std::to_string(FreePort()) + "/app";
+  const auto outcome = EvaluateOnce(SqlSpec(nobody, "select true"));
+  EXPECT_FALSE(outcome.passed);
+  EXPECT_NE(outcome.detail.find("cannot connect"), std::string::npos) << outcome.detail;
+  EXPECT_NE(outcome.detail.find("refused"), std::string::npos) << outcome.detail;
+}
+
+TEST_F(SqlGateTest, AServerThatNeverAnswersTimesOut) {
+  // A listening socket nobody accepts on: the TCP handshake completes, the
+  // PostgreSQL one never does.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string silent =
+      "postgresql://app@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/app?sslmode=disable";
+  const auto outcome = EvaluateOnce(WithTimeout(SqlSpec(silent, "select true"), 300ms));
+  ::close(fd);
+  EXPECT_FALSE(outcome.passed);
+  EXPECT_NE(outcome.detail.find("timed out after 300ms connecting"), std::string::npos)
+      << outcome.detail;
+}
+
+TEST_F(SqlGateTest, ASlowQueryTimesOutAndTheServerStopsIt) {
+  const auto outcome =
+      EvaluateOnce(WithTimeout(SqlSpec(pg_->Uri(), "select pg_sleep(60) is not null"), 500ms));
+  EXPECT_FALSE(outcome.passed);
+  EXPECT_NE(outcome.detail.find("timed out after 500ms"), std::string::npos) << outcome.detail;
+  // Nothing is left running on the server.
+  EXPECT_TRUE(WaitFor([] {
+    return pg_->Psql(
+               "select count(*) from pg_stat_activity where query like '%pg_sleep(60)%'"
+               " and pid <> pg_backend_pid()") == "0\n";
+  }));
+}
+
+// The agent evaluates a failing gate every window for as long as it fails:
+// no evaluation may leave a descriptor behind.
+TEST_F(SqlGateTest, FailedEvaluationsLeaveNoDescriptorOpen) {
+  const auto open_fds = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator{});
+  };
+  const std::string refused = "postgresql://app@127.0.0.1:" + std::to_string(FreePort()) + "/app";
+  TempDir dir("cutover-fd");
+  const std::vector<v1::Gate> failing = {
+      SqlSpec(AppUri(kWrongPassword), "select true"),         // fails after connecting
+      SqlSpec(refused, "select true"),                        // fails connecting
+      SqlSpec(pg_->Uri(), "select true from no_such_table"),  // fails querying
+      ParitySpec("sqlite://" + (dir / "none.db"), pg_->Uri(), {"t"}, false),
+      ParitySpec("sqlite://" + (dir / "none.db"), refused, {"t"}, false),
+  };
+  for (const auto& spec : failing) EvaluateOnce(spec);  // warm up lazily opened files
+  const auto before = open_fds();
+  for (int round = 0; round < 10; ++round) {
+    for (const auto& spec : failing) EXPECT_FALSE(EvaluateOnce(spec).passed);
+  }
+  EXPECT_EQ(open_fds(), before);
+}
+
+TEST_F(SqlGateTest, APasswordInTheDsnIsUsedButNeverShown) {
+  const auto right = EvaluateOnce(SqlSpec(AppUri(kPassword), "select current_user = 'app'"));
+  EXPECT_TRUE(right.passed) << right.detail;
+  EXPECT_NE(right.detail.find("postgresql://app:***@"), std::string::npos) << right.detail;
+
+  const std::string port = std::to_string(pg_->port());
+  const std::string closed = std::to_string(FreePort());
+  const std::vector<std::string> failing = {
+      AppUri(kWrongPassword),
+      "host=127.0.0.1 port=" + port + " user=app dbname=postgres password=" + kWrongPassword,
+      "host=127.0.0.1 port=" + port + " user=app dbname=postgres password='" + kWrongPassword + "'",
+      "postgresql://app:" + kWrongPassword + "@127.0.0.1:" + closed + "/postgres",
+      "postgresql://app@127.0.0.1:" + port + "/postgres?password=" + kWrongPassword,
+      "postgresql://app:" + kWrongPassword + "@127.0.0.1:" + port + "/no_such_db",
+      "host=127.0.0.1 port=notanumber password=" + kWrongPassword,
+  };
+  for (const auto& dsn : failing) {
+    const auto outcome = EvaluateOnce(SqlSpec(dsn, "select true"));
+    EXPECT_FALSE(outcome.passed) << outcome.detail;
+    EXPECT_EQ(outcome.detail.find("Secret"), std::string::npos) << outcome.detail;
+    EXPECT_EQ(gates::RedactDsn(dsn).find("Secret"), std::string::npos) << dsn;
+  }
+  const auto denied = EvaluateOnce(SqlSpec(AppUri(kWrongPassword), "select true"));
+  EXPECT_NE(denied.detail.find("password authentication failed"), std::string::npos)
+      << denied.detail;
+}
+
+}  // namespace
+}  // namespace cutover::test

@@ -1,0 +1,94 @@
+#include "support/agent.hpp"
+
+#include <signal.h>
+
+#include <stdexcept>
+
+#include "cutover/state_file.hpp"
+
+namespace cutover::test {
+
+AgentOptions LocalAgent(const TempDir& dir, const std::string& state_file) {
+  AgentOptions o;
+  o.state_file = state_file;
+  o.journal = dir / "journal";
+  o.socket = dir / "agent.sock";
+  return o;
+}
+
+std::string MakeAppStateFile(const TempDir& dir) {
+  const std::string path = dir / "cutover.state";
+  state::StateFile::Create(path).AddRecord("app", "app_blue", "app_green", 0);
+  return path;
+}
+
+std::string AgentBinary() { return CUTOVER_AGENT_BINARY; }
+
+AgentProcess::AgentProcess(AgentOptions options, std::string log_prefix)
+    : options_(std::move(options)), log_prefix_(std::move(log_prefix)) {}
+
+AgentProcess::~AgentProcess() {
+  if (process_.pid() > 0 && process_.Running()) process_.Stop();
+}
+
+void AgentProcess::Start() {
+  std::vector<std::string> argv = {AgentBinary(), "--state-file",   options_.state_file,
+                                   "--journal",   options_.journal, "--tick",
+                                   options_.tick};
+  if (!options_.socket.empty()) argv.insert(argv.end(), {"--listen", "unix:" + options_.socket});
+  if (options_.tcp_port != 0)
+    argv.insert(argv.end(), {"--listen", "127.0.0.1:" + std::to_string(options_.tcp_port)});
+  if (!options_.token_file.empty()) argv.insert(argv.end(), {"--token-file", options_.token_file});
+  if (!options_.tls_cert.empty())
+    argv.insert(argv.end(), {"--tls-cert", options_.tls_cert, "--tls-key", options_.tls_key});
+  if (!options_.metrics.empty()) argv.insert(argv.end(), {"--metrics", options_.metrics});
+  process_ = Process(argv, log_prefix_);
+  const bool up = WaitFor([&] {
+    if (!process_.Running()) return true;
+    if (!options_.socket.empty() && !UnixSocketAnswers(options_.socket)) return false;
+    if (options_.tcp_port != 0 && !TcpPortAnswers(options_.tcp_port)) return false;
+    return true;
+  });
+  if (!up || !process_.Running())
+    throw std::runtime_error("cutover-agent did not start:\n" + process_.Stderr());
+}
+
+void AgentProcess::Stop() {
+  if (Running()) process_.Stop();
+}
+
+void AgentProcess::Restart() {
+  Stop();
+  Start();
+}
+
+int AgentProcess::StopWith(int sig) {
+  process_.Signal(sig);
+  auto code = process_.Wait();
+  if (!code) throw std::runtime_error("cutover-agent did not stop:\n" + process_.Stderr());
+  return *code;
+}
+
+std::shared_ptr<grpc::Channel> AgentProcess::UnixChannel() const {
+  return grpc::CreateChannel("unix:" + options_.socket, grpc::InsecureChannelCredentials());
+}
+
+std::unique_ptr<v1::CutoverService::Stub> AgentProcess::UnixStub() const {
+  return v1::CutoverService::NewStub(UnixChannel());
+}
+
+std::unique_ptr<v1::CutoverService::Stub> AgentProcess::TcpStub(
+    std::shared_ptr<grpc::ChannelCredentials> credentials) const {
+  if (!credentials) credentials = grpc::InsecureChannelCredentials();
+  return v1::CutoverService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(options_.tcp_port), credentials));
+}
+
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  return ctx;
+}
+
+}  // namespace cutover::test

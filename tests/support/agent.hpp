@@ -1,0 +1,72 @@
+// The real cutover-agent binary as a child process, with gRPC stubs to it:
+// what every test and benchmark that runs the agent shares.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cutover/v1/cutover.grpc.pb.h"
+#include "support/process.hpp"
+
+namespace cutover::test {
+
+std::string AgentBinary();  // the built cutover-agent
+
+struct AgentOptions {
+  std::string state_file;
+  std::string journal;  // DIR or postgresql://
+  std::string socket;   // unix socket path ("" for none)
+  int tcp_port = 0;     // 0 for none
+  std::string token_file;
+  std::string tls_cert, tls_key;
+  std::string metrics;  // HOST:PORT
+  std::string tick = "100ms";
+};
+
+// The usual agent of a test: on `state_file`, journaling into DIR/journal,
+// serving the unix socket DIR/agent.sock.
+AgentOptions LocalAgent(const TempDir& dir, const std::string& state_file);
+
+// A state file at DIR/cutover.state holding cutover "app" (app_blue,
+// app_green) at 0%, made the way nginx makes it; returns its path.
+std::string MakeAppStateFile(const TempDir& dir);
+
+class AgentProcess {
+ public:
+  AgentProcess(AgentOptions options, std::string log_prefix);
+  ~AgentProcess();
+
+  // Starts the agent and waits until every listener answers.
+  void Start();
+  // SIGTERM, then SIGKILL after a grace period; nothing when it is not running.
+  void Stop();
+  // Stops it if it runs and starts it again on the same options.
+  void Restart();
+  bool Running() { return process_.pid() > 0 && process_.Running(); }
+  // Sends `sig` and waits for the process to end; its exit code.
+  int StopWith(int sig);
+  pid_t pid() const { return process_.pid(); }
+  std::string Stderr() const { return process_.Stderr(); }
+  // Everything it said (stdout and stderr), for failure messages.
+  std::string Log() const { return process_.Stdout() + process_.Stderr(); }
+  const AgentOptions& options() const { return options_; }
+
+  std::unique_ptr<v1::CutoverService::Stub> UnixStub() const;
+  std::unique_ptr<v1::CutoverService::Stub> TcpStub(
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) const;
+  std::shared_ptr<grpc::Channel> UnixChannel() const;
+
+ private:
+  AgentOptions options_;
+  std::string log_prefix_;
+  Process process_;
+};
+
+// A deadline on every RPC, so a broken agent fails a test instead of hanging it.
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
+
+}  // namespace cutover::test

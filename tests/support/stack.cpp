@@ -1,0 +1,28 @@
+#include "support/stack.hpp"
+
+#include "support/cutoverctl.hpp"
+
+namespace cutover::test {
+
+AgentOptions Stack::Options(const TempDir& dir, const Site& site, const StackOptions& options) {
+  AgentOptions o = LocalAgent(dir, site.nginx().state_path());
+  if (!options.token.empty()) {
+    o.tcp_port = FreePort();
+    o.token_file = dir / "token";
+    WriteFile(o.token_file, options.token + "\n");
+    o.tls_cert = options.tls_cert;
+    o.tls_key = options.tls_key;
+  }
+  return o;
+}
+
+Stack::Stack(const StackOptions& options) : agent_(Options(dir_, site_, options), dir_ / "agent") {
+  agent_.Start();
+}
+
+RunResult Stack::Ctl(std::vector<std::string> args) const {
+  args.insert(args.begin(), {"--agent", agent()});
+  return Cutoverctl(args);
+}
+
+}  // namespace cutover::test
