@@ -140,9 +140,9 @@ TEST_F(AgentCli, RolloutStartPauseResumePromoteWithWatchAndHistory) {
   EXPECT_EQ(resumed["rollout"]["cutover"], "app");
   EXPECT_EQ(Status()["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
 
-  Process watch(
-      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
-      stack_->dir() / "watch");
+  Process watch({CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval",
+                 "100ms", "--exit-on-end"},
+                stack_->dir() / "watch");
   ASSERT_TRUE(WaitFor([&] { return watch.Stdout().find("running step 1/3") != std::string::npos; }))
       << watch.Stdout() << watch.Stderr();
 
@@ -172,9 +172,9 @@ TEST_F(AgentCli, RolloutStartPauseResumePromoteWithWatchAndHistory) {
 TEST_F(AgentCli, WatchRedrawsInPlaceOnATerminal) {
   ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
   constexpr unsigned short kColumns = 60;
-  PtyProcess watch(
-      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
-      kColumns);
+  PtyProcess watch({CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval",
+                    "100ms", "--exit-on-end"},
+                   kColumns);
   // A second frame starts by moving the cursor back up over the first.
   ASSERT_TRUE(WaitFor([&] { return watch.Output().find("A\r\033[J") != std::string::npos; }))
       << watch.Output();
@@ -200,9 +200,9 @@ TEST_F(AgentCli, WatchRedrawsInPlaceOnATerminal) {
 
 TEST_F(AgentCli, WatchRidesOutAnAgentRestart) {
   ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
-  Process watch(
-      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
-      stack_->dir() / "watch");
+  Process watch({CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval",
+                 "100ms", "--exit-on-end"},
+                stack_->dir() / "watch");
   ASSERT_TRUE(WaitFor([&] { return watch.Stdout().find("running") != std::string::npos; }))
       << watch.Stdout() << watch.Stderr();
 
@@ -233,7 +233,7 @@ TEST_F(AgentCli, AbortSendsTrafficBackAndWatchExitsOne) {
   EXPECT_EQ(started["rollout"]["plan"]["steps"][0]["hold"], "3600s");
   ASSERT_TRUE(WaitFor([&] { return Status()["green_percent"].get<double>() == 10.0; }));
   Process watch({CUTOVERCTL_BINARY, "--json", "--agent", stack_->agent(), "watch", "app",
-                 "--interval", "100ms"},
+                 "--interval", "100ms", "--exit-on-end"},
                 stack_->dir() / "watch");
   ASSERT_TRUE(WaitFor([&] { return !watch.Stdout().empty(); })) << watch.Stderr();
 
@@ -263,9 +263,9 @@ on_breach: revert
   stack_->green().SetStatus(500);
   ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", stack_->dir() / "fast.yaml"}).exit_code, 0);
   ASSERT_TRUE(WaitFor([&] { return Status()["green_percent"].get<double>() == 50.0; }));
-  Process watch(
-      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
-      stack_->dir() / "watch");
+  Process watch({CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval",
+                 "100ms", "--exit-on-end"},
+                stack_->dir() / "watch");
   // Real traffic through nginx until the agent has judged green and acted.
   for (int round = 0; round < 200 && watch.Running(); ++round)
     Cutoverctl({"sample", stack_->url(), "--requests", "100", "--concurrency", "4"});
