@@ -105,7 +105,9 @@ TEST_F(ModuleTest, KeyPinsEachKeyAndRaisingTheWeightOnlyMovesKeysToGreen) {
   int moved_to_green = 0;
   for (const auto& [user, slot] : at20) {
     const std::string now = slot_of(user);
-    if (slot == "green") EXPECT_EQ(now, "green") << user << " went back to blue";
+    if (slot == "green") {
+      EXPECT_EQ(now, "green") << user << " went back to blue";
+    }
     if (slot == "blue" && now == "green") ++moved_to_green;
   }
   EXPECT_GT(moved_to_green, 0);
@@ -145,7 +147,7 @@ TEST_F(ModuleTest, CountersEqualWhatTheClientSaw) {
   EXPECT_DOUBLE_EQ(s["weight"]["green"].get<double>(), 30.0);
   EXPECT_DOUBLE_EQ(s["weight"]["blue"].get<double>(), 70.0);
   EXPECT_EQ(s["epoch"], 1);
-  for (const std::string& slot : {"blue", "green"}) {
+  for (const char* slot : {"blue", "green"}) {
     const int seen =
         gets.by_slot[slot] + posts.by_slot[slot] + puts.by_slot[slot] + failing.by_slot[slot];
     EXPECT_EQ(s["slots"][slot]["requests"], seen) << slot;
