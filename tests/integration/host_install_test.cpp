@@ -42,7 +42,7 @@ class SocketAccess : public ::testing::Test {
   // cutoverctl as `user`.
   RunResult CtlAs(const std::string& user, const std::string& socket) {
     return test::Run({"runuser", "-u", user, "--", CUTOVERCTL_BINARY, "--agent", "unix:" + socket,
-                "status", "app"});
+                      "status", "app"});
   }
 
   TempDir dir_{"socket-access"};
@@ -87,8 +87,8 @@ TEST_F(SocketAccess, SocketGroupFlagChoosesTheGroup) {
 
 TEST_F(SocketAccess, AnUnknownSocketGroupIsAUsageError) {
   auto r = test::Run({CUTOVER_AGENT_BINARY, "--state-file", state_, "--listen",
-                "unix:" + (dir_ / "agent.sock"), "--journal", dir_ / "journal", "--socket-group",
-                "no-such-group-here"});
+                      "unix:" + (dir_ / "agent.sock"), "--journal", dir_ / "journal",
+                      "--socket-group", "no-such-group-here"});
   EXPECT_EQ(r.exit_code, 2) << Said(r);
   EXPECT_NE(r.err.find("--socket-group"), std::string::npos) << r.err;
   EXPECT_FALSE(FileExists(dir_ / "agent.sock"));

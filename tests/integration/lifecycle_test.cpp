@@ -20,20 +20,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kSlowPlan = R"(steps:
-  - {percent: 10, hold: 1h}
-  - {percent: 50, hold: 1h}
-  - {percent: 100, hold: 1h}
-analysis:
-  window: 10s
-  min_requests: 1000000
-  max_error_rate: 5%
-on_breach: revert
-)";
-
 class Lifecycle : public ::testing::Test {
  protected:
-  void SetUp() override { WriteFile(stack_.dir() / "plan.yaml", kSlowPlan); }
+  void SetUp() override { WriteFile(stack_.dir() / "plan.yaml", kHoldingPlan); }
   std::string Plan() const { return stack_.dir() / "plan.yaml"; }
   json Status() {
     const auto r = stack_.Ctl({"--json", "status", "app"});

@@ -129,10 +129,13 @@ TEST(ConfMonitoring, DashboardShowsFailuresFailoversWritesAndAnnotatesDecisions)
   for (const char* metric : {"cutover_upstream_failures_total", "cutover_failovers_total",
                              "cutover_writes_total", "cutover_release_info"})
     EXPECT_TRUE(queried.contains(metric)) << metric;
+  const auto dashboard = Dashboard();  // alive for the loop, not a temporary
   std::string annotations;
-  for (const auto& a : Dashboard().at("annotations").at("list")) annotations += a.dump();
-  for (const char* kind : {"step_advanced", "paused", "reverted"})
-    EXPECT_NE(annotations.find(std::string("kind=\\\"") + kind), std::string::npos) << kind;
+  for (const auto& a : dashboard.at("annotations").at("list"))
+    annotations += a.at("expr").get<std::string>() + "\n";
+  for (const std::string kind : {"step_advanced", "paused", "reverted"})
+    EXPECT_NE(annotations.find("kind=\"" + kind + "\""), std::string::npos) << kind << "\n"
+                                                                            << annotations;
 }
 
 TEST(ConfMonitoring, QueriesOnlyMetricsTheAgentExports) {

@@ -318,7 +318,13 @@ TEST(Systemd, AgentUnitVerifies) {
   ASSERT_NE(at, std::string::npos);
   unit.replace(at, packaged.size(), std::string("ExecStart=") + CUTOVER_AGENT_BINARY);
   WriteFile(dir / "cutover-agent.service", unit);
-  auto r = test::Run({"systemd-analyze", "verify", dir / "cutover-agent.service"});
+  // Its Documentation= names man:cutover-agent(1), which verify looks up:
+  // the page this build made, where man finds it.
+  std::filesystem::create_directories(dir / "man/man1");
+  std::filesystem::copy_file(std::string(CUTOVER_BINARY_DIR) + "/packaging/man/cutover-agent.1",
+                             dir / "man/man1/cutover-agent.1");
+  auto r = test::Run({"systemd-analyze", "verify", dir / "cutover-agent.service"},
+                     {{"MANPATH", dir / "man"}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.err, "") << "systemd has remarks about the unit";
 }
