@@ -1,6 +1,7 @@
 // cutover-agent: the gRPC sidecar that watches the module's counters, runs
 // stepped rollouts and reverts by itself. Wiring only: every decision lives
 // in the controller and the rollout engine.
+#include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -9,9 +10,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -19,6 +22,7 @@
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/version.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/journal/journal_writer.hpp"
 #include "agent/server/controller.hpp"
@@ -47,6 +51,25 @@ void SetHealth(grpc::HealthCheckServiceInterface& health, bool serving) {
   health.SetServingStatus(cutover::v1::CutoverService::service_full_name(), serving);
 }
 
+// The group the unix sockets get: --socket-group, else the state file's
+// (nginx's workers' group, which the agent is in to map the file), so the
+// operators of that group may use cutoverctl. nullopt: leave the agent's own.
+std::optional<gid_t> SocketGroup(const AgentFlags& flags) {
+  if (!flags.socket_group.empty()) {
+    const group* g = ::getgrnam(flags.socket_group.c_str());
+    if (g == nullptr) throw UsageError("--socket-group: no group \"" + flags.socket_group + "\"");
+    return g->gr_gid;
+  }
+  struct stat st {};
+  if (::stat(flags.state_file.c_str(), &st) != 0) {
+    LogWarning("the state file " + flags.state_file +
+               " does not exist yet: the unix sockets keep the agent's group (give "
+               "--socket-group to choose)");
+    return std::nullopt;
+  }
+  return st.st_gid;
+}
+
 // Rollout ids: time-ordered and unique enough to tell rollouts apart in a journal.
 std::function<std::string()> RolloutIds() {
   auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -71,6 +94,12 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
         {ReadSecret("--tls-key", flags.tls_key), ReadSecret("--tls-cert", flags.tls_cert)});
     tcp_credentials = grpc::SslServerCredentials(ssl);
   }
+
+  bool unix_listener = false;
+  for (const auto& listen : flags.listen) unix_listener = unix_listener || IsUnixAddress(listen);
+  // -1: keep the agent's own group (chown's "no change").
+  const gid_t socket_group =
+      unix_listener ? SocketGroup(flags).value_or(static_cast<gid_t>(-1)) : static_cast<gid_t>(-1);
 
   std::unique_ptr<Journal> journal = OpenJournal(flags.journal);
   LogInfo("journal: " + journal->Describe());
@@ -134,7 +163,17 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     LogError("cannot listen on every --listen address");
     return 1;
   }
-  for (const auto& path : sockets) ::chmod(path.c_str(), 0660);
+  for (const auto& path : sockets) {
+    ::chmod(path.c_str(), 0660);
+    if (socket_group != static_cast<gid_t>(-1) &&
+        ::chown(path.c_str(), static_cast<uid_t>(-1), socket_group) != 0) {
+      const group* g = ::getgrgid(socket_group);
+      LogError("cannot give " + path + " the group " +
+               (g != nullptr ? std::string(g->gr_name) : std::to_string(socket_group)) + ": " +
+               std::strerror(errno) + " (is the agent in that group?)");
+      return 1;
+    }
+  }
   SetHealth(*server->GetHealthCheckService(), true);
   health.store(server->GetHealthCheckService());
 
@@ -181,12 +220,16 @@ int main(int argc, char** argv) {
   try {
     flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const UsageError& e) {
-    if (std::string(e.what()).empty()) {
-      std::cout << Usage();
-      return 0;
-    }
     std::cerr << "cutover-agent: " << e.what() << "\n" << Usage();
     return 2;
+  }
+  if (flags.help) {
+    std::cout << Help();
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << VersionText("cutover-agent");
+    return 0;
   }
   // Block the stop signals in every thread (gRPC's and prometheus-cpp's
   // included, hence before any is created); main waits for them.

@@ -17,6 +17,11 @@ PACKAGES=(
   # the sanitizer runtimes, llvm-symbolizer for readable reports; the tree
   # must build with clang as well as GCC.
   clang-14 libclang-rt-14-dev llvm-14
+  # packages: debhelper builds them, help2man the manual pages, lintian checks them
+  debhelper help2man lintian
+  # checks of conf/ and docker/: promtool (Prometheus rules and config),
+  # docker-compose 1.29 (the compose file; no engine needed to validate it)
+  prometheus docker-compose
 )
 
 missing=()
@@ -38,8 +43,9 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts the packaged nginx and a PostgreSQL cluster on install; the
-# tests and the demo run their own on free ports, so stop the system ones.
+# Debian starts the packaged nginx, Prometheus and a PostgreSQL cluster on
+# install; the tests and the demo run their own on free ports, so stop the
+# system ones.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  systemctl stop nginx 2>/dev/null || true
+  systemctl stop nginx prometheus 2>/dev/null || true
 fi

@@ -1,5 +1,6 @@
 #include "agent/core/validation.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -170,6 +171,29 @@ void ValidateTimestamp(const std::string& field, const google::protobuf::Timesta
     throw InvalidArgument(field, "must be a time from 1970 to 2200, got " +
                                      std::to_string(t.seconds()) + " s " +
                                      std::to_string(t.nanos()) + " ns");
+}
+
+namespace {
+
+bool Printable(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+}  // namespace
+
+void ValidateRelease(const std::string& field, const std::string& release) {
+  if (release.empty()) return;
+  if (release.size() > kMaxReleaseSize)
+    throw InvalidArgument(field, "longer than " + std::to_string(kMaxReleaseSize) + " characters");
+  if (!Printable(release)) throw InvalidArgument(field, "only printable ASCII characters");
+  if (release.front() == ' ' || release.back() == ' ')
+    throw InvalidArgument(field, "must not begin or end with a blank");
+}
+
+void ValidatePeerAddress(const std::string& field, const std::string& address) {
+  if (address.empty()) throw InvalidArgument(field, "must not be empty");
+  if (address.size() > 255 || !Printable(address))
+    throw InvalidArgument(field, "not an address (printable, at most 255 characters)");
 }
 
 void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {

@@ -72,6 +72,15 @@ void ValidateReason(const std::string& field, const std::string& reason);
 inline constexpr std::int64_t kMaxTimestampSeconds = 7'258'118'400;  // 2200-01-01
 void ValidateTimestamp(const std::string& field, const google::protobuf::Timestamp& t);
 
+// A release name (StartRolloutRequest.release): optional; at most
+// kMaxReleaseSize printable ASCII characters, no blank at either end, so it
+// fits a terminal column and a Prometheus label.
+inline constexpr std::size_t kMaxReleaseSize = 64;
+void ValidateRelease(const std::string& field, const std::string& release);
+
+// A peer's address as a slot's upstream lists it (non-empty, printable).
+void ValidatePeerAddress(const std::string& field, const std::string& address);
+
 // Steps, analysis and breach action of a plan (gates: ValidateGates).
 // Throws InvalidArgument naming the first bad field, prefixed with `prefix`
 // ("plan"; "" for none).

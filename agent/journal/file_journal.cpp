@@ -95,6 +95,12 @@ std::uint32_t FileJournal::CutoverId(const std::string& cutover) {
   return it->second;
 }
 
+void FileJournal::Track(const Entry& entry, const v1::Event& event) {
+  last_rollouts_.Add(event.cutover(), event.kind(), event.rollout_id(), entry);
+  if (event.kind() == event_kind::kRolloutStarted && !event.release().empty())
+    last_starts_[{entry.cutover, static_cast<int>(event.to_slot())}] = entry;
+}
+
 void FileJournal::Scan(Segment& segment) {
   const off_t size = ::lseek(segment.fd, 0, SEEK_END);
   if (size < 0) throw JournalError("journal " + path_ + ": cannot read: " + Errno(errno));
@@ -120,7 +126,7 @@ void FileJournal::Scan(Segment& segment) {
       const Entry entry{e.sequence(), start, static_cast<std::uint32_t>(end - start), lines_,
                         CutoverId(e.cutover())};
       segment.entries.push_back(entry);
-      last_rollouts_.Add(e.cutover(), e.kind(), e.rollout_id(), entry);
+      Track(entry, e);
     }
     line.clear();
     overlong = false;
@@ -201,17 +207,22 @@ void FileJournal::Write(const std::vector<v1::Event>& events) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     entries[i].cutover = CutoverId(events[i].cutover());
     segment_->entries.push_back(entries[i]);
-    last_rollouts_.Add(events[i].cutover(), events[i].kind(), events[i].rollout_id(), entries[i]);
+    Track(entries[i], events[i]);
   }
 }
 
 void FileJournal::Rotate() {
-  // What a restart replays, in sequence order: each cutover's last rollout.
+  // What a restart replays, in sequence order: each cutover's last rollout,
+  // and the rollout_started that put each slot's release in.
   std::vector<Entry> carry;
   for (const auto& group : last_rollouts_.groups())
     carry.insert(carry.end(), group.items.begin(), group.items.end());
+  for (const auto& [key, entry] : last_starts_) carry.push_back(entry);
   std::sort(carry.begin(), carry.end(),
             [](const Entry& a, const Entry& b) { return a.sequence < b.sequence; });
+  carry.erase(std::unique(carry.begin(), carry.end(),
+                          [](const Entry& a, const Entry& b) { return a.sequence == b.sequence; }),
+              carry.end());
   const std::string fresh = path_ + ".tmp";
   auto segment = std::make_shared<Segment>();
   std::string text;
@@ -255,11 +266,14 @@ void FileJournal::Rotate() {
     for (std::size_t i = 0; i < g.items.size(); ++i)
       moved.Add(g.cutover, i == 0 ? event_kind::kRolloutStarted : "", g.rollout_id,
                 by_sequence.at(g.items[i].sequence));
+  std::map<std::pair<std::uint32_t, int>, Entry> starts;
+  for (const auto& [key, entry] : last_starts_) starts[key] = by_sequence.at(entry.sequence);
   const std::uint64_t old_size = end_;
   {
     std::unique_lock index(index_mutex_);
     segment_ = segment;
     last_rollouts_ = std::move(moved);
+    last_starts_ = std::move(starts);
   }
   end_ = text.size();
   lines_ = static_cast<std::uint32_t>(segment->entries.size());
@@ -348,6 +362,19 @@ std::vector<JournaledRollout> FileJournal::LastRollouts() {
     out.push_back(std::move(rollout));
   }
   return out;
+}
+
+std::vector<v1::Event> FileJournal::LastRolloutStarts() {
+  std::shared_ptr<Segment> segment;
+  std::vector<Entry> entries;
+  {
+    std::shared_lock lock(index_mutex_);
+    segment = segment_;
+    for (const auto& [key, entry] : last_starts_) entries.push_back(entry);
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.sequence < b.sequence; });
+  return ReadEntries(*segment, entries);
 }
 
 std::vector<v1::Event> FileJournal::ReadAll() {

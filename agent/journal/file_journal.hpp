@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -47,6 +48,7 @@ class FileJournal final : public Journal {
                                std::size_t max) override;
   bool Knows(const std::string& cutover) override;
   std::vector<JournaledRollout> LastRollouts() override;
+  std::vector<v1::Event> LastRolloutStarts() override;
   std::vector<v1::Event> ReadAll() override;
   std::string Describe() const override { return path_; }
   const std::string& path() const { return path_; }
@@ -70,7 +72,8 @@ class FileJournal final : public Journal {
     ~Segment();
   };
   void Scan(Segment& segment);
-  std::uint32_t CutoverId(const std::string& cutover);  // under index_mutex_ (exclusive)
+  std::uint32_t CutoverId(const std::string& cutover);     // under index_mutex_ (exclusive)
+  void Track(const Entry& entry, const v1::Event& event);  // likewise
   void Rotate();
   bool TruncateBack();
   std::vector<v1::Event> ReadEntries(const Segment& segment, const std::vector<Entry>& entries);
@@ -91,6 +94,7 @@ class FileJournal final : public Journal {
   std::vector<std::string> cutover_names_;
   std::unordered_map<std::string, std::uint32_t> cutover_ids_;
   LastRolloutGrouping<Entry> last_rollouts_;
+  std::map<std::pair<std::uint32_t, int>, Entry> last_starts_;  // by (cutover, to_slot)
 };
 
 }  // namespace cutover::agent

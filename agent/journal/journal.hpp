@@ -65,6 +65,9 @@ class Journal {
   virtual bool Knows(const std::string& cutover) = 0;
   // Each cutover's last rollout: what a restarting agent replays.
   virtual std::vector<JournaledRollout> LastRollouts() = 0;
+  // Each cutover's last rollout_started naming a release, per slot, oldest
+  // first: the releases the slots run.
+  virtual std::vector<v1::Event> LastRolloutStarts() = 0;
   // Every event the journal holds, oldest first (tools and tests: it reads
   // the whole journal).
   virtual std::vector<v1::Event> ReadAll() = 0;

@@ -149,6 +149,17 @@ bool PgJournal::Knows(const std::string& cutover) {
               .empty();
 }
 
+std::vector<v1::Event> PgJournal::LastRolloutStarts() {
+  return Query(
+      "SELECT event FROM (SELECT DISTINCT ON (cutover, event->>'to_slot') sequence,"
+      " event::text AS event FROM " +
+          Table() +
+          " WHERE kind = 'rollout_started' AND event->>'release' <> '' ORDER BY cutover, "
+          "event->>'to_slot',"
+          " sequence DESC) s ORDER BY sequence",
+      {});
+}
+
 std::vector<JournaledRollout> PgJournal::LastRollouts() {
   // The events of each cutover's last rollout_started's rollout, from it on.
   const std::vector<v1::Event> events = Query(

@@ -28,6 +28,7 @@ class PgJournal final : public Journal {
                                std::size_t max) override;
   bool Knows(const std::string& cutover) override;
   std::vector<JournaledRollout> LastRollouts() override;
+  std::vector<v1::Event> LastRolloutStarts() override;
   std::vector<v1::Event> ReadAll() override;
   std::string Describe() const override { return redacted_; }
 

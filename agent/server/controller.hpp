@@ -48,6 +48,12 @@ class ControllerListener {
   // Every journal write (on the journal's writing thread): what it wrote or
   // why it could not.
   virtual void OnJournalWrite(const JournalWriter::Outcome& /*outcome*/) {}
+  // The releases the cutover's slots run changed (a rollout named one, or the
+  // journal said so at start): blue's and green's, "" when unknown.
+  virtual void OnReleases(const std::string& cutover, const std::string& blue,
+                          const std::string& green) {
+    (void)cutover, (void)blue, (void)green;
+  }
 };
 
 class Controller {
@@ -86,6 +92,10 @@ class Controller {
   v1::Rollout ResumeRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   v1::Rollout PromoteRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   v1::Rollout AbortRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  // The last rollout's plan again (it must have been reverted or aborted).
+  v1::Rollout RetryRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  v1::SetPeerStateResponse SetPeerState(const v1::SetPeerStateRequest& request,
+                                        const std::string& actor);
   std::vector<v1::Event> GetHistory(const v1::GetHistoryRequest& request);
   // At most `max` events from sequence `since` on (inclusive), from the
   // journal: a page of WatchEvents' replay.
@@ -133,6 +143,11 @@ class Controller {
   void DispatchGates(RolloutEntry& slot);
   void DrainGateReplies(WallTime now);
   void UpdateRetention();
+  v1::Rollout Launch(const std::string& cutover, const v1::Plan& plan,
+                     std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,
+                     const std::string& reason, const std::string& actor,
+                     const std::string& release, std::uint64_t* sequence);
+  void NoteRelease(const v1::Event& event);
   GateProfile ProfileOf(const GateSet& gates) const;
   v1::Rollout ManualAction(const v1::RolloutActionRequest& request, const std::string& actor,
                            std::vector<Decision> (RolloutEngine::*action)(WallTime,
@@ -148,6 +163,8 @@ class Controller {
   std::string file_error_;
   CounterHistory history_;
   std::map<std::string, RolloutEntry> rollouts_;  // by cutover: the current or last rollout
+  // By cutover: the release each slot runs (blue, green), as rollouts named them.
+  std::map<std::string, std::array<std::string, state::kSlotCount>> releases_;
   EventBus bus_;
 
   std::mutex replies_mutex_;  // gate replies arrive from the worker thread

@@ -27,7 +27,8 @@ struct AgentOptions {
   std::string tick = "100ms";
   std::string binary;  // "" for the built cutover-agent
   std::vector<std::string>
-      command_prefix;  // runs the agent under it ({"prlimit", "--fsize=N", "--"})
+      command_prefix;        // runs the agent under it ({"prlimit", "--fsize=N", "--"})
+  std::string socket_group;  // --socket-group ("" for the agent's default)
 };
 
 // The usual agent of a test: on `state_file`, journaling into DIR/journal,

@@ -49,6 +49,7 @@ class GatedJournal final : public agent::Journal {
   }
   bool Knows(const std::string&) override { return false; }
   std::vector<agent::JournaledRollout> LastRollouts() override { return {}; }
+  std::vector<v1::Event> LastRolloutStarts() override { return {}; }
   std::vector<v1::Event> ReadAll() override {
     std::lock_guard lock(mutex_);
     return written_;
