@@ -88,8 +88,9 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   bool unix_listener = false;
   for (const auto& listen : flags.listen) unix_listener = unix_listener || IsUnixAddress(listen);
-  const std::optional<gid_t> socket_group =
-      unix_listener ? SocketGroup(flags) : std::optional<gid_t>();
+  // -1: keep the agent's own group (chown's "no change").
+  const gid_t socket_group =
+      unix_listener ? SocketGroup(flags).value_or(static_cast<gid_t>(-1)) : static_cast<gid_t>(-1);
 
   std::unique_ptr<Journal> journal = OpenJournal(flags.journal);
   LogInfo("journal: " + journal->Describe());
@@ -147,10 +148,11 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   }
   for (const auto& path : sockets) {
     ::chmod(path.c_str(), 0660);
-    if (socket_group && ::chown(path.c_str(), static_cast<uid_t>(-1), *socket_group) != 0) {
-      const group* g = ::getgrgid(*socket_group);
+    if (socket_group != static_cast<gid_t>(-1) &&
+        ::chown(path.c_str(), static_cast<uid_t>(-1), socket_group) != 0) {
+      const group* g = ::getgrgid(socket_group);
       LogError("cannot give " + path + " the group " +
-               (g != nullptr ? std::string(g->gr_name) : std::to_string(*socket_group)) + ": " +
+               (g != nullptr ? std::string(g->gr_name) : std::to_string(socket_group)) + ": " +
                std::strerror(errno) + " (is the agent in that group?)");
       return 1;
     }
