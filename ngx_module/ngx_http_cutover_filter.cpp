@@ -64,7 +64,7 @@ ngx_int_t ngx_http_cutover_header_filter_init(ngx_conf_t* cf) {
 
 static ngx_int_t HeaderFilter(ngx_http_request_t* r) {
   RequestState* st = StateOf(r);
-  if (st == nullptr || st->attempts == 0) return ngx_http_next_header_filter(r);
+  if (st == nullptr || st->conf == nullptr) return ngx_http_next_header_filter(r);
   auto* hc = static_cast<HeaderConf*>(ngx_http_get_module_loc_conf(r, ngx_http_cutover_module));
   if (!hc->enabled) return ngx_http_next_header_filter(r);
 

@@ -78,16 +78,16 @@ static ngx_http_module_t ngx_http_cutover_module_ctx = {
 extern "C" {
 ngx_module_t ngx_http_cutover_module = {
     NGX_MODULE_V1,
-    &ngx_http_cutover_module_ctx,  // module context
-    ngx_http_cutover_commands,     // module directives
-    NGX_HTTP_MODULE,               // module type
-    nullptr,                       // init master
-    ngx_http_cutover_init_module,  // init module: map the state file, bind records
-    nullptr,                       // init process
-    nullptr,                       // init thread
-    nullptr,                       // exit thread
-    nullptr,                       // exit process
-    nullptr,                       // exit master
+    &ngx_http_cutover_module_ctx,   // module context
+    ngx_http_cutover_commands,      // module directives
+    NGX_HTTP_MODULE,                // module type
+    nullptr,                        // init master
+    ngx_http_cutover_init_module,   // init module: map the state file, bind records
+    ngx_http_cutover_init_process,  // init process: the SIGBUS guard over the state file
+    nullptr,                        // init thread
+    nullptr,                        // exit thread
+    ngx_http_cutover_exit_process,  // exit process: the guard removed
+    nullptr,                        // exit master
     NGX_MODULE_V1_PADDING};
 }
 
