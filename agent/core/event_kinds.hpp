@@ -18,5 +18,8 @@ inline constexpr char kResumed[] = "resumed";
 inline constexpr char kPromoted[] = "promoted";
 inline constexpr char kCompleted[] = "completed";
 inline constexpr char kAborted[] = "aborted";
+// A signal crossed its warning level (warn_error_rate, warn_p99, a metric's
+// warn_max...): journaled once, acts on nothing.
+inline constexpr char kWarning[] = "warning";
 
 }  // namespace cutover::agent::event_kind
