@@ -67,7 +67,18 @@ Metrics::Metrics(const std::string& address)
       last_decision_(prometheus::BuildGauge()
                          .Name("cutover_last_decision_timestamp_seconds")
                          .Help("Unix time of the last journaled decision, by cutover")
-                         .Register(*registry_)) {
+                         .Register(*registry_)),
+      warnings_(prometheus::BuildCounter()
+                    .Name("cutover_warnings_total")
+                    .Help("Warning levels crossed (journaled warning events), by cutover and "
+                          "signal")
+                    .Register(*registry_)),
+      compare_statistic_(prometheus::BuildGauge()
+                             .Name("cutover_compare_statistic")
+                             .Help("The sequential comparison's statistic for the running "
+                                   "rollout (it reverts at 1/alpha), by cutover and test "
+                                   "(errors, latency)")
+                             .Register(*registry_)) {
   if (!address.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
     exposer_->RegisterCollectable(registry_);
@@ -116,6 +127,12 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
   for (const auto& [cutover, rollout] : rollouts) {
     rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step());
     rollout_state_.Add({{"cutover", cutover}}).Set(rollout.state());
+    if (rollout.judgement().compare_bound() > 0) {
+      compare_statistic_.Add({{"cutover", cutover}, {"test", "errors"}})
+          .Set(rollout.judgement().compare_statistic());
+      compare_statistic_.Add({{"cutover", cutover}, {"test", "latency"}})
+          .Set(rollout.judgement().latency_statistic());
+    }
   }
 }
 
@@ -124,6 +141,11 @@ void Metrics::OnEvent(const v1::Event& event) {
   decisions_.Add({{"cutover", event.cutover()}, {"kind", event.kind()}}).Increment();
   if (event.kind() == event_kind::kReverted)
     reverts_.Add({{"cutover", event.cutover()}}).Increment();
+  if (event.kind() == event_kind::kWarning) {
+    const auto& m = event.measurement();
+    const std::string signal = m.signal() == "metric" ? "metric:" + m.metric() : m.signal();
+    warnings_.Add({{"cutover", event.cutover()}, {"signal", signal}}).Increment();
+  }
   last_decision_.Add({{"cutover", event.cutover()}})
       .Set(static_cast<double>(event.time().seconds()) + event.time().nanos() / 1e9);
 }

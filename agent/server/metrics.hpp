@@ -1,7 +1,7 @@
 // Prometheus metrics (prometheus-cpp) on --metrics: the module's counters
 // per cutover, slot and class, latency histograms built from the module's
 // own buckets, weights, rollout step and state, reverts and the time of the
-// last decision.
+// last decision; warnings by signal and the sequential comparison's statistic.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -45,6 +45,8 @@ class Metrics final : public ControllerListener {
   prometheus::Family<prometheus::Counter>& reverts_;
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Gauge>& last_decision_;
+  prometheus::Family<prometheus::Counter>& warnings_;
+  prometheus::Family<prometheus::Gauge>& compare_statistic_;
   std::map<std::string, std::array<state::SlotSnapshot, state::kSlotCount>> last_;
 };
 
