@@ -61,10 +61,15 @@ void StepMixture::Add(std::uint64_t new_tried, std::uint64_t new_events, std::ui
   for (auto& c : components_) c.Add(new_tried, new_events, old_tried, old_events);
 }
 
+double StepMixture::Weight(std::size_t component) const {
+  if (steps_ == 1) return 1.0;
+  return component == 0 ? 0.5 : 0.5 / (steps_ - 1);
+}
+
 double StepMixture::Statistic() const {
-  const double w = 1.0 / steps_;
-  double sum = w * static_cast<double>(steps_ - static_cast<int>(components_.size()));
-  for (const auto& c : components_) sum += w * c.Statistic();
+  double sum = 0;
+  for (std::size_t k = 0; k < static_cast<std::size_t>(steps_); ++k)
+    sum += Weight(k) * (k < components_.size() ? components_[k].Statistic() : 1.0);
   return sum;
 }
 

@@ -71,12 +71,13 @@ class BelowRateTest {
 };
 
 // A RateRatioTest for every step of a rollout, each started when its step
-// begins, averaged with the equal weights 1/steps (a step not begun yet
-// counts as 1): one test martingale for the whole rollout, so one alpha. The
-// evidence of earlier steps is carried (a small regression seen at 1% counts
-// at 5%), and each step's own evidence also stands alone, so a slot that was
-// better than the old one early on does not have to climb back from that.
-// The cost is log(steps) of evidence, as a per-step reset at alpha / steps.
+// begins, averaged with fixed weights (a step not begun yet counts as 1):
+// one test martingale for the whole rollout, so one alpha. The first
+// component, carried through every step, weighs 1/2: a regression present
+// from the start (a bad release) is caught on all the evidence at the cost
+// of log 2. Each later step's own component weighs 1/(2 (steps - 1)), so a
+// slot that was better than the old one early on, or that breaks mid-way,
+// does not have to climb back from earlier evidence.
 class StepMixture {
  public:
   explicit StepMixture(int steps) : steps_(steps < 1 ? 1 : steps) {}
@@ -84,6 +85,7 @@ class StepMixture {
   void Add(std::uint64_t new_tried, std::uint64_t new_events, std::uint64_t old_tried,
            std::uint64_t old_events);
   double Statistic() const;
+  double Weight(std::size_t component) const;
   // The counts since the rollout's first step (the first component).
   const RateRatioTest* whole() const { return components_.empty() ? nullptr : &components_[0]; }
 

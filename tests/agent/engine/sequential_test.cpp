@@ -129,19 +129,28 @@ TEST(BelowRateTest, IsAMartingaleAtTheLimitAndShrinksAbove) {
   EXPECT_LT(above, 1.0);
 }
 
-TEST(StepMixture, AveragesAComponentPerStepWithStepsNotBegunAtOne) {
+TEST(StepMixture, WeighsTheCarriedComponentHalfAndEachLaterStepsAlike) {
   StepMixture m(4);
+  EXPECT_DOUBLE_EQ(m.Weight(0), 0.5);
+  EXPECT_DOUBLE_EQ(m.Weight(1) + m.Weight(2) + m.Weight(3), 0.5);
   EXPECT_DOUBLE_EQ(m.Statistic(), 1.0);
   m.BeginStep();
   m.Add(50, 3, 50, 1);
-  EXPECT_NEAR(m.Statistic(), (0.9027316952577433 + 3) / 4, 1e-12);
+  EXPECT_NEAR(m.Statistic(), 0.5 * 0.9027316952577433 + 0.5, 1e-12);
   m.BeginStep();  // step 2's component starts here and sees only what follows
   m.Add(10, 2, 90, 0);
   RateRatioTest second;
   second.Add(10, 2, 90, 0);
-  EXPECT_NEAR(m.Statistic(), (19.171256379453723 + second.Statistic() + 2) / 4, 1e-9);
+  EXPECT_NEAR(m.Statistic(), 0.5 * 19.171256379453723 + (second.Statistic() + 2) / 6, 1e-9);
   ASSERT_NE(m.whole(), nullptr);
   EXPECT_EQ(m.whole()->new_events(), 5u);
+}
+
+TEST(StepMixture, OneStepIsOneComponent) {
+  StepMixture one(1);
+  one.BeginStep();
+  one.Add(50, 3, 50, 1);
+  EXPECT_NEAR(one.Statistic(), 0.9027316952577433, 1e-12);
 }
 
 TEST(StepMixture, NeverMoreComponentsThanSteps) {
