@@ -51,6 +51,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "invalid weight \"1.234\""},
         BadConfig{"SameUpstreamTwice", kSlots + "  upstream app { cutover blue=b green=b; }\n",
                   "blue= and green= name the same upstream \"b\""},
+        BadConfig{"SameUpstreamTwiceInAnotherCase",
+                  kSlots + "  upstream app { cutover blue=b green=B; }\n",
+                  "blue= and green= name the same upstream \"b\""},
         BadConfig{"CutoverAsSlot",
                   kSlots + "  upstream inner { cutover blue=b green=g; }\n"
                            "  upstream app { cutover blue=inner green=g; }\n",

@@ -2,6 +2,7 @@
 // what plain nginx does as the reference.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <regex>
 
 #include "module_fixture.hpp"
@@ -228,6 +229,24 @@ TEST_F(ModuleTest, AnExhaustedSlotFailsOverOnlyAfterEveryPeerWasTried) {
   // each request tries both; afterwards, blue has no live peer).
   EXPECT_GE(snap->slot(state::Slot::kBlue).failures + snap->slot(state::Slot::kBlue).no_live_peer,
             10u);
+}
+
+// `keepalive` in the cutover block (or, from nginx 1.29.7, keepalive by
+// default for every upstream) must not wrap the cutover's balancer: the
+// connections belong to the slots' caches.
+TEST_F(ModuleTest, KeepaliveInTheCutoverBlockIsTakenOffWithAWarning) {
+  std::string body = std::regex_replace(
+      Body({.weight = "50"}), std::regex("(cutover blue=app_blue[^;]*;)"), "$1 keepalive 16;");
+  nginx_ = std::make_unique<Nginx>(body, kWorkers);
+  auto test = nginx_->Test();
+  EXPECT_EQ(test.exit_code, 0) << test.err;
+  EXPECT_NE(test.err.find("\"keepalive\" has no effect in \"cutover\" upstream \"app\""),
+            std::string::npos)
+      << test.err;
+  nginx_->Start(port_);
+  Tally t = Send(40);
+  EXPECT_EQ(t.by_status[200], 40);
+  EXPECT_LE(std::abs(t.by_slot["green"] - 20), kWorkers);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <cmath>
+#include <filesystem>
+#include <regex>
 
 #include "module_fixture.hpp"
 #include "ngx_http_cutover_split.hpp"
@@ -103,7 +105,9 @@ TEST_F(ModuleTest, KeyPinsEachKeyAndRaisingTheWeightOnlyMovesKeysToGreen) {
   int moved_to_green = 0;
   for (const auto& [user, slot] : at20) {
     const std::string now = slot_of(user);
-    if (slot == "green") EXPECT_EQ(now, "green") << user << " went back to blue";
+    if (slot == "green") {
+      EXPECT_EQ(now, "green") << user << " went back to blue";
+    }
     if (slot == "blue" && now == "green") ++moved_to_green;
   }
   EXPECT_GT(moved_to_green, 0);
@@ -143,7 +147,7 @@ TEST_F(ModuleTest, CountersEqualWhatTheClientSaw) {
   EXPECT_DOUBLE_EQ(s["weight"]["green"].get<double>(), 30.0);
   EXPECT_DOUBLE_EQ(s["weight"]["blue"].get<double>(), 70.0);
   EXPECT_EQ(s["epoch"], 1);
-  for (const std::string& slot : {"blue", "green"}) {
+  for (const char* slot : {"blue", "green"}) {
     const int seen =
         gets.by_slot[slot] + posts.by_slot[slot] + puts.by_slot[slot] + failing.by_slot[slot];
     EXPECT_EQ(s["slots"][slot]["requests"], seen) << slot;
@@ -178,6 +182,79 @@ TEST_F(ModuleTest, CountersEqualWhatTheClientSaw) {
 }
 
 // ---------------------------------------------------------------- failover
+
+// ---------------------------------------------------------------- issue 15 #18
+
+TEST_F(ModuleTest, AddHeaderOfTheSameNameIsReplacedNotDoubled) {
+  StartNginx({.weight = "50", .location_extra = "add_header X-Backend-Server config-says always;"});
+  Tally t = Send(40);  // asserts one header naming the slot that answered
+  EXPECT_EQ(t.by_slot.count("config-says"), 0u);
+  EXPECT_EQ(t.by_slot["blue"] + t.by_slot["green"], 40);
+}
+
+TEST_F(ModuleTest, AnEmptyCutoverHeaderValueSendsNoHeader) {
+  StartNginx({.weight = "100", .http_extra = "  cutover_header X-Slot $http_x_label;\n"});
+  HttpClient c;
+  auto with = c.Get(Url(), {{"X-Label", "canary"}});
+  EXPECT_EQ(with.Header("X-Slot"), "canary");
+  auto without = c.Get(Url());
+  EXPECT_EQ(without.status, 200);
+  EXPECT_TRUE(without.All("X-Slot").empty()) << "an empty value is no header, as with add_header";
+}
+
+TEST_F(ModuleTest, SlotUpstreamsAreMatchedCaseInsensitivelyAsNginxDoes) {
+  std::string body =
+      std::regex_replace(Body({.weight = "100"}), std::regex("blue=app_blue green=app_green"),
+                         "blue=App_Blue green=APP_GREEN");
+  StartNginxWith(body);
+  Tally t = Send(10);
+  EXPECT_EQ(t.by_slot["green"], 10);
+  EXPECT_EQ(Status()["cutovers"]["app"]["green"], "APP_GREEN");
+}
+
+TEST_F(ModuleTest, APeerListedTwiceIsOnePeerInTheStatus) {
+  StartNginx({.blue_extra = "server " + blue1_->address() + ";"});
+  Tally t = Send(30);
+  json peers = SettledStatus(30)["cutovers"]["app"]["peers"];
+  int listed = 0;
+  std::uint64_t requests = 0;
+  for (const auto& p : peers)
+    if (p["address"] == blue1_->address()) {
+      ++listed;
+      requests = p["requests"].get<std::uint64_t>();
+    }
+  EXPECT_EQ(listed, 1) << peers.dump();
+  EXPECT_EQ(requests, blue1_->requests());
+}
+
+// A unix socket path of 48 bytes or more is counted per peer too (its
+// state-file key is a prefix and a hash).
+TEST_F(ModuleTest, ALongUnixSocketPeerIsCountedPerPeer) {
+  const std::string sock = "/tmp/cutover-module-test-" + std::to_string(port_) +
+                           "-a-rather-long-green-backend-name.sock";
+  ASSERT_GE(("unix:" + sock).size(), state::kAddressSize);
+  std::string body =
+      std::regex_replace(Body({.weight = "100"}), std::regex("server " + green_->address() + ";"),
+                         "server unix:" + sock + ";");
+  body += "  server { listen unix:" + sock + "; location / { return 200 \"green-unix\\n\"; } }\n";
+  StartNginxWith(body);
+  Tally t = Send(15);
+  EXPECT_EQ(t.by_backend["green-unix"], 15);
+  json peers = SettledStatus(15)["cutovers"]["app"]["peers"];
+  bool found = false;
+  for (const auto& p : peers)
+    if (p["address"] == "unix:" + sock) {
+      found = true;
+      EXPECT_EQ(p["requests"], 15);
+    }
+  EXPECT_TRUE(found) << peers.dump();
+  auto snap = File().Snapshot("app");
+  bool keyed = false;
+  for (const auto& p : snap->peers)
+    keyed |= p.address == std::string(state::PeerKey("unix:" + sock).view()) && p.requests == 15;
+  EXPECT_TRUE(keyed);
+  EXPECT_EQ(nginx_->ErrorLog().find("room for"), std::string::npos) << nginx_->ErrorLog();
+}
 
 // ---------------------------------------------------------------- the fixture itself
 

@@ -24,7 +24,9 @@ TEST_F(ModuleTest, ADownPeerIsNeverPickedAndComesBackWhenUp) {
   EXPECT_EQ(down.by_backend["blue-2"], 40);
   json peers = Status()["cutovers"]["app"]["peers"];
   for (const auto& p : peers)
-    if (p["address"] == blue1_->address()) EXPECT_EQ(p["state"], "down");
+    if (p["address"] == blue1_->address()) {
+      EXPECT_EQ(p["state"], "down");
+    }
 
   file.SetPeerState("app", Slot::kBlue, blue1_->address(), PeerAdmin::kUp);
   Tally up = Send(40);
