@@ -184,6 +184,11 @@ GateProfile Controller::ProfileOf(const GateSet& gates) const {
   return p;
 }
 
+void Controller::Reply(EngineReply reply) {
+  std::lock_guard lock(replies_mutex_);
+  replies_.push_back(std::move(reply));
+}
+
 void Controller::DispatchGates(RolloutEntry& slot) {
   auto request = slot.engine->TakeGateRequest();
   if (!request) return;
@@ -191,45 +196,30 @@ void Controller::DispatchGates(RolloutEntry& slot) {
   context.cutover = slot.engine->cutover();
   context.before_revert = request->before_revert;
   context.writes_on_new_slot = request->writes_on_new_slot;
-  GateReply reply{slot.engine->cutover(), slot.engine->id(), request->id, {}};
+  auto done = [this, cutover = slot.engine->cutover(), id = slot.engine->id(),
+               request_id = request->id](std::vector<gates::GateOutcome> outcomes) {
+    Reply(
+        {cutover, id, [request_id, outcomes = std::move(outcomes)](RolloutEngine& e, WallTime now) {
+           return e.OnGateResults(request_id, outcomes, now);
+         }});
+  };
   if (deps_.gate_runner == nullptr) {
-    reply.outcomes = EvaluateGates(*slot.gates, context);
-    std::lock_guard lock(replies_mutex_);
-    replies_.push_back(std::move(reply));
-    return;
-  }
-  deps_.gate_runner->Submit(slot.gates, context,
-                            [this, reply](std::vector<gates::GateOutcome> outcomes) mutable {
-                              reply.outcomes = std::move(outcomes);
-                              std::lock_guard lock(replies_mutex_);
-                              replies_.push_back(std::move(reply));
-                            });
-}
-
-void Controller::DrainGateReplies(WallTime now) {
-  std::vector<GateReply> replies;
-  {
-    std::lock_guard lock(replies_mutex_);
-    replies.swap(replies_);
-  }
-  for (auto& reply : replies) {
-    auto it = rollouts_.find(reply.cutover);
-    if (it == rollouts_.end() || it->second.engine->id() != reply.rollout_id) continue;
-    Execute(*it->second.engine,
-            it->second.engine->OnGateResults(reply.request_id, reply.outcomes, now));
+    done(EvaluateGates(*slot.gates, context));
+  } else {
+    deps_.gate_runner->Submit(slot.gates, context, std::move(done));
   }
 }
 
 void Controller::DispatchMetrics(RolloutEntry& slot, WallTime now) {
   for (const MetricRequest& request : slot.engine->TakeMetricRequests(now)) {
-    const v1::MetricCheck check = slot.engine->plan().analysis().metrics(request.index);
-    MetricReply reply{slot.engine->cutover(), slot.engine->id(), request.id, {}};
-    auto job = [this, check, reply]() mutable {
+    auto job = [this, cutover = slot.engine->cutover(), id = slot.engine->id(), request,
+                check = slot.engine->plan().analysis().metrics(request.index)] {
       const WallTime sent = deps_.clock->Now();
-      reply.result = deps_.metric_query(check);
-      reply.result.at = sent;
-      std::lock_guard lock(replies_mutex_);
-      metric_replies_.push_back(std::move(reply));
+      MetricResult result = deps_.metric_query(check);
+      result.at = sent;
+      Reply({cutover, id, [request_id = request.id, result](RolloutEngine& e, WallTime at) {
+               return e.OnMetricResult(request_id, result, at);
+             }});
     };
     if (deps_.metric_runner == nullptr) {
       job();
@@ -239,17 +229,16 @@ void Controller::DispatchMetrics(RolloutEntry& slot, WallTime now) {
   }
 }
 
-void Controller::DrainMetricReplies(WallTime now) {
-  std::vector<MetricReply> replies;
+void Controller::DrainReplies(WallTime now) {
+  std::vector<EngineReply> replies;
   {
     std::lock_guard lock(replies_mutex_);
-    replies.swap(metric_replies_);
+    replies.swap(replies_);
   }
   for (auto& reply : replies) {
     auto it = rollouts_.find(reply.cutover);
     if (it == rollouts_.end() || it->second.engine->id() != reply.rollout_id) continue;
-    Execute(*it->second.engine,
-            it->second.engine->OnMetricResult(reply.request_id, reply.result, now));
+    Execute(*it->second.engine, reply.apply(*it->second.engine, now));
   }
 }
 
@@ -285,8 +274,7 @@ void Controller::Tick(SteadyTime at) {
                "stops answering is seen only when nginx times its requests out; upgrade the "
                "module and restart nginx");
   }
-  DrainGateReplies(now);
-  DrainMetricReplies(now);
+  DrainReplies(now);
   for (auto& [cutover, slot] : rollouts_) {
     RolloutEngine& engine = *slot.engine;
     if (!engine.active()) continue;

@@ -98,17 +98,12 @@ class Controller {
     std::shared_ptr<GateSet> gates;
     bool weight_checked = false;  // after a restore, against the state file
   };
-  struct GateReply {
+  // What a worker thread (gates, metric queries) hands back: applied to the
+  // engine of `rollout_id` at the next tick, if that rollout is still there.
+  struct EngineReply {
     std::string cutover;
     std::string rollout_id;
-    std::uint64_t request_id;
-    std::vector<gates::GateOutcome> outcomes;
-  };
-  struct MetricReply {
-    std::string cutover;
-    std::string rollout_id;
-    std::uint64_t request_id;
-    MetricResult result;
+    std::function<std::vector<Decision>(RolloutEngine&, WallTime)> apply;
   };
   // Fresh evidence: the epoch in force and the time of the newest sample
   // taken before it was stored; only later samples may start a window.
@@ -128,9 +123,9 @@ class Controller {
   void Execute(RolloutEngine& engine, std::vector<Decision> decisions);
   void Publish(v1::Event& event);
   void DispatchGates(RolloutEntry& slot);
-  void DrainGateReplies(WallTime now);
   void DispatchMetrics(RolloutEntry& slot, WallTime now);
-  void DrainMetricReplies(WallTime now);
+  void Reply(EngineReply reply);  // from any thread
+  void DrainReplies(WallTime now);
   // After the agent stored a weight: evidence starts after the newest sample.
   void WeightStored(const std::string& cutover, std::uint64_t epoch);
   void UpdateRetention();
@@ -150,8 +145,7 @@ class Controller {
   EventBus bus_;
 
   std::mutex replies_mutex_;  // gate and metric replies arrive from worker threads
-  std::vector<GateReply> replies_;
-  std::vector<MetricReply> metric_replies_;
+  std::vector<EngineReply> replies_;
   std::map<std::string, Evidence> evidence_;  // by cutover
   std::optional<SteadyTime> last_tick_at_;    // when the newest sample was taken
   bool warned_revision_ = false;              // logged that the module predates waits
