@@ -29,14 +29,7 @@ class JudgeTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << Said(r) << stack_->AgentLog();
   }
 
-  v1::Cutover Status() {
-    v1::GetStatusRequest req;
-    req.set_cutover("app");
-    v1::GetStatusResponse resp;
-    auto status = stub_->GetStatus(Context().get(), req, &resp);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return resp.cutover();
-  }
+  v1::Cutover Status() { return StatusOf(*stub_, "app"); }
 
   v1::RolloutState State() { return Status().rollout().state(); }
 
