@@ -29,6 +29,7 @@
 #include "agent/server/metrics.hpp"
 #include "agent/server/service.hpp"
 #include "agent/server/tick_loop.hpp"
+#include "agent/server/worker.hpp"
 
 using namespace cutover::agent;
 
@@ -103,12 +104,14 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   RealClock clock;
   GateRunner gate_runner;
+  Worker metric_runner;  // analysis.metrics queries, off the tick and apart from the gates
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
   deps.journal = journal.get();
   deps.clock = &clock;
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
+  deps.metric_runner = &metric_runner;
   deps.new_rollout_id = RolloutIds();
   if (metrics) deps.listeners.push_back(metrics.get());
   Controller controller(deps, Controller::Options{});
@@ -187,6 +190,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   gate_runner.Stop();  // its callbacks reach into the controller
+  metric_runner.Stop();
   for (const auto& path : sockets) ::unlink(path.c_str());
   LogInfo("stopped");
   return 0;

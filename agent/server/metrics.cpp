@@ -83,7 +83,18 @@ Metrics::Metrics(const std::string& address)
                    .Name("cutover_release_info")
                    .Help("1 for the release each slot runs, as the last rollout to that slot "
                          "named it (rollout start --release)")
-                   .Register(*registry_)) {
+                   .Register(*registry_)),
+      warnings_(prometheus::BuildCounter()
+                    .Name("cutover_warnings_total")
+                    .Help("Warning levels crossed (journaled warning events), by cutover and "
+                          "signal")
+                    .Register(*registry_)),
+      compare_statistic_(prometheus::BuildGauge()
+                             .Name("cutover_compare_statistic")
+                             .Help("The sequential comparison's statistic for the running "
+                                   "rollout (it reverts at 1/alpha), by cutover and test "
+                                   "(errors, latency)")
+                             .Register(*registry_)) {
   if (!address.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
     exposer_->RegisterCollectable(registry_);
@@ -136,6 +147,12 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
   for (const auto& [cutover, rollout] : rollouts) {
     rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step() + 1);
     rollout_state_.Add({{"cutover", cutover}}).Set(rollout.state());
+    if (rollout.judged().compare_bound() > 0) {
+      compare_statistic_.Add({{"cutover", cutover}, {"test", "errors"}})
+          .Set(rollout.judged().compare_statistic());
+      compare_statistic_.Add({{"cutover", cutover}, {"test", "latency"}})
+          .Set(rollout.judged().latency_statistic());
+    }
   }
 }
 
@@ -144,6 +161,11 @@ void Metrics::OnEvent(const v1::Event& event) {
   decisions_.Add({{"cutover", event.cutover()}, {"kind", event.kind()}}).Increment();
   if (event.kind() == event_kind::kReverted)
     reverts_.Add({{"cutover", event.cutover()}}).Increment();
+  if (event.kind() == event_kind::kWarning) {
+    const auto& m = event.measurement();
+    const std::string signal = m.signal() == "metric" ? "metric:" + m.metric() : m.signal();
+    warnings_.Add({{"cutover", event.cutover()}, {"signal", signal}}).Increment();
+  }
   last_decision_.Add({{"cutover", event.cutover()}})
       .Set(static_cast<double>(event.time().seconds()) + event.time().nanos() / 1e9);
 }

@@ -2,7 +2,8 @@
 // per cutover, slot and class, latency histograms built from the module's
 // own buckets, weights, rollout step (numbered from 1, as people see it) and
 // state, reverts, the time of the last decision, and the release each slot
-// runs (an info metric, so the other series keep their labels).
+// runs (an info metric, so the other series keep their labels); warnings by
+// signal and the sequential comparison's statistic.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -51,6 +52,8 @@ class Metrics final : public ControllerListener {
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Gauge>& last_decision_;
   prometheus::Family<prometheus::Gauge>& release_;
+  prometheus::Family<prometheus::Counter>& warnings_;
+  prometheus::Family<prometheus::Gauge>& compare_statistic_;
   std::map<std::string, std::array<state::SlotSnapshot, state::kSlotCount>> last_;
   // The cutover_release_info series in force, by cutover and slot.
   std::map<std::string, std::array<prometheus::Gauge*, state::kSlotCount>> release_series_;

@@ -1,5 +1,6 @@
 #include "support/agent.hpp"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <stdexcept>
@@ -91,6 +92,15 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
+}
+
+v1::Cutover StatusOf(v1::CutoverService::Stub& stub, const std::string& cutover) {
+  v1::GetStatusRequest req;
+  req.set_cutover(cutover);
+  v1::GetStatusResponse resp;
+  auto status = stub.GetStatus(Context().get(), req, &resp);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return resp.cutover();
 }
 
 }  // namespace cutover::test

@@ -70,4 +70,7 @@ class AgentProcess {
 // A deadline on every RPC, so a broken agent fails a test instead of hanging it.
 std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
 
+// GetStatus of one cutover over `stub`; a failing call fails the test.
+v1::Cutover StatusOf(v1::CutoverService::Stub& stub, const std::string& cutover);
+
 }  // namespace cutover::test

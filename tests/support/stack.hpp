@@ -31,6 +31,7 @@ struct StackOptions {
   std::string token;     // non-empty: the agent also listens on TCP with this token
   std::string tls_cert;  // and, with these PEM files, serves TLS there
   std::string tls_key;
+  SiteOptions site;  // the nginx site (green in a process of its own, ...)
 };
 
 class Stack {
