@@ -72,12 +72,22 @@ static bool InitSlot(RequestState* st, Slot slot) {
   return true;
 }
 
-// Tries a slot may still take in this pass.
+static cs::PeerAdmin AdminOf(const cs::Record* rec, ngx_int_t peer);
+
+// Tries a slot may still take in this pass. Before its balancer has run,
+// once per address neither its block nor the operator marked down, as
+// round robin will count them: a slot with none adds no try, so nginx does
+// not give up a real response for a retry that could only find no peer.
 static ngx_uint_t RemainingTries(const RequestState* st, Slot slot) {
   const SlotPeerState& sp = st->slots[Index(slot)];
   if (sp.no_live) return 0;
-  // Before its balancer has run, a slot may be tried once per address.
-  return sp.initialized ? sp.tries : st->conf->slot[Index(slot)].npeers;
+  if (sp.initialized) return sp.tries;
+  const SlotUpstream& su = st->conf->slot[Index(slot)];
+  ngx_uint_t tries = 0;
+  for (ngx_uint_t i = 0; i < su.npeers; ++i)
+    tries +=
+        !su.peer_down[i] && AdminOf(st->conf->record, su.peer_index[i]) != cs::PeerAdmin::kDown;
+  return tries;
 }
 
 static bool CanMoveTo(const RequestState* st, Slot to) {
@@ -223,6 +233,9 @@ static ngx_int_t GetPeer(ngx_peer_connection_t* pc, RequestState* st) {
     if (!CanMoveTo(st, cs::Other(slot))) break;
     slot = cs::Other(slot);
   }
+  // As round robin names its upstream when it has no live peer
+  // ($upstream_addr, the "no live upstreams" log line): the cutover's name.
+  pc->name = &st->conf->name;
   return NGX_BUSY;
 }
 

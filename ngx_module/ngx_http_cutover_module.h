@@ -92,6 +92,7 @@ struct SlotUpstream {
   ngx_http_upstream_srv_conf_t* uscf;
   ngx_str_t* peer_names;  // address text, as the balancer sets pc->name
   ngx_int_t* peer_index;  // into Record::peers, -1 when the table was full
+  bool* peer_down;        // marked `down` in the upstream block
   ngx_uint_t npeers;
 };
 

@@ -249,5 +249,41 @@ TEST_F(ModuleTest, KeepaliveInTheCutoverBlockIsTakenOffWithAWarning) {
   EXPECT_LE(std::abs(t.by_slot["green"] - 20), kWorkers);
 }
 
+// When the slot in use is exhausted and the other has no peer nginx could
+// try, nginx must keep the last real response (here blue's 404s, retried on
+// each blue peer) instead of giving it up for a retry that can only find no
+// live peer (a 502). nginx-tests' proxy_next_upstream.t ("all tried with
+// down") and proxy_next_upstream_tries.t ("tries zero") behind a cutover
+// found it.
+TEST_F(ModuleTest, ARetryNeverTradesARealResponseForASlotWithNoPeer) {
+  blue1_->SetStatus(404);
+  blue2_->SetStatus(404);
+  std::string body = Body({.weight = "0",
+                           .location_extra = "proxy_next_upstream error timeout http_404; "
+                                             "proxy_next_upstream_tries 0;"});
+  body = std::regex_replace(body, std::regex("server " + green_->address() + ";"),
+                            "server " + green_->address() + " down;");
+  StartNginxWith(body);
+  HttpClient c;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(c.Get(Url()).status, 404);
+  EXPECT_EQ(blue1_->requests() + blue2_->requests(), 20u) << "both blue peers, every time";
+  EXPECT_EQ(green_->requests(), 0u);
+}
+
+// "no live upstreams" names the upstream the request was sent to, as round
+// robin does: the cutover, not one of its slots (nginx-tests' upstream_zone.t).
+TEST_F(ModuleTest, NoLiveUpstreamsNamesTheCutoverInUpstreamAddr) {
+  std::string body = Body({.weight = "100",
+                           .extra_params = "failover=off",
+                           .location_extra = "add_header X-Addr $upstream_addr always;"});
+  body = std::regex_replace(body, std::regex("server " + green_->address() + ";"),
+                            "server " + green_->address() + " down;");
+  StartNginxWith(body);
+  HttpClient c;
+  auto r = c.Get(Url());
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.Header("X-Addr"), "app");
+}
+
 }  // namespace
 }  // namespace cutover::test
