@@ -74,20 +74,27 @@ static bool InitSlot(RequestState* st, Slot slot) {
 
 static cs::PeerAdmin AdminOf(const cs::Record* rec, ngx_int_t peer);
 
-// Tries a slot may still take in this pass. Before its balancer has run,
-// once per address neither its block nor the operator marked down, as
-// round robin will count them: a slot with none adds no try, so nginx does
+// Tries of a slot whose balancer has not run yet: once per address neither
+// its block nor the operator marked down, as round robin will count them
+// (worked out once per pass). A slot with none adds no try, so nginx does
 // not give up a real response for a retry that could only find no peer.
-static ngx_uint_t RemainingTries(const RequestState* st, Slot slot) {
-  const SlotPeerState& sp = st->slots[Index(slot)];
-  if (sp.no_live) return 0;
-  if (sp.initialized) return sp.tries;
+static ngx_uint_t EstimateTries(const RequestState* st, Slot slot) {
   const SlotUpstream& su = st->conf->slot[Index(slot)];
   ngx_uint_t tries = 0;
   for (ngx_uint_t i = 0; i < su.npeers; ++i)
     tries +=
         !su.peer_down[i] && AdminOf(st->conf->record, su.peer_index[i]) != cs::PeerAdmin::kDown;
+  auto& sp = const_cast<SlotPeerState&>(st->slots[Index(slot)]);
+  sp.tries = tries;
+  sp.estimated = true;
   return tries;
+}
+
+// Tries a slot may still take in this pass.
+static inline ngx_uint_t RemainingTries(const RequestState* st, Slot slot) {
+  const SlotPeerState& sp = st->slots[Index(slot)];
+  if (sp.no_live) return 0;
+  return sp.initialized || sp.estimated ? sp.tries : EstimateTries(st, slot);
 }
 
 static bool CanMoveTo(const RequestState* st, Slot to) {
@@ -101,7 +108,7 @@ static bool CanMoveTo(const RequestState* st, Slot to) {
 // counted, and after free without it, as round robin keeps it.
 static ngx_uint_t TotalTries(const RequestState* st, Slot current, bool in_flight) {
   ngx_uint_t total = RemainingTries(st, current);
-  if (CanMoveTo(st, cs::Other(current))) total += RemainingTries(st, cs::Other(current));
+  if (st->conf->failover) total += RemainingTries(st, cs::Other(current));
   const ngx_uint_t cap = st->r->upstream->conf->next_upstream_tries;
   const ngx_uint_t done = in_flight ? st->attempts - 1 : st->attempts;
   if (cap != 0) {

@@ -159,7 +159,8 @@ struct SlotPeerState {
 #endif
   ngx_uint_t tries;  // left to this slot, the attempt in flight included
   bool initialized;
-  bool no_live;  // this pass found no live (admitted) peer in the slot
+  bool estimated;  // not initialized, `tries` estimated from the block
+  bool no_live;    // this pass found no live (admitted) peer in the slot
 };
 
 using ngx_http_cutover_upstream_handler_pt = ngx_int_t (*)(ngx_http_request_t* r);
