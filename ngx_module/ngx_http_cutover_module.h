@@ -8,6 +8,8 @@
 //   ngx_http_cutover_status.cpp    cutover_status
 //   ngx_http_cutover_state.cpp     cutover_state_file, the state file at init_module
 //   ngx_http_cutover_guard.cpp     workers survive a state file truncated under them
+//   ngx_http_cutover_split.hpp     key= bucket and interleave (pure C++, no nginx)
+//   ngx_http_cutover_params.hpp    the cutover directive's parameters (pure C++, no nginx)
 //
 // Every function nginx calls is named ngx_http_cutover_* and runs its body
 // through Guarded(): no C++ exception may unwind through nginx's C frames.
