@@ -1,6 +1,7 @@
 // cutover-agent: the gRPC sidecar that watches the module's counters, runs
 // stepped rollouts and reverts by itself. Wiring only: every decision lives
 // in the controller and the rollout engine.
+#include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -8,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -18,6 +21,7 @@
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/version.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/server/controller.hpp"
 #include "agent/server/flags.hpp"
@@ -36,6 +40,25 @@ std::string ReadSecret(const std::string& flag, const std::string& path) {
   } catch (const SecretFileError& e) {
     throw UsageError(e.what());
   }
+}
+
+// The group the unix sockets get: --socket-group, else the state file's
+// (nginx's workers' group, which the agent is in to map the file), so the
+// operators of that group may use cutoverctl. nullopt: leave the agent's own.
+std::optional<gid_t> SocketGroup(const AgentFlags& flags) {
+  if (!flags.socket_group.empty()) {
+    const group* g = ::getgrnam(flags.socket_group.c_str());
+    if (g == nullptr) throw UsageError("--socket-group: no group \"" + flags.socket_group + "\"");
+    return g->gr_gid;
+  }
+  struct stat st {};
+  if (::stat(flags.state_file.c_str(), &st) != 0) {
+    LogWarning("the state file " + flags.state_file +
+               " does not exist yet: the unix sockets keep the agent's group (give "
+               "--socket-group to choose)");
+    return std::nullopt;
+  }
+  return st.st_gid;
 }
 
 // Rollout ids: time-ordered and unique enough to tell rollouts apart in a journal.
@@ -62,6 +85,11 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
         {ReadSecret("--tls-key", flags.tls_key), ReadSecret("--tls-cert", flags.tls_cert)});
     tcp_credentials = grpc::SslServerCredentials(ssl);
   }
+
+  bool unix_listener = false;
+  for (const auto& listen : flags.listen) unix_listener = unix_listener || IsUnixAddress(listen);
+  const std::optional<gid_t> socket_group =
+      unix_listener ? SocketGroup(flags) : std::optional<gid_t>();
 
   std::unique_ptr<Journal> journal = OpenJournal(flags.journal);
   LogInfo("journal: " + journal->Describe());
@@ -117,7 +145,16 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     LogError("cannot listen on every --listen address");
     return 1;
   }
-  for (const auto& path : sockets) ::chmod(path.c_str(), 0660);
+  for (const auto& path : sockets) {
+    ::chmod(path.c_str(), 0660);
+    if (socket_group && ::chown(path.c_str(), static_cast<uid_t>(-1), *socket_group) != 0) {
+      const group* g = ::getgrgid(*socket_group);
+      LogError("cannot give " + path + " the group " +
+               (g != nullptr ? std::string(g->gr_name) : std::to_string(*socket_group)) + ": " +
+               std::strerror(errno) + " (is the agent in that group?)");
+      return 1;
+    }
+  }
   server->GetHealthCheckService()->SetServingStatus(true);
 
   {
@@ -160,12 +197,16 @@ int main(int argc, char** argv) {
   try {
     flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const UsageError& e) {
-    if (std::string(e.what()).empty()) {
-      std::cout << Usage();
-      return 0;
-    }
     std::cerr << "cutover-agent: " << e.what() << "\n" << Usage();
     return 2;
+  }
+  if (flags.help) {
+    std::cout << Help();
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << VersionText("cutover-agent");
+    return 0;
   }
   // Block the stop signals in every thread (gRPC's and prometheus-cpp's
   // included, hence before any is created); main waits for them.

@@ -193,6 +193,7 @@ class PlanReader {
     for (std::size_t i = 0; i < gates.size(); ++i) {
       const YAML::Node item = gates[i];
       const std::string field = "gates[" + std::to_string(i) + "]";
+      if (item.IsMap() && item.size() > 1) MisplacedGateKey(item, field);
       if (!item.IsMap() || item.size() != 1)
         Fail(item, field,
              "each gate is one of replication_lag, sql, parity, reversibility (one per list item)");
@@ -232,6 +233,32 @@ class PlanReader {
         *gate->mutable_timeout() = Duration(t, path + ".timeout");
         if (IsZero(gate->timeout())) Fail(t, path + ".timeout", "must be above zero");
       }
+    }
+  }
+
+  static bool IsGateKind(const std::string& key) {
+    return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility";
+  }
+
+  // A list item with one gate and other keys beside it: the other keys were
+  // meant for the gate but are indented as its siblings (`- sql: {...}` then
+  // `  timeout: 3s` on the next line). Name the key and where it goes.
+  void MisplacedGateKey(const YAML::Node& item, const std::string& field) {
+    std::string kind;
+    int kinds = 0;
+    for (const auto& kv : item)
+      if (IsGateKind(kv.first.Scalar())) {
+        kind = kv.first.Scalar();
+        ++kinds;
+      }
+    if (kinds != 1) return;
+    for (const auto& kv : item) {
+      const std::string key = kv.first.Scalar();
+      if (key == kind) continue;
+      Fail(kv.first, field + "." + key,
+           "\"" + key + "\" is beside the " + kind + " gate, not inside it: it belongs in the " +
+               kind + " mapping (- " + kind + ": {..., " + key + ": ...}, or indented under " +
+               kind + ":)");
     }
   }
 

@@ -18,5 +18,6 @@ inline constexpr char kResumed[] = "resumed";
 inline constexpr char kPromoted[] = "promoted";
 inline constexpr char kCompleted[] = "completed";
 inline constexpr char kAborted[] = "aborted";
+inline constexpr char kPeerStateSet[] = "peer_state_set";
 
 }  // namespace cutover::agent::event_kind

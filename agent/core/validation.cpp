@@ -1,5 +1,6 @@
 #include "agent/core/validation.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -51,6 +52,29 @@ void ValidateCutoverName(const std::string& field, const std::string& name) {
   if (name.empty()) throw InvalidArgument(field, "must not be empty");
   if (name.size() >= state::kNameSize)
     throw InvalidArgument(field, "longer than " + std::to_string(state::kNameSize - 1) + " bytes");
+}
+
+namespace {
+
+bool Printable(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+}  // namespace
+
+void ValidateRelease(const std::string& field, const std::string& release) {
+  if (release.empty()) return;
+  if (release.size() > kMaxReleaseSize)
+    throw InvalidArgument(field, "longer than " + std::to_string(kMaxReleaseSize) + " characters");
+  if (!Printable(release)) throw InvalidArgument(field, "only printable ASCII characters");
+  if (release.front() == ' ' || release.back() == ' ')
+    throw InvalidArgument(field, "must not begin or end with a blank");
+}
+
+void ValidatePeerAddress(const std::string& field, const std::string& address) {
+  if (address.empty()) throw InvalidArgument(field, "must not be empty");
+  if (address.size() > 255 || !Printable(address))
+    throw InvalidArgument(field, "not an address (printable, at most 255 characters)");
 }
 
 void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {

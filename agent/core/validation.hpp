@@ -27,6 +27,15 @@ void ValidatePercent(const std::string& field, double percent);
 // A cutover name as the state file can hold it.
 void ValidateCutoverName(const std::string& field, const std::string& name);
 
+// A release name (StartRolloutRequest.release): optional; at most
+// kMaxReleaseSize printable ASCII characters, no blank at either end, so it
+// fits a terminal column and a Prometheus label.
+inline constexpr std::size_t kMaxReleaseSize = 64;
+void ValidateRelease(const std::string& field, const std::string& release);
+
+// A peer's address as a slot's upstream lists it (non-empty, printable).
+void ValidatePeerAddress(const std::string& field, const std::string& address);
+
 // Steps, analysis and breach action of a plan; gates are validated by the
 // gate factory. Throws InvalidArgument naming the first bad field, prefixed
 // with `prefix` ("plan").

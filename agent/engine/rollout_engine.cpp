@@ -17,6 +17,10 @@ std::string FirstFailure(const std::vector<gates::GateOutcome>& outcomes) {
 
 }  // namespace
 
+std::string StepLabel(int step, int steps) {
+  return "step " + std::to_string(step + 1) + "/" + std::to_string(steps);
+}
+
 void ToProto(const gates::GateOutcome& outcome, v1::GateResult* out) {
   out->set_name(outcome.name);
   out->set_passed(outcome.passed);
@@ -77,7 +81,9 @@ void RolloutEngine::Record(const Decision& d) {
 }
 
 std::vector<Decision> RolloutEngine::Start(WallTime now, std::uint32_t current_green_bp,
-                                           const std::string& reason, const std::string& actor) {
+                                           const std::string& reason, const std::string& actor,
+                                           const std::string& release) {
+  release_ = release;
   started_at_ = now;
   step_started_at_ = now;
   next_gate_attempt_ = now;
@@ -88,6 +94,7 @@ std::vector<Decision> RolloutEngine::Start(WallTime now, std::uint32_t current_g
   *started.event.mutable_plan() = plan_;
   started.event.set_from_slot(agent::ToProto(from_));
   started.event.set_to_slot(agent::ToProto(to_slot()));
+  started.event.set_release(release_);
   Record(started);
   out.push_back(std::move(started));
   if (options_.gates.checks_steps) {
@@ -112,6 +119,7 @@ std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>
   engine.next_gate_attempt_ = started;
   engine.start_green_bp_ = PercentToBp(first.weight_before());
   engine.green_bp_ = engine.start_green_bp_;
+  engine.release_ = first.release();
   for (const v1::Event& e : events) {
     if (e.rollout_id() != engine.id_) continue;
     const WallTime t = FromProto(e.time());
@@ -139,6 +147,7 @@ std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>
     }
     engine.green_bp_ = PercentToBp(e.weight_after());
     engine.last_decision_ = kind + (e.reason().empty() ? "" : ": " + e.reason());
+    if (e.has_measurement()) engine.judged_ = e.measurement();
   }
   return engine;
 }
@@ -151,7 +160,7 @@ std::vector<Decision> RolloutEngine::CheckWeightAfterRestore(WallTime now, state
   Decision d =
       PauseWith(now,
                 "after a restart the state file holds " + FormatBpPercent(control.weight_bp) +
-                    " green, not step " + std::to_string(step_) + "'s " +
+                    " green, not " + StepLabel(step_, plan_.steps_size()) + "'s " +
                     FormatBpPercent(expected) + ": paused for an operator",
                 "agent");
   return {std::move(d)};
@@ -172,14 +181,16 @@ std::optional<GateRequest> RolloutEngine::TakeGateRequest() {
 }
 
 Decision RolloutEngine::Advance(int step, WallTime now, const v1::Measurement* measurement,
-                                const std::vector<gates::GateOutcome>* outcomes) {
+                                const std::vector<gates::GateOutcome>* outcomes,
+                                const std::string& actor, const std::string& why) {
   const std::uint32_t target = StepGreenBp(step);
   Decision d{target, NewEvent(event_kind::kStepAdvanced, now,
-                              "step " + std::to_string(step) + ": " +
+                              StepLabel(step, plan_.steps_size()) + ": " +
                                   FormatBpPercent(PercentToBp(plan_.steps(step).percent())) +
                                   " to " + state::SlotName(to_slot()) + ", hold " +
-                                  FormatDuration(FromProto(plan_.steps(step).hold())),
-                              "agent")};
+                                  FormatDuration(FromProto(plan_.steps(step).hold())) +
+                                  (why.empty() ? "" : " (" + why + ")"),
+                              actor)};
   d.event.set_step(step);
   d.event.set_weight_after(BpToPercent(target));
   if (measurement != nullptr) *d.event.mutable_measurement() = *measurement;
@@ -285,6 +296,7 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
   }
 
   const Verdict verdict = JudgeWindow(plan_.analysis(), obs.new_slot, obs.old_slot);
+  judged_ = verdict.measurement;
   if (verdict.failing()) {
     // Windows slide every tick; a failure counts again only once a whole
     // window has passed, so the threshold counts distinct windows.
@@ -353,10 +365,11 @@ std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
   phase_ = Phase::kWatching;
   if (!passed) {
     next_gate_attempt_ = now + GateRetry();
-    Decision d{std::nullopt, NewEvent(event_kind::kGateFailed, now,
-                                      "holding before step " + std::to_string(request.step) + ": " +
-                                          FirstFailure(outcomes),
-                                      "agent")};
+    Decision d{std::nullopt,
+               NewEvent(event_kind::kGateFailed, now,
+                        "holding before " + StepLabel(request.step, plan_.steps_size()) + ": " +
+                            FirstFailure(outcomes),
+                        "agent")};
     for (const auto& o : outcomes) agent::ToProto(o, d.event.add_gates());
     Record(d);
     return {std::move(d)};
@@ -400,6 +413,19 @@ std::vector<Decision> RolloutEngine::Promote(WallTime now, const std::string& re
   return {std::move(d)};
 }
 
+std::vector<Decision> RolloutEngine::PromoteStep(WallTime now, const std::string& reason,
+                                                 const std::string& actor) {
+  if (state_ != v1::ROLLOUT_STATE_RUNNING)
+    throw PreconditionFailed("rollout " + id_ + " is not running" +
+                             (state_ == v1::ROLLOUT_STATE_PAUSED ? " (resume it first)" : ""));
+  // The last step promoted is the whole rollout promoted.
+  if (step_ + 1 >= plan_.steps_size()) return Promote(now, reason, actor);
+  // An operator's override, as promote is: pending step gates are not waited for.
+  pending_gates_.reset();
+  return {Advance(step_ + 1, now, nullptr, nullptr, actor,
+                  "promoted by " + actor + (reason.empty() ? "" : ": " + reason))};
+}
+
 std::vector<Decision> RolloutEngine::Abort(WallTime now, const std::string& reason,
                                            const std::string& actor) {
   if (!active()) throw PreconditionFailed("rollout " + id_ + " has ended");
@@ -433,6 +459,9 @@ v1::Rollout RolloutEngine::ToProto(WallTime now) const {
   r.set_last_decision(last_decision_);
   r.set_pause_reason(pause_reason_);
   for (const auto& o : last_gates_) agent::ToProto(o, r.add_gates());
+  // A judged window always has its (positive) span: none before the first tick.
+  if (judged_.has_window()) *r.mutable_judged() = judged_;
+  r.set_release(release_);
   return r;
 }
 

@@ -72,10 +72,11 @@ class RolloutEngine {
   RolloutEngine(std::string id, std::string cutover, v1::Plan plan, state::Slot from_slot,
                 Options options);
 
-  // Begins the rollout: journals rollout_started and, when no gate guards
-  // the first step, moves to it at once.
+  // Begins the rollout: journals rollout_started (with the release rolled
+  // out, if named) and, when no gate guards the first step, moves to it at once.
   std::vector<Decision> Start(WallTime now, std::uint32_t current_green_bp,
-                              const std::string& reason, const std::string& actor);
+                              const std::string& reason, const std::string& actor,
+                              const std::string& release = "");
 
   // Rebuilds a rollout from its journaled events (the first must be its
   // rollout_started); nullopt when they do not describe one.
@@ -97,6 +98,10 @@ class RolloutEngine {
   std::vector<Decision> Pause(WallTime now, const std::string& reason, const std::string& actor);
   std::vector<Decision> Resume(WallTime now, const std::string& reason, const std::string& actor);
   std::vector<Decision> Promote(WallTime now, const std::string& reason, const std::string& actor);
+  // One step now, whatever its hold and its gates (an operator's override,
+  // journaled as a step_advanced by that actor); from the last step, Promote.
+  std::vector<Decision> PromoteStep(WallTime now, const std::string& reason,
+                                    const std::string& actor);
   std::vector<Decision> Abort(WallTime now, const std::string& reason, const std::string& actor);
 
   v1::Rollout ToProto(WallTime now) const;
@@ -106,6 +111,7 @@ class RolloutEngine {
   }
   const std::string& id() const { return id_; }
   const std::string& cutover() const { return cutover_; }
+  const std::string& release() const { return release_; }
   const v1::Plan& plan() const { return plan_; }
   int step() const { return step_; }
   state::Slot from_slot() const { return from_; }
@@ -127,7 +133,8 @@ class RolloutEngine {
   std::uint32_t FailureThreshold() const;
   void RequestGates(int step, bool before_revert);
   Decision Advance(int step, WallTime now, const v1::Measurement* measurement,
-                   const std::vector<gates::GateOutcome>* outcomes);
+                   const std::vector<gates::GateOutcome>* outcomes,
+                   const std::string& actor = "agent", const std::string& why = "");
   std::vector<Decision> Complete(WallTime now, const v1::Measurement& measurement);
   std::vector<Decision> Breach(WallTime now, const Verdict& verdict);
   Decision Revert(WallTime now, const std::string& reason, const v1::Measurement* measurement,
@@ -167,7 +174,12 @@ class RolloutEngine {
   std::string breach_reason_;
   std::string last_decision_;
   std::string pause_reason_;
+  v1::Measurement judged_;  // the last window judged
+  std::string release_;
 };
+
+// How people see a step: "step 2/4" for plan.steps[1].
+std::string StepLabel(int step, int steps);
 
 void ToProto(const gates::GateOutcome& outcome, v1::GateResult* out);
 

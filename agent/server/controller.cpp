@@ -111,8 +111,19 @@ void Controller::RestoreFromJournal() {
     rollouts_[cutover] =
         RolloutEntry{std::make_unique<RolloutEngine>(std::move(*engine)), gates, false};
   }
+  for (const auto& e : events) NoteRelease(e);
   if (!events.empty()) bus_.Publish(events.back());  // WatchEvents counts from here
   UpdateRetention();
+}
+
+// A rollout_started that names a release: its new slot runs that release
+// from now on (whatever becomes of the rollout: a reverted slot still runs it).
+void Controller::NoteRelease(const v1::Event& event) {
+  if (event.kind() != event_kind::kRolloutStarted || event.release().empty()) return;
+  auto& slots = releases_[event.cutover()];
+  slots[static_cast<std::size_t>(FromProto(event.to_slot()))] = event.release();
+  for (ControllerListener* listener : deps_.listeners)
+    listener->OnReleases(event.cutover(), slots[0], slots[1]);
 }
 
 void Controller::Publish(v1::Event& event) {
@@ -126,6 +137,7 @@ void Controller::Publish(v1::Event& event) {
   LogInfo(EventLine(event));
   bus_.Publish(event);
   for (ControllerListener* listener : deps_.listeners) listener->OnEvent(event);
+  NoteRelease(event);
 }
 
 void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
@@ -264,6 +276,8 @@ v1::SlotStats Controller::Stats(const state::RecordSnapshot& record, state::Slot
   out.set_p95_ms(w.p95_ms);
   out.set_p99_ms(w.p99_ms);
   out.set_window_requests(w.requests);
+  if (auto it = releases_.find(record.name); it != releases_.end())
+    out.set_release(it->second[static_cast<std::size_t>(slot)]);
   return out;
 }
 
@@ -292,6 +306,7 @@ v1::Cutover Controller::Describe(const state::RecordSnapshot& record, WallTime n
     ps->set_requests(p.requests);
     ps->set_responses_5xx(p.responses[4]);
     ps->set_failures(p.failures);
+    ps->set_state(ToProto(p.admin));
   }
   return c;
 }
@@ -368,6 +383,11 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
   std::lock_guard lock(mutex_);
   std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
                                                       request.plan(), /*cutover_required=*/true);
+  try {
+    ValidateRelease("release", request.release());
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
   const state::RecordSnapshot record = Snapshot("cutover", request.cutover());
   auto it = rollouts_.find(request.cutover());
   if (it != rollouts_.end() && it->second.engine->active())
@@ -376,18 +396,115 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
         "cutover \"" + request.cutover() + "\": rollout " + it->second.engine->id() + " is still " +
             (it->second.engine->state() == v1::ROLLOUT_STATE_RUNNING ? "running" : "paused") +
             "; promote or abort it first");
+  return Launch(request.cutover(), request.plan(), gates, record, request.reason(), actor,
+                request.release());
+}
+
+// A new rollout of `plan` from the slot live now (the caller holds the lock).
+v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
+                               std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,
+                               const std::string& reason, const std::string& actor,
+                               const std::string& release) {
   const state::Slot from = LiveSlot(record.control.weight_bp);
   RolloutEngine::Options engine_options{ProfileOf(*gates), options_.gate_retry};
-  auto engine = std::make_unique<RolloutEngine>(deps_.new_rollout_id(), request.cutover(),
-                                                request.plan(), from, engine_options);
+  auto engine =
+      std::make_unique<RolloutEngine>(deps_.new_rollout_id(), cutover, plan, from, engine_options);
   const WallTime now = deps_.clock->Now();
-  auto decisions = engine->Start(now, record.control.weight_bp, request.reason(), actor);
-  RolloutEntry& slot = rollouts_[request.cutover()];
+  auto decisions = engine->Start(now, record.control.weight_bp, reason, actor, release);
+  RolloutEntry& slot = rollouts_[cutover];
   slot = RolloutEntry{std::move(engine), gates, true};
   Execute(*slot.engine, std::move(decisions));
   DispatchGates(slot);
   UpdateRetention();
   return RolloutView(*slot.engine, now);
+}
+
+v1::Rollout Controller::RetryRollout(const v1::RolloutActionRequest& request,
+                                     const std::string& actor) {
+  std::lock_guard lock(mutex_);
+  try {
+    ValidateRelease("release", request.release());
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
+  RolloutEntry& last = ActiveRollout(request.cutover());
+  const RolloutEngine& engine = *last.engine;
+  const v1::RolloutState state = engine.state();
+  if (state != v1::ROLLOUT_STATE_REVERTED && state != v1::ROLLOUT_STATE_ABORTED)
+    throw ApiError(grpc::StatusCode::FAILED_PRECONDITION,
+                   "cutover \"" + request.cutover() + "\": rollout " + engine.id() + " is " +
+                       v1::RolloutState_Name(state) +
+                       (engine.active() ? "; only a reverted or aborted rollout is retried"
+                                        : "; its slot is live now: start a new rollout"));
+  const state::RecordSnapshot record = Snapshot("cutover", request.cutover());
+  // The plan as the rollout had it (in memory with its gates' credentials;
+  // after a restart, as the journal kept it, without their passwords).
+  const v1::Plan plan = engine.plan();
+  const std::string release = request.release().empty() ? engine.release() : request.release();
+  const std::string reason =
+      "retry of " + engine.id() + (request.reason().empty() ? "" : ": " + request.reason());
+  return Launch(request.cutover(), plan, last.gates, record, reason, actor, release);
+}
+
+v1::SetPeerStateResponse Controller::SetPeerState(const v1::SetPeerStateRequest& request,
+                                                  const std::string& actor) {
+  std::lock_guard lock(mutex_);
+  const auto admin = FromProto(request.state());
+  try {
+    if (request.slot() != v1::SLOT_BLUE && request.slot() != v1::SLOT_GREEN)
+      throw InvalidArgument("slot", "must be SLOT_BLUE or SLOT_GREEN");
+    ValidatePeerAddress("address", request.address());
+    if (!admin) throw InvalidArgument("state", "must be PEER_STATE_UP, _DRAIN or _DOWN");
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
+  const state::RecordSnapshot before = Snapshot("cutover", request.cutover());
+  const state::Slot slot = FromProto(request.slot());
+  // The peer as the file stores its address (long ones are shortened).
+  const std::string stored(state::PeerKey(request.address()).view());
+  const state::PeerSnapshot* peer = nullptr;
+  std::string known;
+  for (const auto& p : before.peers) {
+    if (p.slot != slot) continue;
+    known += (known.empty() ? "" : ", ") + p.address;
+    if (p.address == stored) peer = &p;
+  }
+  if (peer == nullptr)
+    throw ApiError(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        "address: cutover \"" + request.cutover() + "\" has no " + state::SlotName(slot) +
+            " peer \"" + request.address() + "\" (" +
+            (known.empty() ? "it has none"
+                           : "its " + std::string(state::SlotName(slot)) + " peers: " + known) +
+            ")");
+  try {
+    File().SetPeerState(request.cutover(), slot, request.address(), *admin);
+  } catch (const state::StateFileError& e) {
+    // A module too old to honour peer states: nothing was stored.
+    throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, e.what());
+  }
+  v1::Event event;
+  *event.mutable_time() = ToProtoTimestamp(deps_.clock->Now());
+  event.set_cutover(request.cutover());
+  event.set_kind(event_kind::kPeerStateSet);
+  event.set_step(-1);
+  event.set_weight_before(BpToPercent(before.control.weight_bp));
+  event.set_weight_after(BpToPercent(before.control.weight_bp));
+  event.set_epoch(before.control.epoch);
+  event.set_actor(actor);
+  event.set_reason(std::string(state::SlotName(slot)) + " peer " + peer->address + ": " +
+                   state::PeerAdminName(peer->admin) + " -> " + state::PeerAdminName(*admin) +
+                   (request.reason().empty() ? "" : " (" + request.reason() + ")"));
+  v1::PeerChange* change = event.mutable_peer();
+  change->set_slot(request.slot());
+  change->set_address(peer->address);
+  change->set_before(ToProto(peer->admin));
+  change->set_after(ToProto(*admin));
+  Publish(event);
+  v1::SetPeerStateResponse response;
+  *response.mutable_cutover() = Describe(*File().Snapshot(request.cutover()), deps_.clock->Now());
+  *response.mutable_event() = event;
+  return response;
 }
 
 Controller::RolloutEntry& Controller::ActiveRollout(const std::string& cutover) {
@@ -433,7 +550,7 @@ v1::Rollout Controller::ResumeRollout(const v1::RolloutActionRequest& r, const s
   return ManualAction(r, a, &RolloutEngine::Resume);
 }
 v1::Rollout Controller::PromoteRollout(const v1::RolloutActionRequest& r, const std::string& a) {
-  return ManualAction(r, a, &RolloutEngine::Promote);
+  return ManualAction(r, a, r.one_step() ? &RolloutEngine::PromoteStep : &RolloutEngine::Promote);
 }
 v1::Rollout Controller::AbortRollout(const v1::RolloutActionRequest& r, const std::string& a) {
   return ManualAction(r, a, &RolloutEngine::Abort);
@@ -451,11 +568,22 @@ std::vector<v1::Event> Controller::GetHistory(const v1::GetHistoryRequest& reque
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT,
                    "limit: at most " + std::to_string(kMaxHistoryLimit));
   const std::size_t limit = request.limit() == 0 ? kDefaultHistoryLimit : request.limit();
+  std::vector<v1::Event> events;
   try {
-    return deps_.journal->History(request.cutover(), limit);
+    events = deps_.journal->History(request.cutover(), limit);
   } catch (const JournalError& e) {
     throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
   }
+  // A name neither nginx nor the journal knows is a mistake, as in GetStatus
+  // (one nginx no longer has still has its history).
+  if (events.empty() && !request.cutover().empty()) {
+    std::lock_guard lock(mutex_);
+    if (EnsureFile() && !file_->Snapshot(request.cutover()))
+      throw ApiError(grpc::StatusCode::INVALID_ARGUMENT,
+                     "cutover: unknown cutover \"" + request.cutover() + "\" (not in " +
+                         deps_.state_path + " nor in the journal)");
+  }
+  return events;
 }
 
 std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::uint64_t since) {

@@ -44,6 +44,12 @@ class ControllerListener {
   virtual void OnTick(const std::vector<state::RecordSnapshot>& records,
                       const std::map<std::string, v1::Rollout>& rollouts) = 0;
   virtual void OnEvent(const v1::Event& event) = 0;
+  // The releases the cutover's slots run changed (a rollout named one, or the
+  // journal said so at start): blue's and green's, "" when unknown.
+  virtual void OnReleases(const std::string& cutover, const std::string& blue,
+                          const std::string& green) {
+    (void)cutover, (void)blue, (void)green;
+  }
 };
 
 class Controller {
@@ -78,6 +84,10 @@ class Controller {
   v1::Rollout ResumeRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   v1::Rollout PromoteRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   v1::Rollout AbortRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  // The last rollout's plan again (it must have been reverted or aborted).
+  v1::Rollout RetryRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  v1::SetPeerStateResponse SetPeerState(const v1::SetPeerStateRequest& request,
+                                        const std::string& actor);
   std::vector<v1::Event> GetHistory(const v1::GetHistoryRequest& request);
   // Events from sequence `since` on (inclusive), from the journal: WatchEvents' replay.
   std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since);
@@ -112,6 +122,11 @@ class Controller {
   void DispatchGates(RolloutEntry& slot);
   void DrainGateReplies(WallTime now);
   void UpdateRetention();
+  v1::Rollout Launch(const std::string& cutover, const v1::Plan& plan,
+                     std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,
+                     const std::string& reason, const std::string& actor,
+                     const std::string& release);
+  void NoteRelease(const v1::Event& event);
   GateProfile ProfileOf(const GateSet& gates) const;
   v1::Rollout ManualAction(const v1::RolloutActionRequest& request, const std::string& actor,
                            std::vector<Decision> (RolloutEngine::*action)(WallTime,
@@ -125,6 +140,8 @@ class Controller {
   std::string file_error_;
   CounterHistory history_;
   std::map<std::string, RolloutEntry> rollouts_;  // by cutover: the current or last rollout
+  // By cutover: the release each slot runs (blue, green), as rollouts named them.
+  std::map<std::string, std::array<std::string, state::kSlotCount>> releases_;
   EventBus bus_;
 
   std::mutex replies_mutex_;  // gate replies arrive from the worker thread

@@ -42,6 +42,8 @@ void AgentProcess::Start() {
   if (!options_.tls_cert.empty())
     argv.insert(argv.end(), {"--tls-cert", options_.tls_cert, "--tls-key", options_.tls_key});
   if (!options_.metrics.empty()) argv.insert(argv.end(), {"--metrics", options_.metrics});
+  if (!options_.socket_group.empty())
+    argv.insert(argv.end(), {"--socket-group", options_.socket_group});
   process_ = Process(argv, log_prefix_);
   const bool up = WaitFor([&] {
     if (!process_.Running()) return true;

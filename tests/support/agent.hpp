@@ -25,6 +25,7 @@ struct AgentOptions {
   std::string tls_cert, tls_key;
   std::string metrics;  // HOST:PORT
   std::string tick = "100ms";
+  std::string socket_group;  // --socket-group ("" for the agent's default)
 };
 
 // The usual agent of a test: on `state_file`, journaling into DIR/journal,

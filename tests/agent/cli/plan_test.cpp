@@ -159,6 +159,9 @@ TEST(PlanErrors, EachBadFieldIsNamed) {
       {steps +
            "analysis: {window: 10s}\ngates:\n  - replication_lag: {dsn: x, max: 5s, timeout: 0s}\n",
        4, "gates[0].replication_lag.timeout", "above zero"},
+      // timeout written as the gate's sibling (the runbook's old mistake) names where it goes.
+      {steps + "analysis: {window: 10s}\ngates:\n  - sql: {dsn: x, query: y}\n    timeout: 3s\n", 5,
+       "gates[0].timeout", "belongs in the sql mapping"},
       {steps + "analysis: {window: 10s}\nanalysys: {}\n", 3, "analysys", "unknown field"},
       {steps + "analysis: {window: 10s}\nanalysis: {window: 20s}\n", 3, "analysis", "given twice"},
       {"steps:\n  - {percent: 50, hold: 1m, hold: 2m}\nanalysis: {window: 10s}\n", 2,

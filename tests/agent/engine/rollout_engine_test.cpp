@@ -542,5 +542,92 @@ TEST(RolloutEngine, PassingReversibilityGateLetsTheRevertThrough) {
   EXPECT_EQ(h.green_bp(), 0u);
 }
 
+TEST(RolloutEngine, StepsAreNumberedFromOneInWhatPeopleRead) {
+  Harness h(MakePlan({{10, 1s}, {50, 1s}, {100, 1s}}, 10));
+  auto ds = h.Start();
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"rollout_started", "step_advanced"}));
+  // The event's step is the index into the plan; its reason, for people, counts from 1.
+  EXPECT_EQ(ds[1].event.step(), 0);
+  EXPECT_EQ(ds[1].event.reason(), "step 1/3: 10.00% to green, hold 1s");
+  h.Tick(500ms, 100, Window(100));  // the first tick sees the counters
+  ds = h.Tick(500ms, 100, Window(100));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+  EXPECT_EQ(ds[0].event.step(), 1);
+  EXPECT_EQ(ds[0].event.reason(), "step 2/3: 50.00% to green, hold 1s");
+  EXPECT_EQ(StepLabel(-1, 3), "step 0/3");
+  EXPECT_EQ(StepLabel(2, 3), "step 3/3");
+}
+
+TEST(RolloutEngine, TheLastJudgedWindowIsShownWithItsThresholds) {
+  Harness h(MakePlan({{10, 1h}, {100, 1s}}, 50, 0.05));
+  h.Start();
+  EXPECT_FALSE(h.engine().ToProto(h.clock().Now()).has_judged())
+      << h.engine().ToProto(h.clock().Now()).judged().DebugString();
+  h.Tick(1s, 100, Window(200, 4));
+  auto judged = h.engine().ToProto(h.clock().Now()).judged();
+  EXPECT_EQ(judged.requests(), 200u);
+  EXPECT_DOUBLE_EQ(judged.error_rate(), 0.02);
+  EXPECT_DOUBLE_EQ(judged.max_error_rate(), 0.05);
+  EXPECT_EQ(judged.min_requests(), 50u);
+  // After a revert the rollout still shows the window the decision was made on.
+  auto ds = h.Tick(1s, 100, Window(200, 40));
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  h.Tick(1s, 100, Window(200, 0));
+  judged = h.engine().ToProto(h.clock().Now()).judged();
+  EXPECT_DOUBLE_EQ(judged.error_rate(), 0.2);
+  // And a restored rollout shows its last decision's numbers.
+  auto restored = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(restored);
+  EXPECT_DOUBLE_EQ(restored->ToProto(h.clock().Now()).judged().error_rate(), 0.2);
+}
+
+TEST(RolloutEngine, PromoteOneStepAdvancesNowAndFromTheLastStepCompletes) {
+  Harness h(MakePlan({{10, 1h}, {50, 1h}, {100, 1h}}));
+  h.Start();
+  auto ds = h.Apply(h.engine().PromoteStep(h.clock().Now(), "looks fine", "unix"));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+  EXPECT_EQ(h.engine().step(), 1);
+  EXPECT_EQ(h.green_bp(), 5000u);
+  EXPECT_EQ(ds[0].event.actor(), "unix");
+  EXPECT_NE(ds[0].event.reason().find("step 2/3"), std::string::npos) << ds[0].event.reason();
+  EXPECT_NE(ds[0].event.reason().find("promoted by unix: looks fine"), std::string::npos)
+      << ds[0].event.reason();
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+  // The new step's hold starts now.
+  EXPECT_EQ(FromProto(h.engine().ToProto(h.clock().Now()).hold_remaining()), 1h);
+  h.Apply(h.engine().PromoteStep(h.clock().Now(), "", "unix"));
+  EXPECT_EQ(h.engine().step(), 2);
+  ds = h.Apply(h.engine().PromoteStep(h.clock().Now(), "", "unix"));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"promoted"});
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_COMPLETED);
+  EXPECT_THROW(h.engine().PromoteStep(h.clock().Now(), "", "unix"), PreconditionFailed);
+  // A restart replays the operator's steps like the agent's own.
+  auto restored = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(restored->state(), v1::ROLLOUT_STATE_COMPLETED);
+}
+
+TEST(RolloutEngine, PromoteOneStepIsRefusedWhilePaused) {
+  Harness h(MakePlan({{10, 1h}, {100, 1h}}));
+  h.Start();
+  h.Apply(h.engine().Pause(h.clock().Now(), "", "unix"));
+  try {
+    h.engine().PromoteStep(h.clock().Now(), "", "unix");
+    FAIL() << "a paused rollout stepped";
+  } catch (const PreconditionFailed& e) {
+    EXPECT_NE(std::string(e.what()).find("resume it first"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RolloutEngine, TheReleaseIsJournaledAndRestored) {
+  Harness h(MakePlan({{10, 1h}, {100, 1h}}));
+  auto ds = h.Apply(h.engine().Start(h.clock().Now(), 0, "go", "unix", "v1.3.0"));
+  EXPECT_EQ(ds[0].event.release(), "v1.3.0");
+  EXPECT_EQ(h.engine().ToProto(h.clock().Now()).release(), "v1.3.0");
+  auto restored = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(restored->release(), "v1.3.0");
+}
+
 }  // namespace
 }  // namespace cutover::agent

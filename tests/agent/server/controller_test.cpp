@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "agent/core/units.hpp"
 #include "agent/journal/file_journal.hpp"
 #include "support/process.hpp"
@@ -341,6 +343,157 @@ TEST_F(ControllerTest, PreflightEvaluatesEveryGate) {
   auto no_go = controller_->Preflight(req);
   EXPECT_FALSE(no_go.go());
   EXPECT_FALSE(no_go.gates(0).passed());
+}
+
+v1::RolloutActionRequest Action(const std::string& cutover, const std::string& reason = "") {
+  v1::RolloutActionRequest r;
+  r.set_cutover(cutover);
+  r.set_reason(reason);
+  return r;
+}
+
+TEST_F(ControllerTest, RetryStartsTheLastPlanAgainAfterARevert) {
+  auto start = Rollout({10, 100}, 1h);
+  start.set_release("v1.3.0");
+  const auto first = controller_->StartRollout(start, "ci");
+  // Not while it runs, and there is nothing to retry before any rollout.
+  std::string msg;
+  EXPECT_EQ(CodeOf([&] { controller_->RetryRollout(Action("app"), "ci"); }, &msg),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(msg.find("only a reverted or aborted rollout"), std::string::npos) << msg;
+  for (int i = 0;
+       i < 5 && controller_->GetStatus("app").rollout().state() == v1::ROLLOUT_STATE_RUNNING; ++i)
+    RunSecond(500, /*green_fails=*/true);
+  ASSERT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_REVERTED);
+  ASSERT_DOUBLE_EQ(GreenPercent(), 0);
+
+  const auto retry = controller_->RetryRollout(Action("app", "fixed the query"), "unix");
+  EXPECT_NE(retry.id(), first.id());
+  EXPECT_EQ(retry.state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_EQ(retry.plan().steps_size(), 2);
+  EXPECT_EQ(retry.release(), "v1.3.0");
+  EXPECT_DOUBLE_EQ(GreenPercent(), 10);
+  const auto events = journal_->ReadAll();
+  const auto started = std::find_if(events.rbegin(), events.rend(), [](const v1::Event& e) {
+    return e.kind() == "rollout_started";
+  });
+  ASSERT_NE(started, events.rend());
+  EXPECT_EQ(started->reason(), "retry of " + first.id() + ": fixed the query");
+  EXPECT_EQ(started->actor(), "unix");
+
+  // Aborted, then retried under another release name.
+  controller_->AbortRollout(Action("app"), "unix");
+  auto renamed = Action("app");
+  renamed.set_release("v1.3.1");
+  EXPECT_EQ(controller_->RetryRollout(renamed, "unix").release(), "v1.3.1");
+  // A completed rollout is not retried: its slot is live now.
+  controller_->PromoteRollout(Action("app"), "unix");
+  EXPECT_EQ(CodeOf([&] { controller_->RetryRollout(Action("app"), "ci"); }, &msg),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(msg.find("start a new rollout"), std::string::npos) << msg;
+}
+
+TEST_F(ControllerTest, PromoteOneStepMovesOneStep) {
+  controller_->StartRollout(Rollout({10, 50, 100}, 1h), "ci");
+  auto one = Action("app");
+  one.set_one_step(true);
+  auto r = controller_->PromoteRollout(one, "unix");
+  EXPECT_EQ(r.step(), 1);
+  EXPECT_EQ(r.state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 50);
+  // Without one_step, promote still goes all the way.
+  r = controller_->PromoteRollout(Action("app"), "unix");
+  EXPECT_EQ(r.state(), v1::ROLLOUT_STATE_COMPLETED);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 100);
+}
+
+TEST_F(ControllerTest, ReleasesFollowTheSlotsAndSurviveARestart) {
+  auto start = Rollout({100}, 0s);
+  start.set_release("v2");
+  controller_->StartRollout(start, "ci");
+  for (int i = 0; i < 3; ++i) RunSecond(500);
+  auto status = controller_->GetStatus("app");
+  ASSERT_EQ(status.rollout().state(), v1::ROLLOUT_STATE_COMPLETED) << status.DebugString();
+  EXPECT_EQ(status.green().release(), "v2");
+  EXPECT_EQ(status.blue().release(), "");
+  // The next release goes to blue, the idle slot.
+  start.set_release("v3");
+  controller_->StartRollout(start, "ci");
+  status = controller_->GetStatus("app");
+  EXPECT_EQ(status.blue().release(), "v3");
+  EXPECT_EQ(status.green().release(), "v2");
+  // A restarted agent knows them from the journal.
+  controller_ = MakeController();
+  controller_->RestoreFromJournal();
+  status = controller_->GetStatus("app");
+  EXPECT_EQ(status.blue().release(), "v3");
+  EXPECT_EQ(status.green().release(), "v2");
+  // A bad release name is refused, naming the field.
+  controller_->AbortRollout(Action("app"), "unix");
+  start.set_release(std::string(65, 'x'));
+  std::string msg;
+  EXPECT_EQ(CodeOf([&] { controller_->StartRollout(start, "ci"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("release:", 0), 0u) << msg;
+}
+
+TEST_F(ControllerTest, PeerStatesAreStoredJournaledAndShown) {
+  state::Record* record = file_.MutableRecord("app");
+  ASSERT_GE(state::FindOrClaimPeer(record, state::Slot::kGreen, "10.0.0.21:8000", 1, 0), 0);
+  ASSERT_GE(state::FindOrClaimPeer(record, state::Slot::kGreen, "10.0.0.22:8000", 1, 0), 0);
+  v1::SetPeerStateRequest req;
+  req.set_cutover("app");
+  req.set_slot(v1::SLOT_GREEN);
+  req.set_address("10.0.0.22:8000");
+  req.set_state(v1::PEER_STATE_DRAIN);
+  req.set_reason("slow disk");
+  const auto resp = controller_->SetPeerState(req, "unix");
+  EXPECT_EQ(state::PeerAdminOf(
+                record->peer_admin[state::FindPeer(record, state::Slot::kGreen, "10.0.0.22:8000")]
+                    .load()),
+            state::PeerAdmin::kDrain);
+  EXPECT_EQ(resp.event().kind(), "peer_state_set");
+  EXPECT_EQ(resp.event().peer().before(), v1::PEER_STATE_UP);
+  EXPECT_EQ(resp.event().peer().after(), v1::PEER_STATE_DRAIN);
+  EXPECT_EQ(resp.event().reason(), "green peer 10.0.0.22:8000: up -> drain (slow disk)");
+  int drained = 0;
+  for (const auto& p : resp.cutover().peers())
+    drained += p.address() == "10.0.0.22:8000" && p.state() == v1::PEER_STATE_DRAIN;
+  EXPECT_EQ(drained, 1);
+  ASSERT_EQ(JournalKinds(), std::vector<std::string>{"peer_state_set"});
+
+  // Unknown peers and slots name the field and list what there is.
+  std::string msg;
+  req.set_address("10.0.0.99:8000");
+  EXPECT_EQ(CodeOf([&] { controller_->SetPeerState(req, "unix"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("address: cutover \"app\" has no green peer \"10.0.0.99:8000\""),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("10.0.0.21:8000, 10.0.0.22:8000"), std::string::npos) << msg;
+  req.set_address("10.0.0.21:8000");
+  req.set_slot(v1::SLOT_UNSPECIFIED);
+  EXPECT_EQ(CodeOf([&] { controller_->SetPeerState(req, "unix"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("slot:", 0), 0u) << msg;
+  req.set_slot(v1::SLOT_GREEN);
+  req.set_state(v1::PEER_STATE_UNSPECIFIED);
+  EXPECT_EQ(CodeOf([&] { controller_->SetPeerState(req, "unix"); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("state:", 0), 0u) << msg;
+  EXPECT_EQ(journal_->ReadAll().size(), 1u);
+}
+
+TEST_F(ControllerTest, HistoryOfAnUnknownCutoverIsInvalid) {
+  v1::GetHistoryRequest history;
+  history.set_cutover("nope");
+  std::string msg;
+  EXPECT_EQ(CodeOf([&] { controller_->GetHistory(history); }, &msg),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(msg.rfind("cutover: unknown cutover \"nope\"", 0), 0u) << msg;
+  // A known cutover without events has an empty history.
+  history.set_cutover("app");
+  EXPECT_TRUE(controller_->GetHistory(history).empty());
 }
 
 }  // namespace
