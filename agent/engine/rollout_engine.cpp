@@ -23,6 +23,7 @@ void ToProto(const gates::GateOutcome& outcome, v1::GateResult* out) {
   out->set_warning(outcome.warning);
   out->set_detail(outcome.detail);
   *out->mutable_took() = ToProtoDuration(outcome.took);
+  out->set_output(outcome.output);
 }
 
 RolloutEngine::RolloutEngine(std::string id, std::string cutover, v1::Plan plan,
@@ -157,10 +158,10 @@ std::vector<Decision> RolloutEngine::CheckWeightAfterRestore(WallTime now, state
   return {std::move(d)};
 }
 
-void RolloutEngine::RequestGates(int step, bool before_revert) {
+void RolloutEngine::RequestGates(int step, bool before_revert, bool before_promotion) {
   phase_ = before_revert ? Phase::kAwaitingRevertGates : Phase::kAwaitingStepGates;
   pending_gates_ =
-      GateRequest{next_gate_request_id_++, before_revert, step,
+      GateRequest{next_gate_request_id_++, before_revert, before_promotion, step,
                   writes_total_ >= writes_at_start_ ? writes_total_ - writes_at_start_ : 0};
   gate_request_taken_ = false;
 }
@@ -196,7 +197,8 @@ Decision RolloutEngine::Advance(int step, WallTime now, const v1::Measurement* m
   return d;
 }
 
-std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measurement& measurement) {
+std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measurement& measurement,
+                                              const std::vector<gates::GateOutcome>* outcomes) {
   const std::uint32_t full = GreenBpFor(to_slot(), state::kWeightScale);
   Decision d{std::nullopt,
              NewEvent(event_kind::kCompleted, now,
@@ -205,6 +207,8 @@ std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measuremen
   if (green_bp_ != full) d.store_green_bp = full;
   d.event.set_weight_after(BpToPercent(full));
   *d.event.mutable_measurement() = measurement;
+  if (outcomes != nullptr)
+    for (const auto& o : *outcomes) agent::ToProto(o, d.event.add_gates());
   state_ = v1::ROLLOUT_STATE_COMPLETED;
   phase_ = Phase::kWatching;
   Record(d);
@@ -304,12 +308,13 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
   const Nanos hold = FromProto(plan_.steps(step_).hold());
   if (HoldElapsed(now) < hold) return {};
   if (verdict.healthy() && step_healthy_requests_ >= MinRequests()) {
-    if (step_ + 1 >= plan_.steps_size()) return Complete(now, verdict.measurement);
-    if (!options_.gates.checks_steps)
+    const bool last = step_ + 1 >= plan_.steps_size();
+    if (last && !options_.gates.checks_promotion) return Complete(now, verdict.measurement);
+    if (!last && !options_.gates.checks_steps)
       return {Advance(step_ + 1, now, &verdict.measurement, nullptr)};
     if (now >= next_gate_attempt_) {
       last_measurement_ = verdict.measurement;
-      RequestGates(step_ + 1, false);
+      RequestGates(step_ + 1, false, last);
     }
     return {};
   }
@@ -353,14 +358,16 @@ std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
   phase_ = Phase::kWatching;
   if (!passed) {
     next_gate_attempt_ = now + GateRetry();
-    Decision d{std::nullopt, NewEvent(event_kind::kGateFailed, now,
-                                      "holding before step " + std::to_string(request.step) + ": " +
-                                          FirstFailure(outcomes),
-                                      "agent")};
+    const std::string before =
+        request.before_promotion ? "promotion" : "step " + std::to_string(request.step);
+    Decision d{std::nullopt,
+               NewEvent(event_kind::kGateFailed, now,
+                        "holding before " + before + ": " + FirstFailure(outcomes), "agent")};
     for (const auto& o : outcomes) agent::ToProto(o, d.event.add_gates());
     Record(d);
     return {std::move(d)};
   }
+  if (request.before_promotion) return Complete(now, last_measurement_, &outcomes);
   return {Advance(request.step, now, request.step == 0 ? nullptr : &last_measurement_, &outcomes)};
 }
 

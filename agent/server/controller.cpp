@@ -156,6 +156,7 @@ GateProfile Controller::ProfileOf(const GateSet& gates) const {
   for (const auto& g : gates) {
     p.checks_steps = p.checks_steps || g->checks_steps();
     p.checks_reverts = p.checks_reverts || g->checks_reverts();
+    p.checks_promotion = p.checks_promotion || g->checks_promotion();
   }
   return p;
 }
@@ -163,9 +164,10 @@ GateProfile Controller::ProfileOf(const GateSet& gates) const {
 void Controller::DispatchGates(RolloutEntry& slot) {
   auto request = slot.engine->TakeGateRequest();
   if (!request) return;
-  gates::GateContext context;
-  context.cutover = slot.engine->cutover();
+  gates::GateContext context = GateContextFor(slot.engine->cutover(), slot.engine->to_slot());
   context.before_revert = request->before_revert;
+  context.before_promotion = request->before_promotion;
+  context.step = request->before_revert || request->before_promotion ? -1 : request->step;
   context.writes_on_new_slot = request->writes_on_new_slot;
   GateReply reply{slot.engine->cutover(), slot.engine->id(), request->id, {}};
   if (deps_.gate_runner == nullptr) {
@@ -180,6 +182,21 @@ void Controller::DispatchGates(RolloutEntry& slot) {
                               std::lock_guard lock(replies_mutex_);
                               replies_.push_back(std::move(reply));
                             });
+}
+
+gates::GateContext Controller::GateContextFor(const std::string& cutover,
+                                              std::optional<state::Slot> new_slot) {
+  gates::GateContext context;
+  context.cutover = cutover;
+  if (cutover.empty() || !file_) return context;
+  const auto record = file_->Snapshot(cutover);
+  if (!record) return context;
+  for (const auto& peer : record->peers)
+    (peer.slot == state::Slot::kGreen ? context.green_peers : context.blue_peers)
+        .push_back(peer.address);
+  context.new_slot =
+      state::SlotName(new_slot ? *new_slot : state::Other(LiveSlot(record->control.weight_bp)));
+  return context;
 }
 
 void Controller::DrainGateReplies(WallTime now) {
@@ -474,7 +491,10 @@ v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request)
   std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
                                                       request.plan(), /*cutover_required=*/false);
   gates::GateContext context;
-  context.cutover = request.cutover();
+  {
+    std::lock_guard lock(mutex_);
+    context = GateContextFor(request.cutover(), std::nullopt);
+  }
   v1::PreflightResponse response;
   bool go = true;
   // Every gate, whatever it guards: preflight is the go/no-go table.

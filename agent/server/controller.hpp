@@ -111,6 +111,10 @@ class Controller {
   void Publish(v1::Event& event);
   void DispatchGates(RolloutEntry& slot);
   void DrainGateReplies(WallTime now);
+  // What gates may know of a cutover: its slots' peers and the slot moved to
+  // (`new_slot`, or the one not live now). Under mutex_.
+  gates::GateContext GateContextFor(const std::string& cutover,
+                                    std::optional<state::Slot> new_slot);
   void UpdateRetention();
   GateProfile ProfileOf(const GateSet& gates) const;
   v1::Rollout ManualAction(const v1::RolloutActionRequest& request, const std::string& actor,

@@ -3,6 +3,7 @@
 // a time and hands the outcomes to a callback.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -25,15 +26,17 @@ using GateFactory = std::function<std::shared_ptr<GateSet>(
 // The gates library's factory (agent/gates/factory.hpp).
 GateFactory DefaultGateFactory();
 
-// Replaces the passwords in a plan's gate DSNs by "***": for every copy of a
-// plan that is journaled, logged or returned.
+// Replaces the passwords in a plan's gate DSNs and URLs, and the paths of its
+// notify webhooks, by "***": for every copy of a plan that is journaled,
+// logged or returned.
 void RedactPlan(v1::Plan* plan);
 
 // Evaluates one gate; one that throws fails with the reason.
 gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context);
 
-// Evaluates the gates that apply (step gates, or revert gates when
-// context.before_revert); a gate that throws fails with the reason.
+// Evaluates the gates that apply (step gates; revert gates when
+// context.before_revert; promotion gates when context.before_promotion); a
+// gate that throws fails with the reason.
 std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateContext& context);
 
 class GateRunner {
@@ -46,7 +49,8 @@ class GateRunner {
   GateRunner& operator=(const GateRunner&) = delete;
 
   void Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done);
-  // Drops queued jobs and waits for the one running (its callback runs):
+  // Drops queued jobs, tells the one running to give up (GateContext::cancel:
+  // an exec gate's command is killed) and waits for it (its callback runs):
   // call before whatever the callbacks touch is destroyed. Idempotent.
   void Stop();
 
@@ -62,6 +66,7 @@ class GateRunner {
   std::condition_variable wake_;
   std::deque<Job> jobs_;
   bool stopping_ = false;
+  std::atomic<bool> cancel_{false};
   std::thread worker_;
 };
 
