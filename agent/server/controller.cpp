@@ -399,6 +399,8 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
                                                 request.plan(), from, engine_options);
   const WallTime now = deps_.clock->Now();
   auto decisions = engine->Start(now, record.control.weight_bp, request.reason(), actor);
+  for (ControllerListener* listener : deps_.listeners)
+    listener->OnRolloutPlan(engine->id(), request.plan());
   RolloutEntry& slot = rollouts_[request.cutover()];
   slot = RolloutEntry{std::move(engine), gates, true};
   Execute(*slot.engine, std::move(decisions));

@@ -37,13 +37,16 @@ class ApiError : public std::runtime_error {
   grpc::StatusCode code_;
 };
 
-// Told about every tick and decision: the metrics exporter.
+// Told about every tick and decision: the metrics exporter, the notifier.
 class ControllerListener {
  public:
   virtual ~ControllerListener() = default;
   virtual void OnTick(const std::vector<state::RecordSnapshot>& records,
                       const std::map<std::string, v1::Rollout>& rollouts) = 0;
   virtual void OnEvent(const v1::Event& event) = 0;
+  // A rollout starts with this plan, before its first event: the plan as the
+  // caller gave it, secrets included (its notify webhooks), never to be shown.
+  virtual void OnRolloutPlan(const std::string& /*rollout_id*/, const v1::Plan& /*plan*/) {}
 };
 
 class Controller {

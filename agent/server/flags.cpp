@@ -1,12 +1,15 @@
 #include "agent/server/flags.hpp"
 
 #include "agent/core/units.hpp"
+#include "agent/core/url.hpp"
 
 namespace cutover::agent {
 
 std::string Usage() {
   return "usage: cutover-agent --state-file PATH\n"
          "                     [--listen unix:/run/cutover/agent.sock | HOST:PORT]...\n"
+         "                     [--http unix:/run/cutover/http.sock | HOST:PORT]...\n"
+         "                     [--notify URL]...\n"
          "                     [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
          "                     [--journal DIR | --journal postgresql://...]\n"
          "                     [--metrics HOST:PORT] [--tick 100ms]\n";
@@ -53,15 +56,20 @@ AgentFlags ParseFlags(const std::vector<std::string>& args) {
     };
     if (name == "--state-file") {
       flags.state_file = take();
-    } else if (name == "--listen") {
+    } else if (name == "--listen" || name == "--http") {
       std::string l = take();
       if (IsUnixAddress(l)) {
         if (UnixPath(l).empty() || UnixPath(l)[0] != '/')
-          throw UsageError("--listen: a unix socket needs an absolute path, got \"" + l + "\"");
+          throw UsageError(name + ": a unix socket needs an absolute path, got \"" + l + "\"");
       } else {
-        ValidateHostPort("--listen", l);
+        ValidateHostPort(name, l);
       }
-      flags.listen.push_back(l);
+      (name == "--listen" ? flags.listen : flags.http).push_back(l);
+    } else if (name == "--notify") {
+      std::string url = take();
+      if (auto problem = HttpUrlProblem(url))  // never quoted: a webhook URL is a secret
+        throw UsageError("--notify: " + *problem);
+      flags.notify.push_back(url);
     } else if (name == "--token-file") {
       flags.token_file = take();
     } else if (name == "--tls-cert") {

@@ -17,6 +17,8 @@ class UsageError : public std::runtime_error {
 struct AgentFlags {
   std::string state_file;
   std::vector<std::string> listen;  // "unix:/path" or "HOST:PORT"
+  std::vector<std::string> http;    // the HTTP/JSON listeners, same forms
+  std::vector<std::string> notify;  // webhook URLs told of every decision
   std::string token_file;
   std::string tls_cert;
   std::string tls_key;

@@ -67,7 +67,13 @@ Metrics::Metrics(const std::string& address)
       last_decision_(prometheus::BuildGauge()
                          .Name("cutover_last_decision_timestamp_seconds")
                          .Help("Unix time of the last journaled decision, by cutover")
+                         .Register(*registry_)),
+      notifications_(prometheus::BuildCounter()
+                         .Name("cutover_notifications_total")
+                         .Help("Webhook notifications by result: sent, retried, failed, dropped")
                          .Register(*registry_)) {
+  for (const char* result : {"sent", "retried", "failed", "dropped"})
+    notifications_.Add({{"result", result}});  // every series from the start, at 0
   if (!address.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
     exposer_->RegisterCollectable(registry_);
@@ -117,6 +123,11 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
     rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step());
     rollout_state_.Add({{"cutover", cutover}}).Set(rollout.state());
   }
+}
+
+void Metrics::CountNotification(const std::string& result) {
+  std::lock_guard lock(mutex_);
+  notifications_.Add({{"result", result}}).Increment();
 }
 
 void Metrics::OnEvent(const v1::Event& event) {

@@ -1,7 +1,7 @@
 // Prometheus metrics (prometheus-cpp) on --metrics: the module's counters
 // per cutover, slot and class, latency histograms built from the module's
-// own buckets, weights, rollout step and state, reverts and the time of the
-// last decision.
+// own buckets, weights, rollout step and state, reverts, the time of the
+// last decision, and what became of the notifications.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -27,6 +27,9 @@ class Metrics final : public ControllerListener {
   void OnTick(const std::vector<state::RecordSnapshot>& records,
               const std::map<std::string, v1::Rollout>& rollouts) override;
   void OnEvent(const v1::Event& event) override;
+  // A notification's fate: "sent", "retried" (an attempt failed, another
+  // follows), "failed" (given up), "dropped" (its queue was full).
+  void CountNotification(const std::string& result);
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
@@ -45,6 +48,7 @@ class Metrics final : public ControllerListener {
   prometheus::Family<prometheus::Counter>& reverts_;
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Gauge>& last_decision_;
+  prometheus::Family<prometheus::Counter>& notifications_;
   std::map<std::string, std::array<state::SlotSnapshot, state::kSlotCount>> last_;
 };
 
