@@ -135,7 +135,8 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   // The same Api over HTTP/JSON (--http), with the same TLS files.
   http::Router router;
-  http::AddApiRoutes(router, api);
+  for (const auto& rpc : http::AddApiRoutes(router, api))
+    LogWarning("http: not served: " + rpc);  // gRPC has it; HTTP will once it is mapped
   http::HttpServerOptions http_options;
   http_options.tls_cert = flags.tls_cert;
   http_options.tls_key = flags.tls_key;

@@ -279,21 +279,28 @@ std::vector<std::string> ApiRoutes() {
   return out;
 }
 
-void AddApiRoutes(Router& router, Api& api) {
+std::vector<std::string> AddApiRoutes(Router& router, Api& api) {
+  std::vector<std::string> unserved;
   const pb::ServiceDescriptor* service = Service();
   for (int i = 0; i < service->method_count(); ++i) {
     const pb::MethodDescriptor* rpc = service->method(i);
     const auto bindings = BindingsOf(*rpc);
-    if (bindings.empty())
-      throw std::logic_error(rpc->full_name() + " has no (cutover.v1.http) route in the proto");
+    if (bindings.empty()) {
+      unserved.push_back(rpc->name() + ": no (cutover.v1.http) route in the proto");
+      continue;
+    }
     const bool streaming = rpc->server_streaming();
-    if (streaming && rpc->name() != kWatchEvents)
-      throw std::logic_error(rpc->full_name() + ": no HTTP streaming mapping for it here");
+    if (streaming && rpc->name() != kWatchEvents) {
+      unserved.push_back(rpc->name() + ": no HTTP streaming mapping for it in api_routes.cpp");
+      continue;
+    }
     UnaryCall call;
     if (!streaming) {
       auto it = UnaryCalls().find(rpc->name());
-      if (it == UnaryCalls().end())
-        throw std::logic_error(rpc->full_name() + " has a route but no Api call in api_routes.cpp");
+      if (it == UnaryCalls().end()) {
+        unserved.push_back(rpc->name() + ": a route but no Api call in api_routes.cpp");
+        continue;
+      }
       call = it->second;
     }
     for (const Binding& binding : bindings) {
@@ -306,6 +313,7 @@ void AddApiRoutes(Router& router, Api& api) {
                  });
     }
   }
+  return unserved;
 }
 
 }  // namespace cutover::agent::http

@@ -62,6 +62,7 @@ PathTemplate::PathTemplate(std::string text) : text_(std::move(text)) {
   const auto bad = [&](const std::string& why) {
     throw std::invalid_argument("path template \"" + text_ + "\": " + why);
   };
+  if (text_ == "/") return;  // the root: no segment (a web view's page)
   auto parts = Split(text_);
   if (parts.empty()) bad("must start with '/'");
   std::string_view last = parts.back();
@@ -92,6 +93,10 @@ PathTemplate::PathTemplate(std::string text) : text_(std::move(text)) {
 }
 
 std::optional<std::map<std::string, std::string>> PathTemplate::Match(std::string_view path) const {
+  if (segments_.empty()) {
+    if (path == "/") return std::map<std::string, std::string>{};
+    return std::nullopt;
+  }
   auto parts = Split(path);
   if (parts.size() != segments_.size()) return std::nullopt;
   if (!verb_.empty()) {

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cutover/state_file.hpp"
@@ -46,14 +45,6 @@ void StartRollout(Stack& stack, const std::string& plan_yaml) {
   WriteFile(stack.dir() / "plan.yaml", plan_yaml);
   const auto r = stack.Ctl({"rollout", "start", "app", stack.dir() / "plan.yaml"});
   ASSERT_EQ(r.exit_code, 0) << Said(r) << stack.AgentLog();
-}
-
-bool Gone(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  const auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
 }
 
 TEST(RunbookGates, AnHttpGateHoldsTheStepWhileGreensHealthAnswers503) {
@@ -141,12 +132,12 @@ gates:
   EXPECT_EQ(WeightInFile(stack), 5000u);
   stack.green().SetStatus(500);
   ASSERT_TRUE(WaitFor([&] { return WeightInFile(stack) == 0; })) << stack.AgentLog();
-  EXPECT_FALSE(Gone(gate)) << "the revert waited for the gate";
+  EXPECT_FALSE(ProcessGone(gate)) << "the revert waited for the gate";
   EXPECT_EQ(OfKind(stack, "reverted").size(), 1u);
   load.Stop();
   // Stopping the agent kills the command it was waiting on.
   EXPECT_EQ(stack.agent_process().StopWith(SIGTERM), 0) << stack.AgentLog();
-  EXPECT_TRUE(WaitFor([&] { return Gone(gate); }));
+  EXPECT_TRUE(WaitFor([&] { return ProcessGone(gate); }));
 }
 
 std::vector<std::string> KindsReceived(const Backend& hook) {

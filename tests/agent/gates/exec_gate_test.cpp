@@ -14,15 +14,6 @@
 namespace cutover::test {
 namespace {
 
-// A process that no longer runs: gone, or a zombie nobody has reaped yet.
-bool Gone(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  const auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-}
-
 pid_t PidIn(const std::string& path) {
   pid_t pid = 0;
   WaitFor([&] { return !ReadFile(path).empty(); });
@@ -108,7 +99,8 @@ TEST(ExecGate, AHangingCommandIsKilledAtItsTimeoutWithItsChildren) {
   EXPECT_NE(hung.detail.find(": started"), std::string::npos) << hung.detail;
   const pid_t pid = PidIn(child);
   ASSERT_GT(pid, 0);
-  EXPECT_TRUE(WaitFor([&] { return Gone(pid); })) << "the command's child " << pid << " lives on";
+  EXPECT_TRUE(WaitFor([&] { return ProcessGone(pid); }))
+      << "the command's child " << pid << " lives on";
 }
 
 TEST(ExecGate, WhatACommandLeavesRunningIsKilledWhenItExits) {
@@ -120,7 +112,8 @@ TEST(ExecGate, WhatACommandLeavesRunningIsKilledWhenItExits) {
   EXPECT_TRUE(quick.passed) << quick.detail;
   const pid_t pid = PidIn(child);
   ASSERT_GT(pid, 0);
-  EXPECT_TRUE(WaitFor([&] { return Gone(pid); })) << "left-over child " << pid << " lives on";
+  EXPECT_TRUE(WaitFor([&] { return ProcessGone(pid); }))
+      << "left-over child " << pid << " lives on";
 }
 
 }  // namespace

@@ -26,6 +26,11 @@ TEST(PathTemplate, MatchesSegmentsVariablesAndAVerb) {
   EXPECT_FALSE(get.Match("/v1/cutovers"));
   EXPECT_TRUE(PathTemplate("/v1/cutovers").Match("/v1/cutovers"));
   EXPECT_TRUE(PathTemplate("/v1/cutovers/{cutover}/history").Match("/v1/cutovers/a/history"));
+  // The root, and literal file names: what a web view's page and assets need.
+  EXPECT_TRUE(PathTemplate("/").Match("/"));
+  EXPECT_FALSE(PathTemplate("/").Match("/v1"));
+  EXPECT_FALSE(PathTemplate("/ui/app.js").Match("/"));
+  EXPECT_TRUE(PathTemplate("/ui/app.js").Match("/ui/app.js"));
 }
 
 TEST(PathTemplate, RefusesWhatItCannotServe) {
