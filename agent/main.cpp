@@ -1,6 +1,6 @@
-// cutover-agent: the gRPC sidecar that watches the module's counters, runs
-// stepped rollouts and reverts by itself. Wiring only: every decision lives
-// in the controller and the rollout engine.
+// cutover-agent: the sidecar that watches the module's counters, runs stepped
+// rollouts and reverts by itself, over gRPC and HTTP/JSON. Wiring only: every
+// decision lives in the controller and the rollout engine.
 #include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -22,15 +22,20 @@
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/url.hpp"
 #include "agent/core/version.hpp"
+#include "agent/http/api_routes.hpp"
+#include "agent/http/server.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/journal/journal_writer.hpp"
+#include "agent/notify/notifier.hpp"
 #include "agent/server/controller.hpp"
 #include "agent/server/flags.hpp"
 #include "agent/server/gate_runner.hpp"
 #include "agent/server/metrics.hpp"
 #include "agent/server/service.hpp"
 #include "agent/server/tick_loop.hpp"
+#include "agent/server/worker.hpp"
 
 using namespace cutover::agent;
 
@@ -97,6 +102,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   bool unix_listener = false;
   for (const auto& listen : flags.listen) unix_listener = unix_listener || IsUnixAddress(listen);
+  for (const auto& listen : flags.http) unix_listener = unix_listener || IsUnixAddress(listen);
   // -1: keep the agent's own group (chown's "no change").
   const gid_t socket_group =
       unix_listener ? SocketGroup(flags).value_or(static_cast<gid_t>(-1)) : static_cast<gid_t>(-1);
@@ -117,8 +123,16 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     LogInfo("metrics on http://" + flags.metrics + "/metrics");
   }
 
+  NotifierOptions notify;
+  notify.urls = flags.notify;
+  if (metrics)
+    notify.count = [m = metrics.get()](const std::string& r) { m->CountNotification(r); };
+  Notifier notifier(notify);
+  for (const auto& url : flags.notify) LogInfo("notifying " + RedactWebhookUrl(url));
+
   RealClock clock;
   GateRunner gate_runner;
+  Worker metric_runner;  // analysis.metrics queries, off the tick and apart from the gates
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
   deps.journal = journal.get();
@@ -126,8 +140,10 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   deps.clock = &clock;
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
+  deps.metric_runner = &metric_runner;
   deps.new_rollout_id = RolloutIds();
   if (metrics) deps.listeners.push_back(metrics.get());
+  deps.listeners.push_back(&notifier);
   Controller controller(deps, Controller::Options{});
   controller.RestoreFromJournal();
 
@@ -151,6 +167,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
       tcp = true;
     }
   }
+  for (const auto& listen : flags.http) tcp = tcp || !IsUnixAddress(listen);
   if (tcp && token.empty())
     LogWarning("listening on TCP without --token-file: mutating calls over TCP are refused");
   if (tcp && flags.tls_cert.empty())
@@ -177,6 +194,24 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   SetHealth(*server->GetHealthCheckService(), true);
   health.store(server->GetHealthCheckService());
 
+  // The same Api over HTTP/JSON (--http), with the same TLS files.
+  http::Router router;
+  for (const auto& rpc : http::AddApiRoutes(router, api))
+    LogWarning("http: not served: " + rpc);  // gRPC has it; HTTP will once it is mapped
+  http::HttpServerOptions http_options;
+  http_options.tls_cert = flags.tls_cert;
+  http_options.tls_key = flags.tls_key;
+  http_options.socket_group = socket_group;
+  http::HttpServer http_server(router, http_options);
+  try {
+    for (const auto& listen : flags.http) http_server.Listen(listen);
+  } catch (const std::runtime_error& e) {
+    LogError(e.what());
+    server->Shutdown();
+    return 1;
+  }
+  http_server.Start();
+
   {
     cutover::v1::Event started;
     *started.mutable_time() = ToProtoTimestamp(clock.Now());
@@ -189,6 +224,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   TickLoop loop(controller, flags.tick);
   std::string listening;
   for (const auto& l : flags.listen) listening += " " + l;
+  for (const auto& l : flags.http) listening += " http:" + l;
   LogInfo("cutover-agent serving on" + listening + ", state file " + flags.state_file + ", tick " +
           FormatDuration(flags.tick));
 
@@ -196,10 +232,13 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   sigwait(&signals, &sig);
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
-  api.Shutdown();
+  api.Shutdown();  // streams end, gRPC's and HTTP's
+  http_server.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
-  gate_runner.Stop();  // its callbacks reach into the controller
+  notifier.Stop(std::chrono::seconds(2));  // what is queued gets one attempt
+  gate_runner.Stop();                      // its callbacks reach into the controller
+  metric_runner.Stop();
   health.store(nullptr);
   for (const auto& path : sockets) ::unlink(path.c_str());
   // What is queued is written; a disk or database that does not answer

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The agent's libraries include only what their layer may use, as the build
 # links them (agent/CMakeLists.txt):
-#   core    <- engine <- server
-#   journal, gates: on core;  cli: on core (never the server)
+#   core    <- engine <- server <- http, notify
+#   journal, gates, analysis: on core;  cli: on core (never the server)
 # A header of a higher layer included from a lower one fails this check even
 # where it would still compile.
 set -euo pipefail
@@ -11,8 +11,11 @@ declare -A allowed=(
   [core]="core"
   [journal]="core journal"
   [gates]="core gates"
+  [analysis]="core analysis"
   [engine]="core engine"
-  [server]="core engine journal gates server"
+  [server]="core engine journal gates analysis server"
+  [http]="core engine journal gates analysis server http"
+  [notify]="core engine journal gates analysis server notify"
   [cli]="core cli"
 )
 status=0

@@ -11,7 +11,7 @@ PACKAGES=(
   libpq-dev postgresql-15
   libgtest-dev libgmock-dev
   prometheus-cpp-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
-  libcpp-httplib-dev nlohmann-json3-dev
+  libcpp-httplib-dev nlohmann-json3-dev libre2-dev
   wrk curl procps iproute2 openssl python3 bc valgrind file clang-format
   # The fuzz targets (tests/fuzz, scripts/fuzz.sh): clang with libFuzzer and
   # the sanitizer runtimes, llvm-symbolizer for readable reports; the tree

@@ -35,13 +35,15 @@ class PlanReader {
 
   v1::Plan Read(const YAML::Node& root) {
     if (!root || root.IsNull()) Fail(root, "", "the plan is empty");
-    if (!root.IsMap()) Fail(root, "", "a plan is a mapping with steps, analysis, on_breach, gates");
-    CheckKeys(root, "", {"steps", "analysis", "on_breach", "gates"});
+    if (!root.IsMap())
+      Fail(root, "", "a plan is a mapping with steps, analysis, on_breach, gates, notify");
+    CheckKeys(root, "", {"steps", "analysis", "on_breach", "gates", "notify"});
     v1::Plan plan;
     ReadSteps(Required(root, "", "steps"), &plan);
     ReadAnalysis(Required(root, "", "analysis"), plan.mutable_analysis());
     if (const auto n = root["on_breach"]) plan.set_on_breach(ReadBreachAction(n, "on_breach"));
     if (const auto n = root["gates"]) ReadGates(n, &plan);
+    if (const auto n = root["notify"]) ReadNotify(n, &plan);
     // What the values mean, and their limits, are the agent's one set of
     // rules (agent/core/validation.hpp): a plan this accepts, the agent does.
     try {
@@ -177,6 +179,10 @@ class PlanReader {
     return out;
   }
 
+  static bool IsZero(const google::protobuf::Duration& d) {
+    return d.seconds() == 0 && d.nanos() == 0;
+  }
+
   void ReadSteps(const YAML::Node& steps, v1::Plan* plan) {
     if (!steps.IsSequence() || steps.size() == 0)
       Fail(steps, "steps", "must be a non-empty list of {percent, hold}");
@@ -199,16 +205,13 @@ class PlanReader {
     if (!n.IsMap()) Fail(n, "analysis", "expected a mapping (window, min_requests, ...)");
     CheckKeys(n, "analysis",
               {"window", "min_requests", "max_error_rate", "max_p99", "max_error_ratio_vs_blue",
-               "failure_threshold"});
+               "failure_threshold", "min_stalled", "warn_error_rate", "warn_p99",
+               "warn_error_ratio_vs_blue", "compare", "metrics"});
     const YAML::Node window = Required(n, "analysis", "window");
     *a->mutable_window() = Duration(window, "analysis.window");
     if (const auto v = n["min_requests"]) a->set_min_requests(Unsigned(v, "analysis.min_requests"));
-    if (const auto v = n["max_error_rate"]) {
-      std::string why;
-      const auto p = agent::ParsePercentWithSign(Scalar(v, "analysis.max_error_rate"), &why);
-      if (!p) Fail(v, "analysis.max_error_rate", why);
-      a->set_max_error_rate(*p / 100.0);
-    }
+    if (const auto v = n["max_error_rate"])
+      a->set_max_error_rate(Rate(v, "analysis.max_error_rate"));
     if (const auto v = n["max_p99"]) *a->mutable_max_p99() = Duration(v, "analysis.max_p99");
     if (const auto v = n["max_error_ratio_vs_blue"])
       a->set_max_error_ratio_vs_blue(NonNegative(v, "analysis.max_error_ratio_vs_blue"));
@@ -218,6 +221,92 @@ class PlanReader {
         Fail(v, "analysis.failure_threshold",
              "must be at most " + std::to_string(agent::kMaxFailureThreshold));
       a->set_failure_threshold(static_cast<std::uint32_t>(t));
+    }
+    if (const auto v = n["min_stalled"]) a->set_min_stalled(Unsigned32(v, "analysis.min_stalled"));
+    if (const auto v = n["warn_error_rate"])
+      a->set_warn_error_rate(Rate(v, "analysis.warn_error_rate"));
+    if (const auto v = n["warn_p99"]) *a->mutable_warn_p99() = Duration(v, "analysis.warn_p99");
+    if (const auto v = n["warn_error_ratio_vs_blue"])
+      a->set_warn_error_ratio_vs_blue(NonNegative(v, "analysis.warn_error_ratio_vs_blue"));
+    if (const auto v = n["compare"]) ReadCompare(v, a->mutable_compare());
+    if (const auto v = n["metrics"]) ReadMetrics(v, a);
+  }
+
+  // "1%": a share of requests (the '%' is required: 0.01 could mean either).
+  double Rate(const YAML::Node& v, const std::string& field) {
+    std::string why;
+    const auto p = agent::ParsePercentWithSign(Scalar(v, field), &why);
+    if (!p) Fail(v, field, why);
+    return *p / 100.0;
+  }
+
+  std::uint32_t Unsigned32(const YAML::Node& v, const std::string& field) {
+    const std::uint64_t u = Unsigned(v, field);
+    if (u > 1'000'000) Fail(v, field, "must be at most 1000000");
+    return static_cast<std::uint32_t>(u);
+  }
+
+  // Any finite number, negative ones too (a metric's threshold).
+  double Real(const YAML::Node& n, const std::string& field) {
+    const std::string s = Scalar(n, field);
+    double value = 0;
+    const char* begin = s.data() + (s.size() > 1 && s[0] == '+' ? 1 : 0);
+    const auto [end, ec] = std::from_chars(begin, s.data() + s.size(), value);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(value))
+      Fail(n, field, "\"" + s + "\" is not a number");
+    return value;
+  }
+
+  void ReadCompare(const YAML::Node& n, v1::Compare* c) {
+    const std::string f = "analysis.compare";
+    if (!n.IsMap()) Fail(n, f, "expected a mapping {method: sequential, alpha: 0.01}");
+    CheckKeys(n, f, {"method", "alpha", "latency", "promote_early"});
+    const YAML::Node method = Required(n, f, "method");
+    if (Scalar(method, f + ".method") != "sequential")
+      Fail(method, f + ".method", "\"" + method.Scalar() + "\" is not sequential");
+    c->set_method(v1::COMPARE_METHOD_SEQUENTIAL);
+    if (const auto v = n["alpha"]) {
+      const double alpha = NonNegative(v, f + ".alpha");
+      if (alpha <= 0 || alpha > agent::kMaxCompareAlpha)
+        Fail(v, f + ".alpha", "must be above 0 and at most 0.5");
+      c->set_alpha(alpha);
+    }
+    if (const auto v = n["latency"]) c->set_latency(Bool(v, f + ".latency"));
+    if (const auto v = n["promote_early"]) c->set_promote_early(Bool(v, f + ".promote_early"));
+  }
+
+  void ReadMetrics(const YAML::Node& n, v1::Analysis* a) {
+    if (!n.IsSequence())
+      Fail(n, "analysis.metrics", "must be a list of {name, prometheus, query, ...}");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node item = n[i];
+      const std::string f = "analysis.metrics[" + std::to_string(i) + "]";
+      if (!item.IsMap()) Fail(item, f, "expected {name, prometheus, query, max/min, ...}");
+      CheckKeys(item, f,
+                {"name", "prometheus", "query", "max", "min", "warn_max", "warn_min", "interval",
+                 "timeout", "failure_limit"});
+      v1::MetricCheck* m = a->add_metrics();
+      const YAML::Node name = Required(item, f, "name");
+      m->set_name(NonEmptyString(name, f + ".name"));
+      if (!names.insert(m->name()).second) Fail(name, f + ".name", "given to two metrics");
+      m->set_prometheus(NonEmptyString(Required(item, f, "prometheus"), f + ".prometheus"));
+      m->set_query(NonEmptyString(Required(item, f, "query"), f + ".query"));
+      if (const auto v = item["max"]) m->set_max(Real(v, f + ".max"));
+      if (const auto v = item["min"]) m->set_min(Real(v, f + ".min"));
+      if (const auto v = item["warn_max"]) m->set_warn_max(Real(v, f + ".warn_max"));
+      if (const auto v = item["warn_min"]) m->set_warn_min(Real(v, f + ".warn_min"));
+      if (!m->has_max() && !m->has_min()) Fail(item, f, "needs a threshold: max, min or both");
+      if (const auto v = item["interval"]) {
+        *m->mutable_interval() = Duration(v, f + ".interval");
+        if (IsZero(m->interval())) Fail(v, f + ".interval", "must be above zero");
+      }
+      if (const auto v = item["timeout"]) {
+        *m->mutable_timeout() = Duration(v, f + ".timeout");
+        if (IsZero(m->timeout())) Fail(v, f + ".timeout", "must be above zero");
+      }
+      if (const auto v = item["failure_limit"])
+        m->set_failure_limit(Unsigned32(v, f + ".failure_limit"));
     }
   }
 
@@ -236,7 +325,8 @@ class PlanReader {
       if (item.IsMap() && item.size() > 1) MisplacedGateKey(item, field);
       if (!item.IsMap() || item.size() != 1)
         Fail(item, field,
-             "each gate is one of replication_lag, sql, parity, reversibility (one per list item)");
+             "each gate is one of replication_lag, sql, parity, reversibility, http, exec (one per "
+             "list item)");
       const std::string kind = item.begin()->first.Scalar();
       const YAML::Node body = item.begin()->second;
       const std::string path = field + "." + kind;
@@ -265,16 +355,45 @@ class PlanReader {
         auto* g = gate->mutable_reversibility();
         if (const auto p = body["policy"]) g->set_policy(ReadPolicy(p, path + ".policy"));
         if (const auto m = body["max_writes"]) g->set_max_writes(Unsigned(m, path + ".max_writes"));
+      } else if (kind == "http") {
+        CheckKeys(body, path,
+                  {"url", "expect_status", "expect_body", "before_promotion", "timeout"});
+        auto* g = gate->mutable_http();
+        g->set_url(NonEmptyString(Required(body, path, "url"), path + ".url"));
+        if (const auto v = body["expect_status"]) {
+          const auto status = Unsigned(v, path + ".expect_status");
+          if (status < 100 || status > 599)
+            Fail(v, path + ".expect_status", "must be an HTTP status from 100 to 599");
+          g->set_expect_status(static_cast<std::uint32_t>(status));
+        }
+        if (const auto v = body["expect_body"])
+          g->set_expect_body(NonEmptyString(v, path + ".expect_body"));
+        if (const auto v = body["before_promotion"])
+          g->set_before_promotion(Bool(v, path + ".before_promotion"));
+      } else if (kind == "exec") {
+        CheckKeys(body, path, {"command", "dir", "before_promotion", "timeout"});
+        auto* g = gate->mutable_exec();
+        const YAML::Node command = Required(body, path, "command");
+        if (!command.IsSequence() || command.size() == 0)
+          Fail(command, path + ".command",
+               "expected a list: the program and its arguments ([\"scripts/smoke_test.py\", "
+               "\"--env\", \"green\"]), run without a shell");
+        for (std::size_t k = 0; k < command.size(); ++k)
+          g->add_command(Scalar(command[k], path + ".command[" + std::to_string(k) + "]"));
+        if (const auto v = body["dir"]) g->set_dir(NonEmptyString(v, path + ".dir"));
+        if (const auto v = body["before_promotion"])
+          g->set_before_promotion(Bool(v, path + ".before_promotion"));
       } else {
         Fail(item.begin()->first, path,
-             "unknown gate (expected replication_lag, sql, parity or reversibility)");
+             "unknown gate (expected replication_lag, sql, parity, reversibility, http or exec)");
       }
       if (const auto t = body["timeout"]) *gate->mutable_timeout() = Duration(t, path + ".timeout");
     }
   }
 
   static bool IsGateKind(const std::string& key) {
-    return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility";
+    return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility" ||
+           key == "http" || key == "exec";
   }
 
   // A list item with one gate and other keys beside it: the other keys were
@@ -297,6 +416,12 @@ class PlanReader {
                kind + " mapping (- " + kind + ": {..., " + key + ": ...}, or indented under " +
                kind + ":)");
     }
+  }
+
+  void ReadNotify(const YAML::Node& n, v1::Plan* plan) {
+    if (!n.IsSequence()) Fail(n, "notify", "expected a list of webhook URLs");
+    for (std::size_t i = 0; i < n.size(); ++i)
+      plan->add_notify(NonEmptyString(n[i], "notify[" + std::to_string(i) + "]"));
   }
 
   void ReadTables(const YAML::Node& n, const std::string& field, v1::ParityGate* g) {

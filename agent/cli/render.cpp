@@ -1,7 +1,6 @@
 #include "agent/cli/render.hpp"
 
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -10,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "agent/core/analysis_defaults.hpp"
+#include "agent/core/json.hpp"
 #include "agent/core/units.hpp"
 
 namespace cutover::cli {
@@ -171,6 +172,13 @@ std::string ProgressBar(double fraction, int width) {
 
 namespace {
 
+// "2e+09", "0.01", "1.5": a number as short as it reads.
+std::string Short(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", value);
+  return buf;
+}
+
 std::string Number(double value, int decimals = 1) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
@@ -208,6 +216,8 @@ std::string MeasureValue(const v1::Measurement& m, const pb::FieldDescriptor* f)
         const auto& d = static_cast<const pb::Duration&>(r->GetMessage(m, f));
         return agent::FormatDuration(ToNanos(d));
       }
+      if (f->message_type()->full_name() == "google.protobuf.Timestamp")
+        return FormatTimestamp(static_cast<const pb::Timestamp&>(r->GetMessage(m, f)));
       return "?";
     case pb::FieldDescriptor::CPPTYPE_DOUBLE:
     case pb::FieldDescriptor::CPPTYPE_FLOAT: {
@@ -235,6 +245,13 @@ std::string MeasureValue(const v1::Measurement& m, const pb::FieldDescriptor* f)
   }
 }
 
+// The numbers every judged window has, shown even at zero.
+bool IsCore(const std::string& field) {
+  static const std::set<std::string> kCore = {"window",     "requests", "errors",
+                                              "error_rate", "p99_ms",   "blue_error_rate"};
+  return kCore.contains(field);
+}
+
 bool IsThreshold(const std::string& field) {
   return field.starts_with("max_") || field.starts_with("min_") || field.starts_with("warn_");
 }
@@ -254,6 +271,9 @@ std::string JudgedText(const v1::Measurement& m) {
   for (int i = 0; i < d->field_count(); ++i) {
     const pb::FieldDescriptor* f = d->field(i);
     if (f->is_repeated() || IsThreshold(f->name())) continue;
+    // The window's own numbers always; the rest (stalls, the comparison,
+    // the metric behind a decision) only when they say something.
+    if (!IsCore(f->name()) && !IsSet(m, f)) continue;
     std::string text = MeasureLabel(f->name()) + " " + MeasureValue(m, f);
     std::string limits;
     for (const char* prefix : {"min_", "warn_", "max_"}) {
@@ -360,6 +380,33 @@ std::string GatesText(const v1::Event& e) {
   return text;
 }
 
+// What the judge sees beyond the window: stalls, the sequential statistics,
+// the metric checks and the warnings in force.
+std::string JudgeLines(const v1::Rollout& r) {
+  const auto& m = r.judged();
+  std::string out;
+  if (m.stalled() > 0 || m.waiting() > 0)
+    out += "waiting: " + std::to_string(m.waiting()) + " requests, " + std::to_string(m.stalled()) +
+           " longer than the maximum P99\n";
+  if (m.compare_bound() > 0) {
+    out += "compare: errors " + Short(m.compare_statistic()) + " (" +
+           std::to_string(m.compare_new_errors()) + " new vs " +
+           Number(m.compare_expected_new_errors(), 1) + " expected), latency " +
+           Short(m.latency_statistic()) + "; reverts at " + Short(m.compare_bound()) + "\n";
+  }
+  for (const auto& metric : r.metrics())
+    out += "metric " + metric.name() + ": " +
+           (metric.measured() ? Short(metric.value()) : std::string("not measured")) +
+           (metric.healthy() ? " (healthy)" : "") +
+           (metric.detail().empty() || metric.measured() ? "" : " - " + metric.detail()) + "\n";
+  if (r.warnings_size() > 0) {
+    std::string list;
+    for (const auto& w : r.warnings()) list += (list.empty() ? "" : ", ") + w;
+    out += "warnings: " + list + "\n";
+  }
+  return out;
+}
+
 std::string MeasurementText(const v1::Event& e) {
   if (!e.has_measurement()) return GatesText(e);
   const auto& m = e.measurement();
@@ -405,6 +452,10 @@ std::string RenderCutover(const v1::Cutover& c, std::size_t width) {
                  std::to_string(p.failures())});
     out += peers.Render(width);
   }
+  if (!c.green().waits_counted())
+    out +=
+        "note: nginx's module predates the waiting counters (state-file revision 0): a slot "
+        "that stops answering is seen only when nginx times its requests out\n";
   if (!HasRollout(c)) return out + "rollout: none\n";
   return out + FitLines(RenderRollout(c.rollout()), width);
 }
@@ -415,6 +466,7 @@ std::string RenderRollout(const v1::Rollout& r) {
   if (r.has_judged()) out += "judged: " + JudgedText(r.judged()) + "\n";
   if (!r.last_decision().empty()) out += "last decision: " + r.last_decision() + "\n";
   if (r.gates_size() > 0) out += GateLines(r.gates());
+  if (!RolloutEnded(r.state())) out += JudgeLines(r);
   return out;
 }
 
@@ -454,6 +506,37 @@ std::string RenderPlan(const v1::Plan& plan) {
     out += ", 5xx rate at most " + Number(a.max_error_ratio_vs_blue(), 2) + "x blue's";
   out +=
       ", act after " + std::to_string(std::max(1u, a.failure_threshold())) + " failing window(s)\n";
+  if (ToNanos(a.max_p99()).count() > 0)
+    out += "stall: " + std::to_string(agent::MinStalled(a)) +
+           " requests waiting longer than the maximum P99 (over 1% of the window) act at once\n";
+  std::string warn;
+  if (a.warn_error_rate() > 0) warn += ", 5xx above " + agent::FormatFraction(a.warn_error_rate());
+  if (ToNanos(a.warn_p99()).count() > 0)
+    warn += ", P99 above " + agent::FormatDuration(ToNanos(a.warn_p99()));
+  if (a.warn_error_ratio_vs_blue() > 0)
+    warn += ", 5xx rate above " + Number(a.warn_error_ratio_vs_blue(), 2) + "x blue's";
+  if (!warn.empty()) out += "warn (no action): " + warn.substr(2) + "\n";
+  if (a.has_compare()) {
+    const auto& c = a.compare();
+    out += "compare: sequential, alpha " + Short(agent::CompareAlpha(c)) + " (reverts at " +
+           Short(1.0 / agent::CompareAlpha(c)) + "), " +
+           (agent::CompareLatency(c) ? "errors and latency" : "errors") +
+           (c.promote_early() ? ", promotes early once 5xx is shown below " +
+                                    agent::FormatFraction(a.max_error_rate())
+                              : "") +
+           "\n";
+  }
+  for (const auto& m : a.metrics()) {
+    std::string limits;
+    if (m.has_max()) limits += ", max " + Short(m.max());
+    if (m.has_min()) limits += ", min " + Short(m.min());
+    if (m.has_warn_max()) limits += ", warn above " + Short(m.warn_max());
+    if (m.has_warn_min()) limits += ", warn below " + Short(m.warn_min());
+    out += "metric " + m.name() + ": " + m.query() + " on " + m.prometheus() + limits + ", every " +
+           agent::FormatDuration(agent::MetricInterval(m)) + " (timeout " +
+           agent::FormatDuration(agent::MetricTimeout(m)) + "), pause after " +
+           std::to_string(agent::MetricFailureLimit(m)) + " failed queries in a row\n";
+  }
   out += std::string("on breach: ") +
          (plan.on_breach() == v1::BREACH_ACTION_PAUSE ? "pause" : "revert") + "\n";
   out += "gates: " + std::to_string(plan.gates_size()) + "\n";
@@ -535,13 +618,11 @@ std::string RenderWatchLine(const v1::Cutover& c) {
 }
 
 std::string ProtoToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string out;
-  const auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
-  if (!status.ok()) return "{\"error\":\"cannot encode the answer as JSON\"}";
-  return out;
+  try {
+    return agent::ProtoToJson(message);  // the agent's one mapping, as its HTTP API prints it
+  } catch (const std::runtime_error&) {
+    return "{\"error\":\"cannot encode the answer as JSON\"}";
+  }
 }
 
 }  // namespace cutover::cli

@@ -10,6 +10,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -43,7 +44,8 @@ inline constexpr std::size_t kMaxQueryBytes = 16384;
 inline constexpr int kMaxParityTables = 1000;
 // A schema-qualified name of two PostgreSQL identifiers (63 bytes each).
 inline constexpr std::size_t kMaxTableNameBytes = 127;
-// Consecutive failing windows a plan may ask for before acting.
+// Consecutive failing windows a plan may ask for before acting (and
+// consecutive failed queries a metric check may allow).
 inline constexpr std::uint32_t kMaxFailureThreshold = 1000;
 // A gate's timeout when its spec leaves it unset, and the range a spec may
 // set: a gate holds the gate worker (and a Preflight call) that long.
@@ -55,6 +57,14 @@ inline constexpr std::chrono::milliseconds kMaxReplicationLag = std::chrono::hou
 // GetHistory's limit when none is given, and the most it may ask for.
 inline constexpr std::uint32_t kDefaultHistoryLimit = 100;
 inline constexpr std::uint32_t kMaxHistoryLimit = 10000;
+
+// analysis.compare.alpha: above 0, at most this (the CLI's plan parser says 0.5).
+inline constexpr double kMaxCompareAlpha = 0.5;
+// analysis.metrics: how many, and how big.
+inline constexpr std::size_t kMaxMetricChecks = 16;
+inline constexpr std::size_t kMaxMetricNameLength = 64;
+inline constexpr std::size_t kMaxMetricQueryLength = 4096;
+inline constexpr std::chrono::milliseconds kMinMetricInterval{100};
 
 // A share of traffic: 0..100 with at most two decimals (the state file holds
 // basis points). Throws InvalidArgument naming `field`.
@@ -81,10 +91,15 @@ void ValidateRelease(const std::string& field, const std::string& release);
 // A peer's address as a slot's upstream lists it (non-empty, printable).
 void ValidatePeerAddress(const std::string& field, const std::string& address);
 
-// Steps, analysis and breach action of a plan (gates: ValidateGates).
-// Throws InvalidArgument naming the first bad field, prefixed with `prefix`
-// ("plan"; "" for none).
+// Webhooks a plan may name in notify:.
+inline constexpr std::size_t kMaxNotifyUrls = 8;
+
+// Steps, analysis, breach action and notify URLs of a plan (gates:
+// ValidateGates). Throws InvalidArgument naming the first bad field, prefixed
+// with `prefix` ("plan"; "" for none).
 void ValidatePlan(const v1::Plan& plan, const std::string& prefix = "plan");
+// A plan's notify: at most kMaxNotifyUrls http(s) URLs (part of ValidatePlan).
+void ValidateNotify(const v1::Plan& plan, const std::string& prefix = "plan");
 
 // A plan's gates, each by kind (a DSN libpq can read, table names, a
 // timeout within kMinGateTimeout..kMaxGateTimeout...), fields named

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "agent/analysis/prometheus.hpp"
+#include "agent/core/analysis_defaults.hpp"
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
 #include "agent/core/units.hpp"
@@ -21,6 +23,14 @@ std::string EventLine(const v1::Event& e) {
 
 }  // namespace
 
+WindowQuery JudgeQuery(const v1::Analysis& analysis, SteadyTime evidence_after) {
+  WindowQuery q;
+  q.window = FromProto(analysis.window());
+  q.evidence_after = evidence_after;
+  q.stall_after = FromProto(analysis.max_p99());
+  return q;
+}
+
 // A rollout as callers see it: without the passwords of its gates' DSNs.
 static v1::Rollout RolloutView(const RolloutEngine& engine, WallTime now) {
   v1::Rollout r = engine.ToProto(now);
@@ -33,12 +43,24 @@ std::string ActorFromPeer(const std::string& peer) {
   return peer.empty() ? "unknown" : peer;
 }
 
+// The Prometheus client, as the engine wants its answers.
+static MetricResult QueryMetric(const v1::MetricCheck& check) {
+  const analysis::QueryAnswer a =
+      analysis::QueryPrometheus(check.prometheus(), check.query(), MetricTimeout(check));
+  MetricResult r;
+  r.measured = a.measured;
+  r.value = a.value;
+  r.detail = a.detail;
+  return r;
+}
+
 Controller::Controller(Dependencies deps, Options options)
     : deps_(std::move(deps)), options_(options), history_(options.default_window) {
   if (deps_.journal_writer == nullptr)
     own_writer_ = std::make_unique<JournalWriter>(*deps_.journal, JournalWriter::Mode::kInline);
   writer_ = deps_.journal_writer != nullptr ? deps_.journal_writer : own_writer_.get();
   writer_->Observe([this](const JournalWriter::Outcome& outcome) { OnJournalWrite(outcome); });
+  if (!deps_.metric_query) deps_.metric_query = QueryMetric;
 }
 
 // ------------------------------------------------------------------ state file
@@ -181,6 +203,7 @@ std::uint64_t Controller::Execute(RolloutEngine& engine, std::vector<Decision> d
     if (d.store_green_bp) {
       try {
         control = File().StoreWeight(engine.cutover(), *d.store_green_bp);
+        WeightStored(engine.cutover(), control->epoch);
       } catch (const std::exception& e) {
         LogError(engine.cutover() + ": cannot store weight: " + e.what());
         d.event.set_reason(d.event.reason() + " [weight store failed: " + e.what() + "]");
@@ -203,34 +226,74 @@ GateProfile Controller::ProfileOf(const GateSet& gates) const {
   for (const auto& g : gates) {
     p.checks_steps = p.checks_steps || g->checks_steps();
     p.checks_reverts = p.checks_reverts || g->checks_reverts();
+    p.checks_promotion = p.checks_promotion || g->checks_promotion();
   }
   return p;
+}
+
+void Controller::Reply(EngineReply reply) {
+  std::lock_guard lock(replies_mutex_);
+  replies_.push_back(std::move(reply));
 }
 
 void Controller::DispatchGates(RolloutEntry& slot) {
   auto request = slot.engine->TakeGateRequest();
   if (!request) return;
-  gates::GateContext context;
-  context.cutover = slot.engine->cutover();
+  gates::GateContext context = GateContextFor(slot.engine->cutover(), slot.engine->to_slot());
   context.before_revert = request->before_revert;
+  context.before_promotion = request->before_promotion;
+  context.step = request->before_revert || request->before_promotion ? -1 : request->step;
   context.writes_on_new_slot = request->writes_on_new_slot;
-  GateReply reply{slot.engine->cutover(), slot.engine->id(), request->id, {}};
+  auto done = [this, cutover = slot.engine->cutover(), id = slot.engine->id(),
+               request_id = request->id](std::vector<gates::GateOutcome> outcomes) {
+    Reply(
+        {cutover, id, [request_id, outcomes = std::move(outcomes)](RolloutEngine& e, WallTime now) {
+           return e.OnGateResults(request_id, outcomes, now);
+         }});
+  };
   if (deps_.gate_runner == nullptr) {
-    reply.outcomes = EvaluateGates(*slot.gates, context);
-    std::lock_guard lock(replies_mutex_);
-    replies_.push_back(std::move(reply));
-    return;
+    done(EvaluateGates(*slot.gates, context));
+  } else {
+    deps_.gate_runner->Submit(slot.gates, context, std::move(done));
   }
-  deps_.gate_runner->Submit(slot.gates, context,
-                            [this, reply](std::vector<gates::GateOutcome> outcomes) mutable {
-                              reply.outcomes = std::move(outcomes);
-                              std::lock_guard lock(replies_mutex_);
-                              replies_.push_back(std::move(reply));
-                            });
 }
 
-void Controller::DrainGateReplies(WallTime now) {
-  std::vector<GateReply> replies;
+gates::GateContext Controller::GateContextFor(const std::string& cutover,
+                                              std::optional<state::Slot> new_slot) {
+  gates::GateContext context;
+  context.cutover = cutover;
+  if (cutover.empty() || !file_) return context;
+  const auto record = file_->Snapshot(cutover);
+  if (!record) return context;
+  for (const auto& peer : record->peers)
+    (peer.slot == state::Slot::kGreen ? context.green_peers : context.blue_peers)
+        .push_back(peer.address);
+  context.new_slot =
+      state::SlotName(new_slot ? *new_slot : state::Other(LiveSlot(record->control.weight_bp)));
+  return context;
+}
+
+void Controller::DispatchMetrics(RolloutEntry& slot, WallTime now) {
+  for (const MetricRequest& request : slot.engine->TakeMetricRequests(now)) {
+    auto job = [this, cutover = slot.engine->cutover(), id = slot.engine->id(), request,
+                check = slot.engine->plan().analysis().metrics(request.index)] {
+      const WallTime sent = deps_.clock->Now();
+      MetricResult result = deps_.metric_query(check);
+      result.at = sent;
+      Reply({cutover, id, [request_id = request.id, result](RolloutEngine& e, WallTime at) {
+               return e.OnMetricResult(request_id, result, at);
+             }});
+    };
+    if (deps_.metric_runner == nullptr) {
+      job();
+    } else {
+      deps_.metric_runner->Submit(std::move(job));
+    }
+  }
+}
+
+void Controller::DrainReplies(WallTime now) {
+  std::vector<EngineReply> replies;
   {
     std::lock_guard lock(replies_mutex_);
     replies.swap(replies_);
@@ -238,16 +301,21 @@ void Controller::DrainGateReplies(WallTime now) {
   for (auto& reply : replies) {
     auto it = rollouts_.find(reply.cutover);
     if (it == rollouts_.end() || it->second.engine->id() != reply.rollout_id) continue;
-    Execute(*it->second.engine,
-            it->second.engine->OnGateResults(reply.request_id, reply.outcomes, now));
+    Execute(*it->second.engine, reply.apply(*it->second.engine, now));
   }
+}
+
+void Controller::WeightStored(const std::string& cutover, std::uint64_t epoch) {
+  evidence_[cutover] =
+      Evidence{epoch, last_tick_at_.value_or(SteadyTime::min()), deps_.clock->Now()};
 }
 
 void Controller::UpdateRetention() {
   Nanos longest = options_.default_window;
   for (const auto& [name, slot] : rollouts_)
     if (slot.engine->active())
-      longest = std::max(longest, FromProto(slot.engine->plan().analysis().window()));
+      longest = std::max({longest, FromProto(slot.engine->plan().analysis().window()),
+                          FromProto(slot.engine->plan().analysis().max_p99())});
   // A little more than the window, so a full window always has a base sample.
   history_.SetRetention(longest + longest / 10);
 }
@@ -260,7 +328,16 @@ void Controller::Tick(SteadyTime at) {
   const WallTime now = deps_.clock->Now();
   std::vector<state::RecordSnapshot> records = file_->SnapshotAll();
   history_.Add(at, records);
-  DrainGateReplies(now);
+  const SteadyTime previous_tick = last_tick_at_.value_or(SteadyTime::min());
+  last_tick_at_ = at;
+  if (!records.empty() && records.front().revision < 1 && !warned_revision_) {
+    warned_revision_ = true;
+    LogWarning("state file " + deps_.state_path +
+               ": nginx's module predates the waiting counters (layout revision 0): a slot that "
+               "stops answering is seen only when nginx times its requests out; upgrade the "
+               "module and restart nginx");
+  }
+  DrainReplies(now);
   for (auto& [cutover, slot] : rollouts_) {
     RolloutEngine& engine = *slot.engine;
     if (!engine.active()) continue;
@@ -273,16 +350,23 @@ void Controller::Tick(SteadyTime at) {
       slot.weight_checked = true;
       Execute(engine, engine.CheckWeightAfterRestore(now, record->control));
     }
-    const Nanos window = FromProto(engine.plan().analysis().window());
+    // A weight stored by someone else (or before this agent started) counts
+    // from the first sample that shows it.
+    Evidence& evidence = evidence_[cutover];
+    if (evidence.epoch != record->control.epoch)
+      evidence = Evidence{record->control.epoch, previous_tick, now};
+    const WindowQuery query = JudgeQuery(engine.plan().analysis(), evidence.after);
     Observation obs;
     obs.now = now;
     obs.control = record->control;
-    obs.new_slot = history_.Window(cutover, engine.to_slot(), window);
-    obs.old_slot = history_.Window(cutover, engine.from_slot(), window);
-    obs.new_slot_requests_total = record->slot(engine.to_slot()).requests;
-    obs.new_slot_writes_total = record->slot(engine.to_slot()).writes;
+    obs.new_slot = history_.Window(cutover, engine.to_slot(), query);
+    obs.old_slot = history_.Window(cutover, engine.from_slot(), query);
+    obs.evidence_since = evidence.since;
+    obs.new_totals = record->slot(engine.to_slot());
+    obs.old_totals = record->slot(engine.from_slot());
     Execute(engine, engine.Tick(obs));
     DispatchGates(slot);
+    DispatchMetrics(slot, now);
   }
   if (!deps_.listeners.empty()) {
     std::map<std::string, v1::Rollout> rollouts;
@@ -294,7 +378,7 @@ void Controller::Tick(SteadyTime at) {
 // ------------------------------------------------------------------ status
 
 v1::SlotStats Controller::Stats(const state::RecordSnapshot& record, state::Slot slot,
-                                Nanos window) {
+                                const WindowQuery& query) {
   const state::SlotSnapshot& s = record.slot(slot);
   v1::SlotStats out;
   out.set_requests(s.requests);
@@ -306,13 +390,20 @@ v1::SlotStats Controller::Stats(const state::RecordSnapshot& record, state::Slot
   out.set_failures(s.failures);
   out.set_failovers(s.failovers);
   out.set_writes(s.writes);
-  const WindowStats w = history_.Window(record.name, slot, window);
+  out.set_waiting(s.Waiting());
+  out.set_waits_started(s.waits_started);
+  out.set_waits_ended(s.waits_ended);
+  out.set_abandoned(s.abandoned);
+  out.set_no_live_peer(s.no_live_peer);
+  out.set_waits_counted(record.revision >= 1);
+  const WindowStats w = history_.Window(record.name, slot, query);
   out.set_requests_per_second(w.requests_per_second());
   out.set_error_rate(w.error_rate());
   out.set_p50_ms(w.p50_ms);
   out.set_p95_ms(w.p95_ms);
   out.set_p99_ms(w.p99_ms);
   out.set_window_requests(w.requests);
+  out.set_stalled(w.stalled);
   if (auto it = releases_.find(record.name); it != releases_.end())
     out.set_release(it->second[static_cast<std::size_t>(slot)]);
   return out;
@@ -327,15 +418,22 @@ v1::Cutover Controller::Describe(const state::RecordSnapshot& record, WallTime n
   c.set_blue_percent(BpToPercent(state::kWeightScale - record.control.weight_bp));
   c.set_epoch(record.control.epoch);
   c.set_live_slot(ToProto(LiveSlot(record.control.weight_bp)));
-  Nanos window = options_.default_window;
+  // What the judge sees while a rollout is active; the default window otherwise.
+  WindowQuery query{options_.default_window};
   auto it = rollouts_.find(record.name);
   if (it != rollouts_.end()) {
-    if (it->second.engine->active())
-      window = FromProto(it->second.engine->plan().analysis().window());
-    *c.mutable_rollout() = RolloutView(*it->second.engine, now);
+    const RolloutEngine& engine = *it->second.engine;
+    *c.mutable_rollout() = RolloutView(engine, now);
+    auto evidence = evidence_.find(record.name);
+    if (engine.active() && evidence != evidence_.end()) {
+      query = JudgeQuery(engine.plan().analysis(), evidence->second.after);
+      *c.mutable_rollout()->mutable_evidence_since() = ToProtoTimestamp(evidence->second.since);
+    } else if (engine.active()) {
+      query.window = FromProto(engine.plan().analysis().window());
+    }
   }
-  *c.mutable_blue() = Stats(record, state::Slot::kBlue, window);
-  *c.mutable_green() = Stats(record, state::Slot::kGreen, window);
+  *c.mutable_blue() = Stats(record, state::Slot::kBlue, query);
+  *c.mutable_green() = Stats(record, state::Slot::kGreen, query);
   for (const auto& p : record.peers) {
     v1::PeerStats* ps = c.add_peers();
     ps->set_slot(ToProto(p.slot));
@@ -380,6 +478,7 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
                        " is running; pause or abort it before setting a weight by hand");
   const std::uint32_t bp = PercentToBp(request.percent());
   const state::Control after = File().StoreWeight(request.cutover(), bp);
+  WeightStored(request.cutover(), after.epoch);
   v1::Event event;
   *event.mutable_time() = ToProtoTimestamp(deps_.clock->Now());
   event.set_cutover(request.cutover());
@@ -458,6 +557,21 @@ v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
       std::make_unique<RolloutEngine>(deps_.new_rollout_id(), cutover, plan, from, engine_options);
   const WallTime now = deps_.clock->Now();
   auto decisions = engine->Start(now, record.control.weight_bp, reason, actor, release);
+  if (record.revision < 1) {
+    // Said once, in the rollout's own record: its judge cannot see a stall.
+    Decision note{std::nullopt, decisions.front().event};
+    note.event.clear_plan();
+    note.event.clear_from_slot();
+    note.event.clear_to_slot();
+    note.event.set_kind(event_kind::kWarning);
+    note.event.set_actor("agent");
+    note.event.set_reason(
+        "nginx's module predates the waiting counters (state-file revision 0): a slot that stops "
+        "answering is seen only when nginx times its requests out, not after max_p99");
+    note.event.mutable_measurement()->set_signal("stall");
+    decisions.insert(decisions.begin() + 1, std::move(note));
+  }
+  for (ControllerListener* listener : deps_.listeners) listener->OnRolloutPlan(engine->id(), plan);
   RolloutEntry& slot = rollouts_[cutover];
   slot = RolloutEntry{std::move(engine), gates, true};
   *sequence = Execute(*slot.engine, std::move(decisions));
@@ -667,7 +781,10 @@ v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request)
   std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
                                                       request.plan(), /*cutover_required=*/false);
   gates::GateContext context;
-  context.cutover = request.cutover();
+  {
+    std::lock_guard lock(mutex_);
+    context = GateContextFor(request.cutover(), std::nullopt);
+  }
   v1::PreflightResponse response;
   bool go = true;
   // Every gate, whatever it guards: preflight is the go/no-go table.

@@ -22,6 +22,7 @@
 #include "agent/journal/journal_writer.hpp"
 #include "agent/server/event_bus.hpp"
 #include "agent/server/gate_runner.hpp"
+#include "agent/server/worker.hpp"
 #include "cutover/state_file.hpp"
 #include "cutover/v1/cutover.pb.h"
 
@@ -38,7 +39,7 @@ class ApiError : public std::runtime_error {
   grpc::StatusCode code_;
 };
 
-// Told about every tick and decision: the metrics exporter.
+// Told about every tick and decision: the metrics exporter, the notifier.
 class ControllerListener {
  public:
   virtual ~ControllerListener() = default;
@@ -54,6 +55,9 @@ class ControllerListener {
                           const std::string& green) {
     (void)cutover, (void)blue, (void)green;
   }
+  // A rollout starts with this plan, before its first event: the plan as the
+  // caller gave it, secrets included (its notify webhooks), never to be shown.
+  virtual void OnRolloutPlan(const std::string& /*rollout_id*/, const v1::Plan& /*plan*/) {}
 };
 
 class Controller {
@@ -72,6 +76,9 @@ class Controller {
     const Clock* clock = nullptr;
     GateFactory gate_factory;
     GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
+    // Runs one analysis.metrics query (default: the Prometheus client).
+    std::function<MetricResult(const v1::MetricCheck&)> metric_query;
+    Worker* metric_runner = nullptr;  // null: metric queries run inline (tests)
     std::function<std::string()> new_rollout_id;
     std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
   };
@@ -120,18 +127,27 @@ class Controller {
     std::shared_ptr<GateSet> gates;
     bool weight_checked = false;  // after a restore, against the state file
   };
-  struct GateReply {
+  // What a worker thread (gates, metric queries) hands back: applied to the
+  // engine of `rollout_id` at the next tick, if that rollout is still there.
+  struct EngineReply {
     std::string cutover;
     std::string rollout_id;
-    std::uint64_t request_id;
-    std::vector<gates::GateOutcome> outcomes;
+    std::function<std::vector<Decision>(RolloutEngine&, WallTime)> apply;
+  };
+  // Fresh evidence: the epoch in force and the time of the newest sample
+  // taken before it was stored; only later samples may start a window.
+  struct Evidence {
+    std::uint64_t epoch = 0;
+    SteadyTime after = SteadyTime::min();
+    WallTime since{};  // when it was stored (or first seen), for the journal
   };
 
   state::StateFile& File();  // throws ApiError(UNAVAILABLE)
   bool EnsureFile();
   state::RecordSnapshot Snapshot(const std::string& field, const std::string& cutover);
   v1::Cutover Describe(const state::RecordSnapshot& record, WallTime now);
-  v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot, Nanos window);
+  v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot,
+                      const WindowQuery& query);
   RolloutEntry& ActiveRollout(const std::string& cutover, const std::string& reason);
   // Each returns the sequence of the last event it published (0: none).
   std::uint64_t Execute(RolloutEngine& engine, std::vector<Decision> decisions);
@@ -141,7 +157,15 @@ class Controller {
   void AwaitJournal(std::uint64_t sequence);
   void OnJournalWrite(const JournalWriter::Outcome& outcome);
   void DispatchGates(RolloutEntry& slot);
-  void DrainGateReplies(WallTime now);
+  void DispatchMetrics(RolloutEntry& slot, WallTime now);
+  void Reply(EngineReply reply);  // from any thread
+  void DrainReplies(WallTime now);
+  // After the agent stored a weight: evidence starts after the newest sample.
+  void WeightStored(const std::string& cutover, std::uint64_t epoch);
+  // What gates may know of a cutover: its slots' peers and the slot moved to
+  // (`new_slot`, or the one not live now). Under mutex_.
+  gates::GateContext GateContextFor(const std::string& cutover,
+                                    std::optional<state::Slot> new_slot);
   void UpdateRetention();
   v1::Rollout Launch(const std::string& cutover, const v1::Plan& plan,
                      std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,
@@ -167,9 +191,16 @@ class Controller {
   std::map<std::string, std::array<std::string, state::kSlotCount>> releases_;
   EventBus bus_;
 
-  std::mutex replies_mutex_;  // gate replies arrive from the worker thread
-  std::vector<GateReply> replies_;
+  std::mutex replies_mutex_;  // gate and metric replies arrive from worker threads
+  std::vector<EngineReply> replies_;
+  std::map<std::string, Evidence> evidence_;  // by cutover
+  std::optional<SteadyTime> last_tick_at_;    // when the newest sample was taken
+  bool warned_revision_ = false;              // logged that the module predates waits
 };
+
+// The windows a rollout is judged on: its analysis window, no further back
+// than `evidence_after`, stalls counted past max_p99.
+WindowQuery JudgeQuery(const v1::Analysis& analysis, SteadyTime evidence_after);
 
 // "grpc peer" to "actor" for the journal.
 std::string ActorFromPeer(const std::string& peer);

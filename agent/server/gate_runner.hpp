@@ -3,15 +3,13 @@
 // a time and hands the outcomes to a callback.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
+#include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "agent/core/gate.hpp"
+#include "agent/server/worker.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::agent {
@@ -25,44 +23,32 @@ using GateFactory = std::function<std::shared_ptr<GateSet>(
 // The gates library's factory (agent/gates/factory.hpp).
 GateFactory DefaultGateFactory();
 
-// Replaces the passwords in a plan's gate DSNs by "***": for every copy of a
-// plan that is journaled, logged or returned.
+// Replaces the passwords in a plan's gate DSNs and URLs, and the paths of its
+// notify webhooks, by "***": for every copy of a plan that is journaled,
+// logged or returned.
 void RedactPlan(v1::Plan* plan);
 
 // Evaluates one gate; one that throws fails with the reason.
 gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context);
 
-// Evaluates the gates that apply (step gates, or revert gates when
-// context.before_revert); a gate that throws fails with the reason.
+// Evaluates the gates that apply (step gates; revert gates when
+// context.before_revert; promotion gates when context.before_promotion); a
+// gate that throws fails with the reason.
 std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateContext& context);
 
 class GateRunner {
  public:
   using Done = std::function<void(std::vector<gates::GateOutcome>)>;
 
-  GateRunner();
-  ~GateRunner();
-  GateRunner(const GateRunner&) = delete;
-  GateRunner& operator=(const GateRunner&) = delete;
-
   void Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done);
-  // Drops queued jobs and waits for the one running (its callback runs):
+  // Drops queued jobs, tells the one running to give up (GateContext::cancel:
+  // an exec gate's command is killed) and waits for it (its callback runs):
   // call before whatever the callbacks touch is destroyed. Idempotent.
   void Stop();
 
  private:
-  struct Job {
-    std::shared_ptr<GateSet> gates;
-    gates::GateContext context;
-    Done done;
-  };
-  void Run();
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> jobs_;
-  bool stopping_ = false;
-  std::thread worker_;
+  std::atomic<bool> cancel_{false};  // every job's GateContext::cancel
+  Worker worker_;
 };
 
 }  // namespace cutover::agent

@@ -99,8 +99,25 @@ Metrics::Metrics(const std::string& address)
                    .Name("cutover_release_info")
                    .Help("1 for the release each slot runs, as the last rollout to that slot "
                          "named it (rollout start --release)")
-                   .Register(*registry_)) {
+                   .Register(*registry_)),
+      warnings_(prometheus::BuildCounter()
+                    .Name("cutover_warnings_total")
+                    .Help("Warning levels crossed (journaled warning events), by cutover and "
+                          "signal")
+                    .Register(*registry_)),
+      compare_statistic_(prometheus::BuildGauge()
+                             .Name("cutover_compare_statistic")
+                             .Help("The sequential comparison's statistic for the running "
+                                   "rollout (it reverts at 1/alpha), by cutover and test "
+                                   "(errors, latency)")
+                             .Register(*registry_)),
+      notifications_(prometheus::BuildCounter()
+                         .Name("cutover_notifications_total")
+                         .Help("Webhook notifications by result: sent, retried, failed, dropped")
+                         .Register(*registry_)) {
   journal_writable_.Set(1);
+  for (const char* result : {"sent", "retried", "failed", "dropped"})
+    notifications_.Add({{"result", result}});  // every series from the start, at 0
   if (!address.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
     exposer_->RegisterCollectable(registry_);
@@ -153,6 +170,12 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
   for (const auto& [cutover, rollout] : rollouts) {
     rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step() + 1);
     rollout_state_.Add({{"cutover", cutover}}).Set(rollout.state());
+    if (rollout.judged().compare_bound() > 0) {
+      compare_statistic_.Add({{"cutover", cutover}, {"test", "errors"}})
+          .Set(rollout.judged().compare_statistic());
+      compare_statistic_.Add({{"cutover", cutover}, {"test", "latency"}})
+          .Set(rollout.judged().latency_statistic());
+    }
   }
 }
 
@@ -164,11 +187,21 @@ void Metrics::OnJournalWrite(const JournalWriter::Outcome& outcome) {
   journal_events_lost_.Increment(static_cast<double>(outcome.last - outcome.first + 1));
 }
 
+void Metrics::CountNotification(const std::string& result) {
+  std::lock_guard lock(mutex_);
+  notifications_.Add({{"result", result}}).Increment();
+}
+
 void Metrics::OnEvent(const v1::Event& event) {
   std::lock_guard lock(mutex_);
   decisions_.Add({{"cutover", event.cutover()}, {"kind", event.kind()}}).Increment();
   if (event.kind() == event_kind::kReverted)
     reverts_.Add({{"cutover", event.cutover()}}).Increment();
+  if (event.kind() == event_kind::kWarning) {
+    const auto& m = event.measurement();
+    const std::string signal = m.signal() == "metric" ? "metric:" + m.metric() : m.signal();
+    warnings_.Add({{"cutover", event.cutover()}, {"signal", signal}}).Increment();
+  }
   last_decision_.Add({{"cutover", event.cutover()}})
       .Set(static_cast<double>(event.time().seconds()) + event.time().nanos() / 1e9);
 }

@@ -27,13 +27,21 @@ struct AgentOptions {
   std::string tick = "100ms";
   std::string binary;  // "" for the built cutover-agent
   std::vector<std::string>
-      command_prefix;        // runs the agent under it ({"prlimit", "--fsize=N", "--"})
-  std::string socket_group;  // --socket-group ("" for the agent's default)
+      command_prefix;               // runs the agent under it ({"prlimit", "--fsize=N", "--"})
+  std::string socket_group;         // --socket-group ("" for the agent's default)
+  std::string http_socket;          // --http unix:PATH ("" for none)
+  int http_port = 0;                // --http 127.0.0.1:PORT (0 for none)
+  std::vector<std::string> notify;  // --notify URL...
 };
 
 // The usual agent of a test: on `state_file`, journaling into DIR/journal,
 // serving the unix socket DIR/agent.sock.
 AgentOptions LocalAgent(const TempDir& dir, const std::string& state_file);
+
+// A self-signed certificate for `san` ("IP:127.0.0.1", "DNS:agent.test"),
+// made with the openssl tool into `dir` as cert.pem and key.pem; false (with
+// openssl's words in `error`) when it could not be made.
+bool MakeCertificate(const TempDir& dir, const std::string& san, std::string* error = nullptr);
 
 // A state file at DIR/cutover.state holding cutover "app" (app_blue,
 // app_green) at 0%, made the way nginx makes it; returns its path.
@@ -63,6 +71,8 @@ class AgentProcess {
   std::unique_ptr<v1::CutoverService::Stub> TcpStub(
       std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) const;
   std::shared_ptr<grpc::Channel> UnixChannel() const;
+  // The HTTP/JSON listener on TCP: "http://127.0.0.1:PORT" + path ("https" with TLS).
+  std::string HttpUrl(const std::string& path = "") const;
 
  private:
   AgentOptions options_;
@@ -81,5 +91,8 @@ struct HealthCheck {
   int serving = 0;
 };
 HealthCheck Health(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
+
+// GetStatus of one cutover over `stub`; a failing call fails the test.
+v1::Cutover StatusOf(v1::CutoverService::Stub& stub, const std::string& cutover);
 
 }  // namespace cutover::test

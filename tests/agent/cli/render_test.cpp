@@ -128,6 +128,23 @@ TEST(RenderWatch, FrameHasProgressBarSplitAndDecision) {
       << line;
 }
 
+TEST(JudgedText, ShowsTheJudgesOwnNumbersOnlyWhenTheySaySomething) {
+  v1::Measurement m = SampleJudged();
+  m.set_stalled(4);
+  m.set_min_stalled(3);
+  m.set_warn_error_rate(0.01);
+  m.set_signal("stall");
+  m.set_compare_statistic(3.5);
+  m.set_compare_bound(100);
+  const std::string text = JudgedText(m);
+  EXPECT_NE(text.find("5xx 5.21% (warn 1.00%, max 5.00%)"), std::string::npos) << text;
+  EXPECT_NE(text.find("signal stall"), std::string::npos) << text;
+  EXPECT_NE(text.find("stalled 4 (min 3)"), std::string::npos) << text;
+  EXPECT_NE(text.find("compare statistic 3.50, compare bound 100.00"), std::string::npos) << text;
+  EXPECT_EQ(text.find("latency"), std::string::npos) << "zero and unset: not shown\n" << text;
+  EXPECT_EQ(text.find("metric"), std::string::npos) << text;
+}
+
 TEST(JudgedText, PairsEachNumberWithItsThresholds) {
   EXPECT_EQ(JudgedText(SampleJudged()),
             "window 10s, requests 234 (min 50), errors 12, 5xx 5.21% (max 5.00%), p99 12.3ms "
@@ -259,6 +276,66 @@ TEST(MapStatus, ExitCodesFollowTheDesign) {
   EXPECT_EQ(MapStatus(grpc::StatusCode::UNAUTHENTICATED), kExitUsage);
   EXPECT_EQ(MapStatus(grpc::StatusCode::FAILED_PRECONDITION), kExitFailed);
   EXPECT_EQ(MapStatus(grpc::StatusCode::INTERNAL), kExitFailed);
+}
+
+TEST(RenderPlan, ShowsStallsWarningsTheComparisonAndMetrics) {
+  v1::Plan plan;
+  auto* s = plan.add_steps();
+  s->set_percent(100);
+  s->mutable_hold()->set_seconds(60);
+  auto* a = plan.mutable_analysis();
+  a->mutable_window()->set_seconds(10);
+  a->set_max_error_rate(0.05);
+  a->set_warn_error_rate(0.01);
+  a->mutable_max_p99()->set_nanos(200'000'000);
+  a->mutable_warn_p99()->set_nanos(150'000'000);
+  a->mutable_compare()->set_method(v1::COMPARE_METHOD_SEQUENTIAL);
+  a->mutable_compare()->set_promote_early(true);
+  auto* m = a->add_metrics();
+  m->set_name("green_memory");
+  m->set_prometheus("http://prom:9090");
+  m->set_query("sum(rss)");
+  m->set_max(2e9);
+  m->set_warn_max(1.5e9);
+  const std::string text = RenderPlan(plan);
+  EXPECT_NE(text.find("stall: 3 requests waiting longer than the maximum P99"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("warn (no action): 5xx above 1.00%, P99 above 150ms"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("compare: sequential, alpha 0.01 (reverts at 100), errors and latency, "
+                      "promotes early once 5xx is shown below 5.00%"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("metric green_memory: sum(rss) on http://prom:9090, max 2e+09, warn above "
+                      "1.5e+09, every 10s (timeout 5s), pause after 4 failed queries in a row"),
+            std::string::npos)
+      << text;
+}
+
+TEST(RenderCutover, SaysWhenTheModulePredatesTheWaitingCounters) {
+  auto c = SampleCutover();
+  EXPECT_NE(RenderCutover(c).find("predates the waiting counters"), std::string::npos);
+  c.mutable_green()->set_waits_counted(true);
+  EXPECT_EQ(RenderCutover(c).find("predates the waiting counters"), std::string::npos);
+}
+
+TEST(RenderCutover, ShowsWhatTheJudgeSees) {
+  auto c = SampleCutover();
+  auto* m = c.mutable_rollout()->mutable_judged();
+  m->set_waiting(12);
+  m->set_stalled(4);
+  m->set_compare_statistic(3.5);
+  m->set_compare_bound(100);
+  m->set_compare_new_errors(9);
+  m->set_compare_expected_new_errors(4.2);
+  c.mutable_rollout()->add_warnings("p99");
+  const std::string text = RenderCutover(c);
+  EXPECT_NE(text.find("waiting: 12 requests, 4 longer than the maximum P99"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("compare: errors 3.5 (9 new vs 4.2 expected), latency 0; reverts at 100"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("warnings: p99"), std::string::npos) << text;
 }
 
 }  // namespace
