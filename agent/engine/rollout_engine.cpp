@@ -221,9 +221,8 @@ std::vector<Decision> RolloutEngine::CheckWeightAfterRestore(WallTime now, state
 
 void RolloutEngine::RequestGates(int step, bool before_revert, bool before_promotion) {
   phase_ = before_revert ? Phase::kAwaitingRevertGates : Phase::kAwaitingStepGates;
-  pending_gates_ =
-      GateRequest{next_gate_request_id_++, before_revert, before_promotion, step,
-                  writes_total_ >= writes_at_start_ ? writes_total_ - writes_at_start_ : 0};
+  pending_gates_ = GateRequest{next_gate_request_id_++, before_revert, before_promotion, step,
+                               writes_on_new_slot()};
   gate_request_taken_ = false;
 }
 

@@ -156,6 +156,11 @@ class RolloutEngine {
     return state_ == v1::ROLLOUT_STATE_RUNNING || state_ == v1::ROLLOUT_STATE_PAUSED;
   }
   const std::string& id() const { return id_; }
+  // Writes the new slot has answered since the rollout began (what a revert
+  // would strand).
+  std::uint64_t writes_on_new_slot() const {
+    return writes_total_ >= writes_at_start_ ? writes_total_ - writes_at_start_ : 0;
+  }
   const std::string& cutover() const { return cutover_; }
   const std::string& release() const { return release_; }
   const v1::Plan& plan() const { return plan_; }

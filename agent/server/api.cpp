@@ -147,8 +147,11 @@ v1::GetHistoryResponse Api::GetHistory(const Caller&, const v1::GetHistoryReques
   return response;
 }
 
-v1::PreflightResponse Api::Preflight(const Caller&, const v1::PreflightRequest& request) {
-  return controller_.Preflight(request);
+v1::PreflightResponse Api::Preflight(const Caller& caller, const v1::PreflightRequest& request) {
+  // Gates connect where the plan says and run its SQL, commands and requests
+  // with the agent's identity: as much a caller's power as a mutation.
+  if (request.plan().gates_size() > 0) authorizer_.Require(caller);
+  return controller_.Preflight(request, caller.cancelled);
 }
 
 EventWatch Api::WatchEvents(const Caller&, const v1::WatchEventsRequest& request) {

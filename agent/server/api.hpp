@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,10 @@ namespace cutover::agent {
 
 // Who is calling, as the transport saw it.
 struct Caller {
-  std::string peer;         // gRPC's form: "unix:/run/x.sock", "ipv4:127.0.0.1:5000"
-  bool local = false;       // over a unix socket: the file system already decided (0660)
-  std::string credentials;  // the Authorization value ("Bearer <token>"), "" when none
+  std::string peer;                 // gRPC's form: "unix:/run/x.sock", "ipv4:127.0.0.1:5000"
+  bool local = false;               // over a unix socket: the file system already decided (0660)
+  std::string credentials;          // the Authorization value ("Bearer <token>"), "" when none
+  std::function<bool()> cancelled;  // true once the caller has gone (unset: never)
 
   // Who the journal says acted: "unix", or the peer's address.
   std::string actor() const { return ActorFromPeer(peer); }

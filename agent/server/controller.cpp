@@ -1,7 +1,11 @@
 #include "agent/server/controller.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <thread>
 
 #include "agent/analysis/prometheus.hpp"
 #include "agent/core/analysis_defaults.hpp"
@@ -65,14 +69,28 @@ Controller::Controller(Dependencies deps, Options options)
 
 // ------------------------------------------------------------------ state file
 
+// The mapping of a file cut shorter in place (truncate, cp over it) ends in
+// pages that no longer exist: reading them is a SIGBUS. Checked on each tick
+// and call, before the mapping is read.
+static bool Shrunk(const std::string& path, off_t mapped_size) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && st.st_size < mapped_size;
+}
+
 bool Controller::EnsureFile() {
-  if (file_ && !file_->Replaced()) return true;
+  const bool shrunk = file_ && Shrunk(deps_.state_path, file_size_);
+  if (file_ && !shrunk && !file_->Replaced()) return true;
   if (file_) {
-    LogWarning("state file " + deps_.state_path + " was replaced: reopening, counters restart");
+    LogWarning("state file " + deps_.state_path +
+               (shrunk ? " was truncated in place (replace it by rename, never in place)"
+                       : " was replaced") +
+               ": reopening, counters restart");
     file_.reset();
     history_.Clear();
   }
   try {
+    struct stat st {};
+    if (::stat(deps_.state_path.c_str(), &st) == 0) file_size_ = st.st_size;
     file_.emplace(state::StateFile::Open(deps_.state_path));
     file_error_.clear();
     LogInfo("state file " + deps_.state_path + " open");
@@ -777,26 +795,57 @@ std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::
   }
 }
 
-v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request) {
+v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request,
+                                            const std::function<bool()>& cancelled) {
   std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
                                                       request.plan(), /*cutover_required=*/false);
   gates::GateContext context;
   {
     std::lock_guard lock(mutex_);
     context = GateContextFor(request.cutover(), std::nullopt);
+    // What a revert would strand: the writes of the cutover's rollout's new slot.
+    if (auto it = rollouts_.find(request.cutover()); it != rollouts_.end())
+      context.writes_on_new_slot = it->second.engine->writes_on_new_slot();
   }
-  v1::PreflightResponse response;
-  bool go = true;
-  // Every gate, whatever it guards: preflight is the go/no-go table.
-  for (auto& gate : *gates) {
-    gates::GateContext c = context;
-    c.before_revert = !gate->checks_steps() && gate->checks_reverts();
-    const gates::GateOutcome outcome = EvaluateGate(*gate, c);
-    go = go && outcome.passed;
-    ToProto(outcome, response.add_gates());
+  if (preflights_->fetch_add(1) >= kMaxPreflights) {
+    preflights_->fetch_sub(1);
+    throw ApiError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                   "preflight: " + std::to_string(kMaxPreflights) +
+                       " are evaluating gates already; try again when one has ended");
   }
-  response.set_go(go);
-  return response;
+  struct Job {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    v1::PreflightResponse response;
+  };
+  auto job = std::make_shared<Job>();
+  // Owns what it uses (the gates, a copy of the context, the count), so a
+  // caller that leaves, or an agent that stops, never waits for it.
+  std::thread([job, gates, context, running = preflights_] {
+    v1::PreflightResponse response;
+    bool go = true;
+    // Every gate, whatever it guards: preflight is the go/no-go table.
+    for (auto& gate : *gates) {
+      gates::GateContext c = context;
+      c.before_revert = !gate->checks_steps() && gate->checks_reverts();
+      const gates::GateOutcome outcome = EvaluateGate(*gate, c);
+      go = go && outcome.passed;
+      ToProto(outcome, response.add_gates());
+    }
+    response.set_go(go);
+    std::lock_guard lock(job->mutex);
+    job->response = std::move(response);
+    job->done = true;
+    running->fetch_sub(1);
+    job->done_cv.notify_all();
+  }).detach();
+  std::unique_lock lock(job->mutex);
+  while (!job->done_cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return job->done; }))
+    if (cancelled && cancelled())
+      throw ApiError(grpc::StatusCode::CANCELLED,
+                     "preflight: the caller has gone; its gates end at their timeouts");
+  return std::move(job->response);
 }
 
 }  // namespace cutover::agent

@@ -6,6 +6,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -113,7 +114,13 @@ class Controller {
   void RequireKnownCutover(const std::string& field, const std::string& cutover);
   // Journals an event of the agent's own (agent_started) and tells watchers.
   void PublishAgentEvent(v1::Event event);
-  v1::PreflightResponse Preflight(const v1::PreflightRequest& request);
+  // Evaluates on a thread of its own, at most kMaxPreflights at once
+  // (RESOURCE_EXHAUSTED beyond), and returns CANCELLED as soon as
+  // `cancelled` says the caller has gone: a gate's evaluation ends at its
+  // own timeout, but never holds the caller's thread past its departure.
+  static constexpr int kMaxPreflights = 4;
+  v1::PreflightResponse Preflight(const v1::PreflightRequest& request,
+                                  const std::function<bool()>& cancelled = {});
 
   EventBus& bus() { return bus_; }
   Journal& journal() { return *deps_.journal; }
@@ -184,6 +191,7 @@ class Controller {
   JournalWriter* writer_ = nullptr;
   std::mutex mutex_;
   std::optional<state::StateFile> file_;
+  off_t file_size_ = 0;  // the file's size when it was mapped
   std::string file_error_;
   CounterHistory history_;
   std::map<std::string, RolloutEntry> rollouts_;  // by cutover: the current or last rollout
@@ -191,6 +199,8 @@ class Controller {
   std::map<std::string, std::array<std::string, state::kSlotCount>> releases_;
   EventBus bus_;
 
+  // Preflight evaluations running (their threads may outlive the controller).
+  std::shared_ptr<std::atomic<int>> preflights_ = std::make_shared<std::atomic<int>>(0);
   std::mutex replies_mutex_;  // gate and metric replies arrive from worker threads
   std::vector<EngineReply> replies_;
   std::map<std::string, Evidence> evidence_;  // by cutover

@@ -35,6 +35,7 @@ Caller CallerOf(grpc::ServerContext* context) {
   Caller caller;
   caller.peer = context->peer();
   caller.local = caller.peer.rfind("unix:", 0) == 0;
+  caller.cancelled = [context] { return context->IsCancelled(); };
   const auto& metadata = context->client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end())
     caller.credentials.assign(it->second.data(), it->second.size());

@@ -47,6 +47,40 @@ class FakeGate final : public gates::Gate {
   bool reverts_;
 };
 
+// A gate that holds its evaluation until the test opens the latch (a
+// database that never answers, without the wait).
+struct GateLatch {
+  std::mutex mutex;
+  std::condition_variable opened;
+  bool open = false;
+  std::atomic<int> waiting{0};
+  void Open() {
+    std::lock_guard lock(mutex);
+    open = true;
+    opened.notify_all();
+  }
+};
+
+class BlockingGate final : public gates::Gate {
+ public:
+  explicit BlockingGate(std::shared_ptr<GateLatch> latch) : latch_(std::move(latch)) {}
+  std::string name() const override { return "blocking"; }
+  gates::GateOutcome Evaluate(const gates::GateContext&) override {
+    ++latch_->waiting;
+    std::unique_lock lock(latch_->mutex);
+    latch_->opened.wait(lock, [&] { return latch_->open; });
+    --latch_->waiting;
+    gates::GateOutcome o;
+    o.name = "blocking";
+    o.passed = true;
+    return o;
+  }
+  bool checks_steps() const override { return true; }
+
+ private:
+  std::shared_ptr<GateLatch> latch_;
+};
+
 class ControllerTest : public ::testing::Test {
  protected:
   ControllerTest() : file_(state::StateFile::Create(dir_ / "cutover.state")) {
@@ -68,7 +102,13 @@ class ControllerTest : public ::testing::Test {
       for (const auto& spec : specs) {
         if (spec.has_sql() && spec.sql().query().empty())
           throw std::invalid_argument("gates[0].sql.query: must not be empty");
-        set->push_back(std::make_unique<FakeGate>(&gate_passes_, spec.has_reversibility()));
+        if (spec.has_http()) {
+          set->push_back(std::make_unique<BlockingGate>(latch_));
+          continue;
+        }
+        auto gate = std::make_unique<FakeGate>(&gate_passes_, spec.has_reversibility());
+        last_gate_ = gate.get();
+        set->push_back(std::move(gate));
       }
       return set;
     };
@@ -163,6 +203,8 @@ class ControllerTest : public ::testing::Test {
   FakeClock clock_;
   SteadyTime steady_{};
   bool gate_passes_ = true;
+  FakeGate* last_gate_ = nullptr;  // the last one the factory made
+  std::shared_ptr<GateLatch> latch_ = std::make_shared<GateLatch>();
   int ids_ = 0;
   std::function<MetricResult()> metric_answer_ = [] { return MetricResult{true, 1, "1", {}}; };
   Worker* metric_runner_ = nullptr;
@@ -365,6 +407,67 @@ TEST_F(ControllerTest, FailingStepGateHoldsAndIsJournaled) {
   gate_passes_ = true;
   for (int s = 0; s < 12; ++s) RunSecond(100);  // the retry interval is 10 s
   EXPECT_GE(GreenPercent(), 10);
+}
+
+// Issue 15 #2: 100 Preflights whose gate waited on a silent listener held
+// 100 server threads for the gate's whole timeout after their callers left.
+TEST_F(ControllerTest, APreflightReturnsWhenItsCallerLeavesAndFewEvaluateAtOnce) {
+  v1::PreflightRequest req;
+  *req.mutable_plan() = Rollout({10, 100}).plan();
+  req.mutable_plan()->add_gates()->mutable_http();
+  std::atomic<bool> gone{false};
+  std::atomic<int> cancelled{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < Controller::kMaxPreflights; ++i)
+    callers.emplace_back([&] {
+      if (CodeOf([&] { controller_->Preflight(req, [&] { return gone.load(); }); }) ==
+          grpc::StatusCode::CANCELLED)
+        ++cancelled;
+    });
+  ASSERT_TRUE(test::WaitFor([&] { return latch_->waiting == Controller::kMaxPreflights; }));
+  gone = true;
+  EXPECT_TRUE(test::WaitFor([&] { return cancelled == Controller::kMaxPreflights; }));
+  // Their gates are still evaluating: one more is refused, not queued.
+  std::string message;
+  EXPECT_EQ(CodeOf([&] { controller_->Preflight(req); }, &message),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(message.find("try again"), std::string::npos) << message;
+  latch_->Open();
+  for (auto& caller : callers) caller.join();
+  EXPECT_TRUE(test::WaitFor([&] {
+    return CodeOf([&] { EXPECT_TRUE(controller_->Preflight(req).go()); }) == grpc::StatusCode::OK;
+  }));
+}
+
+// Issue 15 #19: the reversibility gate of a Preflight always saw 0 writes,
+// whatever the rollout's new slot had answered.
+TEST_F(ControllerTest, PreflightTellsGatesTheWritesOfTheRolloutsNewSlot) {
+  controller_->StartRollout(Rollout({50, 100}, 60s), "a");
+  RunSecond(100);
+  file_.MutableRecord("app")
+      ->slots[static_cast<std::size_t>(state::Slot::kGreen)][0]
+      .scalar[state::kWrites]
+      .fetch_add(7);
+  TickOnce();
+  v1::PreflightRequest req;
+  req.set_cutover("app");
+  *req.mutable_plan() = Rollout({10, 100}).plan();
+  req.mutable_plan()->add_gates()->mutable_reversibility();
+  controller_->Preflight(req);
+  ASSERT_NE(last_gate_, nullptr);
+  EXPECT_EQ(last_gate_->last_context.writes_on_new_slot, 7u);
+}
+
+// Issue 15 #9: a state file truncated under a running agent killed it with
+// SIGBUS at its next read of the mapping.
+TEST_F(ControllerTest, AStateFileTruncatedInPlaceIsRefusedNotRead) {
+  TickOnce();
+  ASSERT_EQ(::truncate((dir_ / "cutover.state").c_str(), 4096), 0);
+  TickOnce();  // no SIGBUS
+  std::string message;
+  EXPECT_EQ(CodeOf([&] { controller_->GetStatus("app"); }, &message),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(message.find(dir_ / "cutover.state"), std::string::npos) << message;
 }
 
 TEST_F(ControllerTest, PreflightEvaluatesEveryGate) {
