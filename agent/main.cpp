@@ -21,6 +21,7 @@
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
+#include "agent/core/socket_path.hpp"
 #include "agent/core/units.hpp"
 #include "agent/core/url.hpp"
 #include "agent/core/version.hpp"
@@ -43,7 +44,10 @@ namespace {
 
 std::string ReadSecret(const std::string& flag, const std::string& path) {
   try {
-    return ReadSecretFile(flag, path);
+    std::string warning;
+    std::string secret = ReadSecretFile(flag, path, &warning);
+    if (!warning.empty()) LogWarning(warning);
+    return secret;
   } catch (const SecretFileError& e) {
     throw UsageError(e.what());
   }
@@ -157,9 +161,10 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   for (const auto& listen : flags.listen) {
     if (IsUnixAddress(listen)) {
       const std::string path = UnixPath(listen);
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-      std::filesystem::remove(path, ec);  // a stale socket of a previous run
+      if (auto problem = FreeSocketPath(path)) {
+        LogError("--listen " + listen + ": " + *problem);
+        return 2;
+      }
       builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
       sockets.push_back(path);
     } else {

@@ -166,6 +166,14 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
       last[s] = now;
     }
     epoch_.Add({{"cutover", r.name}}).Set(static_cast<double>(r.control.epoch));
+    if (fresh) {
+      // Every series of a cutover exists from the tick it is first seen, at
+      // 0: increase() over a series that appears at 1 never fires.
+      reverts_.Add({{"cutover", r.name}});
+      decisions_.Add({{"cutover", r.name}, {"kind", event_kind::kReverted}});
+      rollout_step_.Add({{"cutover", r.name}});
+      rollout_state_.Add({{"cutover", r.name}});
+    }
   }
   for (const auto& [cutover, rollout] : rollouts) {
     rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step() + 1);
