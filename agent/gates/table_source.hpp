@@ -14,7 +14,7 @@
 namespace cutover::gates {
 
 // How a column's values are rendered for checksums: as they are, or as points
-// in time (one spelling per instant, see timestamp.hpp). Known from the
+// in time (one spelling per instant, see agent/core/canonical.hpp). Known from the
 // PostgreSQL side's column type; SQLite's declared types promise nothing.
 enum class ColumnKind { kPlain, kTimestamp, kTimestampTz };
 
