@@ -195,7 +195,8 @@ class PlanReader {
       const std::string field = "gates[" + std::to_string(i) + "]";
       if (!item.IsMap() || item.size() != 1)
         Fail(item, field,
-             "each gate is one of replication_lag, sql, parity, reversibility (one per list item)");
+             "each gate is one of replication_lag, sql, parity, reversibility, sync (one per list "
+             "item)");
       const std::string kind = item.begin()->first.Scalar();
       const YAML::Node body = item.begin()->second;
       const std::string path = field + "." + kind;
@@ -224,9 +225,18 @@ class PlanReader {
         auto* g = gate->mutable_reversibility();
         if (const auto p = body["policy"]) g->set_policy(ReadPolicy(p, path + ".policy"));
         if (const auto m = body["max_writes"]) g->set_max_writes(Unsigned(m, path + ".max_writes"));
+      } else if (kind == "sync") {
+        CheckKeys(body, path, {"max_lag", "max_conflicts", "timeout"});
+        auto* g = gate->mutable_sync();
+        if (const auto m = body["max_lag"]) {
+          *g->mutable_max_lag() = Duration(m, path + ".max_lag");
+          if (IsZero(g->max_lag())) Fail(m, path + ".max_lag", "must be above zero");
+        }
+        if (const auto m = body["max_conflicts"])
+          g->set_max_conflicts(Unsigned(m, path + ".max_conflicts"));
       } else {
         Fail(item.begin()->first, path,
-             "unknown gate (expected replication_lag, sql, parity or reversibility)");
+             "unknown gate (expected replication_lag, sql, parity, reversibility or sync)");
       }
       if (const auto t = body["timeout"]) {
         *gate->mutable_timeout() = Duration(t, path + ".timeout");

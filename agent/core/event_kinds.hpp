@@ -18,5 +18,12 @@ inline constexpr char kResumed[] = "resumed";
 inline constexpr char kPromoted[] = "promoted";
 inline constexpr char kCompleted[] = "completed";
 inline constexpr char kAborted[] = "aborted";
+// The database sync (agent/sync): started or resumed (with its spec), stopped,
+// a conflict and how it was resolved, and the proof that every change of the
+// slot a revert left reached the slot it went back to.
+inline constexpr char kSyncStarted[] = "sync_started";
+inline constexpr char kSyncStopped[] = "sync_stopped";
+inline constexpr char kSyncConflict[] = "sync_conflict";
+inline constexpr char kRevertSynced[] = "revert_synced";
 
 }  // namespace cutover::agent::event_kind

@@ -10,14 +10,13 @@
 #include <string>
 #include <vector>
 
-namespace cutover::v1 {
-class Gate;
-}
+#include "agent/core/sync_status.hpp"
+#include "cutover/state_layout.hpp"
 
 namespace cutover::gates {
 
 struct GateOutcome {
-  std::string name;  // "replication_lag", "sql", "parity", "reversibility"
+  std::string name;  // "replication_lag", "sql", "parity", "reversibility", "sync"
   bool passed = false;
   bool warning = false;  // passed, but worth a human's look
   std::string detail;    // what it saw; never contains a password
@@ -32,6 +31,10 @@ struct GateContext {
   std::uint64_t writes_on_new_slot = 0;
   // True when the engine asks before an automatic revert rather than before a step.
   bool before_revert = false;
+  // The slot being rolled out to (green unless rolling back from a promoted green).
+  state::Slot new_slot = state::Slot::kGreen;
+  // The cutover's database sync, when the agent runs syncs (null otherwise).
+  const agent::SyncStatusSource* sync = nullptr;
 };
 
 class Gate {

@@ -8,6 +8,7 @@
 #include "agent/gates/replication_lag_gate.hpp"
 #include "agent/gates/reversibility_gate.hpp"
 #include "agent/gates/sql_gate.hpp"
+#include "agent/gates/sync_gate.hpp"
 
 namespace cutover::gates {
 
@@ -131,6 +132,12 @@ std::unique_ptr<Gate> MakeReversibility(const cutover::v1::ReversibilityGate& sp
   }
 }
 
+std::unique_ptr<Gate> MakeSync(const cutover::v1::SyncGate& spec, const std::string& field) {
+  const milliseconds max_lag =
+      spec.has_max_lag() ? ToMilliseconds(spec.max_lag(), field + ".max_lag") : kDefaultSyncMaxLag;
+  return std::make_unique<SyncGate>(max_lag, spec.max_conflicts());
+}
+
 std::unique_ptr<Gate> MakeGate(const cutover::v1::Gate& spec, int index) {
   const std::string field = "gates[" + std::to_string(index) + "]";
   const milliseconds timeout = TimeoutOf(spec, field);
@@ -143,8 +150,10 @@ std::unique_ptr<Gate> MakeGate(const cutover::v1::Gate& spec, int index) {
       return MakeParity(spec.parity(), timeout, field + ".parity");
     case cutover::v1::Gate::kReversibility:
       return MakeReversibility(spec.reversibility(), field + ".reversibility");
+    case cutover::v1::Gate::kSync:
+      return MakeSync(spec.sync(), field + ".sync");
     default:
-      Invalid(field, "must be one of replication_lag, sql, parity, reversibility");
+      Invalid(field, "must be one of replication_lag, sql, parity, reversibility, sync");
   }
 }
 

@@ -40,7 +40,7 @@ TEST(ValidateGates, NamesTheFieldAtFault) {
   EXPECT_EQ(ProblemWith({WithTimeout(SqlSpec(kDsn, "select true"), 0ms)}),
             "gates[0].timeout: must be positive");
   EXPECT_EQ(ProblemWith({v1::Gate{}}),
-            "gates[0]: must be one of replication_lag, sql, parity, reversibility");
+            "gates[0]: must be one of replication_lag, sql, parity, reversibility, sync");
 }
 
 TEST(ValidateGates, ChecksParitySpecs) {
