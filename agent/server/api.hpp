@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/server/controller.hpp"
+#include "agent/sync/manager.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::agent {
@@ -59,8 +60,10 @@ class EventWatch {
 
 class Api {
  public:
-  Api(Controller& controller, Authorizer authorizer)
-      : controller_(controller), authorizer_(std::move(authorizer)) {}
+  // `syncs`: the database syncs (null: this agent runs none; the sync calls
+  // answer FAILED_PRECONDITION).
+  Api(Controller& controller, Authorizer authorizer, sync::SyncManager* syncs = nullptr)
+      : controller_(controller), authorizer_(std::move(authorizer)), syncs_(syncs) {}
 
   v1::ListCutoversResponse ListCutovers(const Caller&, const v1::ListCutoversRequest&);
   v1::GetStatusResponse GetStatus(const Caller&, const v1::GetStatusRequest&);
@@ -74,12 +77,25 @@ class Api {
   v1::PreflightResponse Preflight(const Caller&, const v1::PreflightRequest&);
   EventWatch WatchEvents(const Caller&, const v1::WatchEventsRequest&);
 
+  // ---- sync (issue 10)
+  // POST /v1/cutovers/{cutover}/sync:start
+  v1::SyncResponse StartSync(const Caller&, const v1::StartSyncRequest&);
+  // GET /v1/cutovers/{cutover}/sync
+  v1::SyncResponse GetSync(const Caller&, const v1::GetSyncRequest&);
+  // POST /v1/cutovers/{cutover}/sync:stop
+  v1::SyncResponse StopSync(const Caller&, const v1::StopSyncRequest&);
+
   // Ends every watch (the agent is stopping).
   void Shutdown() { controller_.bus().Close(); }
 
  private:
+  sync::SyncManager& Syncs() const;
+  // Status answers carry the cutover's sync, when it has one.
+  void AttachSync(v1::Cutover* cutover) const;
+
   Controller& controller_;
   Authorizer authorizer_;
+  sync::SyncManager* syncs_;
 };
 
 }  // namespace cutover::agent

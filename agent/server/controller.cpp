@@ -128,6 +128,11 @@ void Controller::Publish(v1::Event& event) {
   for (ControllerListener* listener : deps_.listeners) listener->OnEvent(event);
 }
 
+void Controller::Record(v1::Event event) {
+  std::lock_guard lock(mutex_);
+  Publish(event);
+}
+
 void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
   // Every store of the batch first, then the journal: a revert never waits
   // on an fsync or a database round trip (not even for its own breach event).
@@ -167,6 +172,8 @@ void Controller::DispatchGates(RolloutEntry& slot) {
   context.cutover = slot.engine->cutover();
   context.before_revert = request->before_revert;
   context.writes_on_new_slot = request->writes_on_new_slot;
+  context.new_slot = slot.engine->to_slot();
+  context.sync = deps_.sync;
   GateReply reply{slot.engine->cutover(), slot.engine->id(), request->id, {}};
   if (deps_.gate_runner == nullptr) {
     reply.outcomes = EvaluateGates(*slot.gates, context);
@@ -475,6 +482,7 @@ v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request)
                                                       request.plan(), /*cutover_required=*/false);
   gates::GateContext context;
   context.cutover = request.cutover();
+  context.sync = deps_.sync;
   v1::PreflightResponse response;
   bool go = true;
   // Every gate, whatever it guards: preflight is the go/no-go table.

@@ -17,6 +17,7 @@
 
 #include "agent/core/clock.hpp"
 #include "agent/core/counter_history.hpp"
+#include "agent/core/sync_status.hpp"
 #include "agent/engine/rollout_engine.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/server/event_bus.hpp"
@@ -61,6 +62,7 @@ class Controller {
     GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
     std::function<std::string()> new_rollout_id;
     std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
+    const SyncStatusSource* sync = nullptr;      // the database syncs, for the gates
   };
 
   Controller(Dependencies deps, Options options);
@@ -82,6 +84,10 @@ class Controller {
   // Events from sequence `since` on (inclusive), from the journal: WatchEvents' replay.
   std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since);
   v1::PreflightResponse Preflight(const v1::PreflightRequest& request);
+
+  // Journals and publishes an event decided outside the controller (the
+  // sync's), in one order with the controller's own.
+  void Record(v1::Event event);
 
   EventBus& bus() { return bus_; }
   Journal& journal() { return *deps_.journal; }

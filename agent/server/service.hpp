@@ -36,6 +36,12 @@ class CutoverServiceImpl final : public v1::CutoverService::Service {
                           v1::GetHistoryResponse*) override;
   grpc::Status Preflight(grpc::ServerContext*, const v1::PreflightRequest*,
                          v1::PreflightResponse*) override;
+  // sync (issue 10)
+  grpc::Status StartSync(grpc::ServerContext*, const v1::StartSyncRequest*,
+                         v1::SyncResponse*) override;
+  grpc::Status GetSync(grpc::ServerContext*, const v1::GetSyncRequest*, v1::SyncResponse*) override;
+  grpc::Status StopSync(grpc::ServerContext*, const v1::StopSyncRequest*,
+                        v1::SyncResponse*) override;
 
  private:
   Api& api_;
