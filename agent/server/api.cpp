@@ -150,10 +150,10 @@ auto SyncCall(Call&& call) {
     switch (e.kind()) {
       case sync::SyncError::Kind::kInvalidArgument:
         throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
-      case sync::SyncError::Kind::kFailedPrecondition:
-        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, e.what());
       default:
-        throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
+        // A database that cannot be reached is not the agent being unreachable:
+        // the call is refused as things stand, with the database named.
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, e.what());
     }
   } catch (const InvalidArgument& e) {
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());

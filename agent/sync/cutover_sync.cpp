@@ -3,11 +3,10 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
+#include "agent/core/sync_status.hpp"
 #include "agent/core/units.hpp"
 #include "agent/sync/sync_error.hpp"
 
@@ -28,8 +27,6 @@ double AgeMs(agent::WallTime now, std::int64_t unix_us) {
 std::string Plural(std::uint64_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
-
-std::string SlotName(v1::Slot slot) { return slot == v1::SLOT_BLUE ? "blue" : "green"; }
 
 }  // namespace
 
@@ -580,15 +577,7 @@ void CutoverSync::Prove(Flip& flip) {
   proof.set_lost(0);
   *proof.mutable_took() = agent::ToProtoDuration(took);
   proof.set_done(true);
-  const std::string from = SlotName(to_blue ? v1::SLOT_GREEN : v1::SLOT_BLUE);
-  const std::string what = flip.event.kind() == agent::event_kind::kAborted ? "abort" : "revert";
-  char ms[32];
-  std::snprintf(ms, sizeof ms, "%.0f ms", agent::ToMillis(took));
-  std::string reason = Plural(in_flight, from + " write") + " in flight at the " + what;
-  if (in_flight == 0)
-    reason += " (every " + from + " change was already in " + SlotName(flip.to) + "), 0 lost";
-  else
-    reason += ", all applied to " + SlotName(flip.to) + " " + ms + " later, 0 lost";
+  const std::string reason = agent::RevertProofText(proof);
   v1::Event event;
   event.set_kind(agent::event_kind::kRevertSynced);
   event.set_reason(reason);

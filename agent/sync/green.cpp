@@ -108,9 +108,16 @@ std::optional<Lsn> GreenDatabase::Install(const std::vector<SyncedTable>& tables
     link_.Query("CREATE PUBLICATION " + publication + " FOR TABLE " + members);
   else
     link_.Query("ALTER PUBLICATION " + publication + " SET TABLE " + members);
-  if (Value0(link_.Query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1",
-                         {config_.green_object})) != "0")
+  // Slot names are the cluster's, not the database's.
+  const std::string slot_database = Value0(link_.Query(
+      "SELECT database FROM pg_replication_slots WHERE slot_name = $1", {config_.green_object}));
+  if (!slot_database.empty()) {
+    if (slot_database != Value0(link_.Query("SELECT current_database()")))
+      throw Unfit("green (" + link_.redacted_dsn() + "): the replication slot " +
+                  config_.green_object + " belongs to database " + slot_database +
+                  " (the sync of another cutover of that name?)");
     return std::nullopt;
+  }
   const std::string lsn =
       Value0(link_.Query("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')",
                          {config_.green_object}));

@@ -147,8 +147,10 @@ v1::Sync SyncManager::Stop(const std::string& cutover, bool keep, const std::str
   }
   status.set_state(v1::SYNC_STATE_STOPPED);
   status.set_reason(said);
-  status.mutable_blue_to_green()->set_streaming(false);
-  status.mutable_green_to_blue()->set_streaming(false);
+  for (auto* d : {status.mutable_blue_to_green(), status.mutable_green_to_blue()}) {
+    d->set_streaming(false);
+    d->set_lag_ms(0);  // nothing is on its way any more
+  }
   {
     std::lock_guard lock(mutex_);
     syncs_.erase(cutover);
