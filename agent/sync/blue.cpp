@@ -11,10 +11,14 @@ namespace {
 
 constexpr char kLog[] = "_cutover_sync_log";
 constexpr char kState[] = "_cutover_sync_state";
-constexpr char kGuard[] = "_cutover_sync_guard";
 constexpr int kLogFixedColumns = 4;  // seq, tbl, op, at
-// Milliseconds since the Unix epoch, computed once per statement by SQLite.
-constexpr char kNowMs[] = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+// When a change was captured: the Julian day, as SQLite computes it once per
+// statement (the cheapest expression for a trigger; converted when read).
+constexpr char kNow[] = "julianday('now')";
+
+std::int64_t UnixMsFromJulianDay(double julian_day) {
+  return static_cast<std::int64_t>((julian_day - 2440587.5) * 86400000.0);
+}
 
 std::string Ident(const std::string& name) {
   std::string quoted = "\"";
@@ -117,6 +121,7 @@ class BlueDatabase::Statement {
     }
   }
   std::int64_t Int(int i) const { return sqlite3_column_int64(stmt_, i); }
+  double Real(int i) const { return sqlite3_column_double(stmt_, i); }
   std::string Text(int i) const {
     const auto* text = sqlite3_column_text(stmt_, i);
     return text != nullptr ? reinterpret_cast<const char*>(text) : "";
@@ -140,6 +145,12 @@ BlueDatabase::BlueDatabase(const std::string& path) : path_(path) {
   // A green position must never be confirmed to PostgreSQL before the commit
   // that stored it is on disk, whatever journal mode the application chose.
   Exec("PRAGMA synchronous = FULL");
+  // The session guard: no trigger fires for this connection's writes, so what
+  // the sync applies is never captured back (no echo), and the application's
+  // own triggers leave green's changes alone, as PostgreSQL's logical apply
+  // does in replica mode. It costs the application's writes nothing.
+  if (sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr) != SQLITE_OK)
+    Fail("cannot turn triggers off for the sync's connection");
   // Probe now so a file that is not a database fails here, clearly.
   Statement probe(*this, "SELECT count(*) FROM sqlite_master");
   probe.Run();
@@ -224,14 +235,11 @@ std::optional<BlueState> BlueDatabase::ReadState() {
 void BlueDatabase::Install(const std::string& cutover, const std::vector<SyncedTable>& tables) {
   Exec("BEGIN IMMEDIATE");
   try {
+    // No constraints on the log's columns: nothing for the triggers to check.
     Exec(std::string("CREATE TABLE IF NOT EXISTS ") + kState +
          " (name TEXT PRIMARY KEY, value) WITHOUT ROWID;"
          "CREATE TABLE IF NOT EXISTS " +
-         kGuard +
-         " (applying INTEGER);"
-         "CREATE TABLE IF NOT EXISTS " +
-         kLog +
-         " (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, at INTEGER NOT NULL)");
+         kLog + " (seq INTEGER PRIMARY KEY, tbl, op, at)");
     {
       Statement owner(*this,
                       std::string("SELECT value FROM ") + kState + " WHERE name = 'cutover'");
@@ -257,7 +265,8 @@ void BlueDatabase::Install(const std::string& cutover, const std::vector<SyncedT
     }
     for (const auto& name : old_triggers) Exec("DROP TRIGGER " + Ident(name));
     Exec(std::string("DELETE FROM ") + kState + " WHERE name LIKE 'columns:%'");
-    const std::string guard = std::string(" WHEN NOT EXISTS (SELECT 1 FROM ") + kGuard + ")";
+    // As lean as triggers get (no WHEN, one INSERT, no constraint to check):
+    // every write of the application pays for them (docs/benchmarks.md).
     for (const auto& t : tables) {
       std::string log_columns = "tbl, op, at";
       std::string new_values, old_values;
@@ -274,16 +283,16 @@ void BlueDatabase::Install(const std::string& cutover, const std::vector<SyncedT
                        Ident(t.columns[k].blue_name) + " IS NOT NEW." +
                        Ident(t.columns[k].blue_name);
       Exec("CREATE TRIGGER " + Ident(TriggerName(t.name, "insert")) + " AFTER INSERT ON " +
-           Ident(t.name) + guard + " BEGIN " + insert + "VALUES (" + tbl + ", 'I', " + kNowMs +
-           new_values + "); END");
+           Ident(t.name) + " BEGIN " + insert + "VALUES (" + tbl + ", 'I', " + kNow + new_values +
+           "); END");
       // A changed key is a delete of the old row and a write of the new one.
       Exec("CREATE TRIGGER " + Ident(TriggerName(t.name, "update")) + " AFTER UPDATE ON " +
-           Ident(t.name) + guard + " BEGIN " + insert + "SELECT " + tbl + ", 'D', " + kNowMs +
-           old_values + " WHERE " + key_changed + "; " + insert + "VALUES (" + tbl + ", 'U', " +
-           kNowMs + new_values + "); END");
+           Ident(t.name) + " BEGIN " + insert + "SELECT " + tbl + ", 'D', " + kNow + old_values +
+           " WHERE " + key_changed + "; " + insert + "VALUES (" + tbl + ", 'U', " + kNow +
+           new_values + "); END");
       Exec("CREATE TRIGGER " + Ident(TriggerName(t.name, "delete")) + " AFTER DELETE ON " +
-           Ident(t.name) + guard + " BEGIN " + insert + "VALUES (" + tbl + ", 'D', " + kNowMs +
-           old_values + "); END");
+           Ident(t.name) + " BEGIN " + insert + "VALUES (" + tbl + ", 'D', " + kNow + old_values +
+           "); END");
       Statement columns(*this, std::string("INSERT INTO ") + kState + " VALUES (?1, ?2)");
       columns.Bind(1, "columns:" + t.name).Bind(2, t.ColumnList()).Run();
     }
@@ -352,7 +361,7 @@ BlueDatabase::Pending BlueDatabase::PendingAfter(std::int64_t seq) {
   Statement& q =
       Cached(std::string("SELECT at FROM ") + kLog + " WHERE seq > ?1 ORDER BY seq LIMIT 1");
   q.Bind(1, seq);
-  if (q.Step()) pending.oldest_ms = q.Int(0);
+  if (q.Step()) pending.oldest_ms = UnixMsFromJulianDay(q.Real(0));
   q.Reset();
   return pending;
 }
@@ -383,7 +392,7 @@ std::vector<BlueChange> BlueDatabase::ReadChanges(std::int64_t after, std::size_
       const auto it = index.find(q.Text(1));
       const std::string op = q.Text(2);
       c.op = op.empty() ? '?' : op[0];
-      c.captured_ms = q.Int(3);
+      c.captured_ms = UnixMsFromJulianDay(q.Real(3));
       if (it == index.end()) {  // a table no longer synced: passed over
         c.op = '-';
         changes.push_back(std::move(c));
@@ -434,7 +443,6 @@ void BlueDatabase::WriteState(const BlueState& state) {
 BlueDatabase::Writer::Writer(BlueDatabase& db) : db_(db) {
   db_.Exec("BEGIN IMMEDIATE");
   open_ = true;
-  db_.Cached(std::string("INSERT INTO ") + kGuard + " VALUES (1)").Run();
 }
 
 BlueDatabase::Writer::~Writer() {
@@ -516,7 +524,7 @@ void BlueDatabase::Writer::Repush(std::size_t table, const std::vector<Value>& k
     params += ", ?" + std::to_string(k + 2);
   }
   Statement& s = db_.Cached(std::string("INSERT INTO ") + kLog + " (" + columns +
-                            ") VALUES (?1, 'R', " + kNowMs + params + ")");
+                            ") VALUES (?1, 'R', " + kNow + params + ")");
   s.Bind(1, t.name);
   for (std::size_t k = 0; k < key.size(); ++k) s.Bind(static_cast<int>(k) + 2, key[k]);
   s.Run();
@@ -538,7 +546,6 @@ void BlueDatabase::Writer::Trim(std::int64_t up_to_seq) {
 
 void BlueDatabase::Writer::Commit(const BlueState& state) {
   db_.WriteState(state);
-  db_.Cached(std::string("DELETE FROM ") + kGuard).Run();
   db_.Exec("COMMIT");
   open_ = false;
 }

@@ -1,9 +1,10 @@
 // Blue's side of the sync: the SQLite file. The capture (a change log, a
-// state table, a guard and three triggers per synced table) is installed
-// into the file itself, so every process that writes it is captured; the
-// sync reads the log in commit order (SQLite has one writer at a time, so
-// the log's sequence is commit order) and applies green's changes under the
-// guard the triggers honour, with green's position in the same transaction.
+// state table and three triggers per synced table) is installed into the
+// file itself, so every process that writes it is captured; the sync reads
+// the log in commit order (SQLite has one writer at a time, so the log's
+// sequence is commit order) and applies green's changes on a connection that
+// fires no trigger (the session guard), with green's position in the same
+// transaction.
 //
 //   _cutover_sync_log    seq INTEGER PRIMARY KEY, tbl, op, at, c0..cN
 //                        op: I insert, U update, D delete (the row's values,
@@ -11,7 +12,6 @@
 //                        blue's current row for this key" (conflict resolution)
 //   _cutover_sync_state  name TEXT PRIMARY KEY, value: cutover, green_lsn,
 //                        echoed_seq, applied, conflicts, columns:<table>
-//   _cutover_sync_guard  empty, but for one row inside the sync's own writes
 //   _cutover_sync_<table>_insert | _update | _delete   the triggers
 #pragma once
 
@@ -84,8 +84,8 @@ class BlueDatabase {
   // Up to `limit` changes after `seq`, in order, read in one snapshot.
   std::vector<BlueChange> ReadChanges(std::int64_t after, std::size_t limit);
 
-  // One write transaction of green's changes (BEGIN IMMEDIATE), guarded so
-  // that the triggers do not capture them, rolled back unless committed.
+  // One write transaction of green's changes (BEGIN IMMEDIATE), on the
+  // connection no trigger fires for, rolled back unless committed.
   class Writer {
    public:
     explicit Writer(BlueDatabase& db);

@@ -185,6 +185,7 @@ void CutoverSync::Loop(bool set_up) {
 void CutoverSync::Iterate() {
   for (const auto& frame : stream_->Read(deps_.tuning.poll)) Handle(frame);
   ApplyGreen(false);
+  PersistQuietPositions();
   CheckBlue();
   HandleFlips();
   const auto now = Clock::now();
@@ -462,6 +463,17 @@ void CutoverSync::ApplyGreen(bool force) {
       if (flip.armed && flip.to == v1::SLOT_BLUE && flip.marker == content) flip.marker.clear();
   }
   if (pause) throw PauseForConflict{*pause};
+}
+
+void CutoverSync::PersistQuietPositions() {
+  const auto now = Clock::now();
+  if (green_lsn_ == persisted_lsn_ || now - last_persist_ < deps_.tuning.quiet_persist) return;
+  BlueState state{config_.cutover, green_lsn_, echoed_seq_, applied_to_blue_, conflicts_, {}};
+  BlueDatabase::Writer writer(*blue_);
+  writer.Commit(state);
+  persisted_lsn_ = green_lsn_;
+  last_persist_ = now;
+  Confirm(false);
 }
 
 std::string CutoverSync::KeyText(std::size_t table, const std::vector<Value>& key) const {

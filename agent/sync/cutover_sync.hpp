@@ -148,6 +148,9 @@ class CutoverSync {
   void Handle(const PgOutputMessage& message);
   GreenChange Change(const Relation& relation, const ChangeMessage& message) const;
   void ApplyGreen(bool force);
+  // Writes the positions held only in memory (after the sync's own
+  // transactions) once they are quiet_persist old, so the slot may move on.
+  void PersistQuietPositions();
   void CheckBlue();
   void HandleFlips();
   void Prove(Flip& flip);

@@ -203,6 +203,24 @@ TEST_F(SyncTest, CarriesBothDirectionsUnderConcurrentWritesIntoAGreenWithAnExtra
   EXPECT_EQ(Events(agent::event_kind::kSyncStarted).size(), 1u);
 }
 
+TEST_F(SyncTest, NeverEchoesAndFiresNoTriggerOfTheAppForGreensChanges) {
+  CreateItems();
+  blue_->Exec(
+      "CREATE TABLE audit (id INTEGER PRIMARY KEY, item INTEGER);"
+      " CREATE TRIGGER audit_items AFTER INSERT ON items BEGIN"
+      " INSERT INTO audit (item) VALUES (NEW.id); END");
+  Start({"items"});
+  for (int id = 1; id <= 5; ++id)
+    green_->Exec("INSERT INTO items (id, owner, n) VALUES (" + std::to_string(id) +
+                 ", 'green', 0)");
+  blue_->Exec("INSERT INTO items VALUES (100, 'blue', 0)");
+  ExpectConverged(kItems, kItems);
+  const v1::Sync s = Manager().Get(cutover());
+  EXPECT_EQ(s.green_to_blue().applied(), 5u);
+  EXPECT_EQ(s.blue_to_green().applied(), 1u);  // green's rows did not come back as blue's
+  EXPECT_EQ(blue_->Rows("SELECT item FROM audit"), (Rows{{"100"}}));  // the app's own write only
+}
+
 TEST_F(SyncTest, RefusesTablesItCannotSyncByNameAndInstallsNothing) {
   blue_->Exec("CREATE TABLE audit (at TEXT, what TEXT)");
   green_->Exec("CREATE TABLE audit (at timestamptz, what text)");
@@ -332,6 +350,25 @@ TEST_F(SyncTest, ChangesWhileNoSyncRunsArriveOnceWhenItResumes) {
   const v1::Sync s = Manager().Get(cutover());
   EXPECT_EQ(s.blue_to_green().applied(), on_blue.changes());
   EXPECT_EQ(s.green_to_blue().applied(), on_green.changes());
+}
+
+TEST_F(SyncTest, StoresGreensPositionWhenOnlyItsOwnTransactionsComeBack) {
+  // Blue's changes come back through the slot as the sync's own transactions:
+  // nothing to apply, but the slot may move past them only once SQLite holds
+  // the new position (else PostgreSQL keeps that WAL, and a fast shutdown
+  // waits a whole wal_sender_timeout for the confirmation).
+  CreateItems();
+  Start({"items"});
+  const auto position = [&] {
+    return blue_->Rows("SELECT value FROM _cutover_sync_state WHERE name = 'green_lsn'");
+  };
+  Rows before = position();
+  for (int id = 1; id <= 3; ++id) {  // each soon after the last one was written
+    blue_->Exec("INSERT INTO items VALUES (" + std::to_string(id) + ", 'blue', 0)");
+    ExpectConverged(kItems, kItems);
+    EXPECT_TRUE(WaitFor([&] { return position() != before; })) << id << ": " << Dump(position());
+    before = position();
+  }
 }
 
 TEST_F(SyncTest, RidesOutAPostgresRestartMidStream) {
