@@ -71,6 +71,7 @@ class SyncStackTest : public LogicalPostgresSuite {
 
 TEST_F(SyncStackTest, CutoverctlStartsShowsAndStopsTheSyncWithoutEverPrintingThePassword) {
   DemoSiteOptions options;
+  options.metrics = true;
   auto site = Site(options);
   // Trust authentication ignores the password: it is there to be hidden.
   const std::string green = site->green_dsn();
@@ -102,6 +103,29 @@ TEST_F(SyncStackTest, CutoverctlStartsShowsAndStopsTheSyncWithoutEverPrintingThe
   }
   EXPECT_EQ(Number(s["conflicts"]), 0u);
 
+  // Metrics per direction; the sync gate in a preflight sees the same.
+  HttpClient scraper;
+  std::string scrape;
+  EXPECT_TRUE(WaitFor([&] {
+    scrape = scraper.Get(site->metrics_url()).body;
+    return scrape.find(
+               "cutover_sync_applied_total{cutover=\"app\",direction=\"green_to_blue\"} 1") !=
+           std::string::npos;
+  })) << scrape;
+  for (const char* line :
+       {"cutover_sync_applied_total{cutover=\"app\",direction=\"blue_to_green\"} 1",
+        "cutover_sync_pending{cutover=\"app\",direction=\"blue_to_green\"} 0",
+        "cutover_sync_streaming{cutover=\"app\",direction=\"green_to_blue\"} 1",
+        "cutover_sync_lag_seconds{cutover=\"app\",direction=\"green_to_blue\"}",
+        "cutover_sync_conflicts_total{cutover=\"app\"} 0", "cutover_sync_state{cutover=\"app\"} 2"})
+    EXPECT_NE(scrape.find(line), std::string::npos) << line << "\n" << scrape;
+  WriteFile(site->dir() / "gate.yaml",
+            "steps: [{percent: 1, hold: 1m}]\nanalysis: {window: 10s}\n"
+            "gates:\n  - sync: {max_lag: 5s, max_conflicts: 0}\n");
+  const auto preflight = site->Ctl({"preflight", site->dir() / "gate.yaml", "--cutover", "app"});
+  EXPECT_EQ(preflight.exit_code, 0) << Said(preflight);
+  EXPECT_NE(preflight.out.find("sync  pass"), std::string::npos) << preflight.out;
+
   const auto status = site->Ctl({"sync", "status", "app"});
   EXPECT_NE(status.out.find("blue_to_green"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("conflicts: 0"), std::string::npos) << status.out;
@@ -122,7 +146,7 @@ TEST_F(SyncStackTest, CutoverctlStartsShowsAndStopsTheSyncWithoutEverPrintingThe
 
   // The password never reached an answer, the journal or the log.
   for (const std::string& said :
-       {started.out + started.err, status.out, stopped.out, History(*site),
+       {started.out + started.err, status.out, stopped.out, History(*site), scrape,
         ReadFile(site->agent().options().journal + "/journal.jsonl"), site->agent().Log()})
     EXPECT_EQ(said.find("hunter2"), std::string::npos) << said;
 }
@@ -295,7 +319,7 @@ gates:
   EXPECT_NE(parity.out.find("verdict: GO"), std::string::npos) << parity.out;
 }
 
-// Renames of a customer's own row, from `threads` clients each with its customers.
+// Renames of each customer's own row, from 4 clients each with its customers.
 void RenameCustomers(const std::string& url_prefix, int customers, int rounds) {
   std::vector<std::thread> clients;
   for (int t = 0; t < 4; ++t)
@@ -321,21 +345,33 @@ TEST_F(SyncStackTest, AKeySplitPerCustomerCannotConflictOnTheCustomersOwnRows) {
   ASSERT_NO_FATAL_FAILURE(StartSync(*site, {"--on-conflict", "green_wins"}));
   ASSERT_EQ(site->Ctl({"set-weight", "app", "50"}).exit_code, 0);
   ASSERT_EQ(site->Ctl({"set-weight", "mixed", "50"}).exit_code, 0);
+  const auto conflicts = [&] { return Number(SyncStatus(*site)["conflicts"]); };
 
-  // key=: each customer is served by one slot, so its row is written on one side only.
-  RenameCustomers(site->Url(""), 24, 30);
+  // key=: each customer is served by one slot, so its row is written on one
+  // side only, with the sync running...
+  RenameCustomers(site->Url(""), 24, 20);
   ExpectConverged(*site, kCustomers);
-  EXPECT_EQ(Number(SyncStatus(*site)["conflicts"]), 0u);
-  const Rows keyed = SqliteFile(site->blue_path()).Rows("SELECT name FROM customers WHERE id = 24");
-  EXPECT_EQ(keyed, (Rows{{"customer 24 v29"}}));
+  EXPECT_EQ(conflicts(), 0u);
   EXPECT_GT(Number(SyncStatus(*site)["green_to_blue"]["applied"]), 0u);  // green did take some
   EXPECT_GT(Number(SyncStatus(*site)["blue_to_green"]["applied"]), 0u);
-
-  // The same renames without the key: consecutive requests alternate slots,
-  // and a row changed on both sides before the sync carried either is a conflict.
-  RenameCustomers(site->Url("/mixed"), 24, 30);
+  // ...and with it stopped, however long: still no row changed on both sides.
+  ASSERT_EQ(site->Ctl({"sync", "stop", "app", "--keep"}).exit_code, 0);
+  RenameCustomers(site->Url(""), 24, 20);
+  ASSERT_NO_FATAL_FAILURE(StartSync(*site, {"--on-conflict", "green_wins"}));
   ExpectConverged(*site, kCustomers);
-  EXPECT_GT(Number(SyncStatus(*site)["conflicts"]), 0u) << History(*site);
+  EXPECT_EQ(conflicts(), 0u) << History(*site);
+  EXPECT_EQ(SqliteFile(site->blue_path()).Rows("SELECT name FROM customers WHERE id = 24"),
+            (Rows{{"customer 24 v19"}}));
+
+  // The same renames without the key: one customer's consecutive requests
+  // alternate slots, so its row changes on both sides before either change
+  // reaches the other, and the sync counts (and here resolves) conflicts.
+  ASSERT_EQ(site->Ctl({"sync", "stop", "app", "--keep"}).exit_code, 0);
+  RenameCustomers(site->Url("/mixed"), 24, 20);
+  ASSERT_NO_FATAL_FAILURE(StartSync(*site, {"--on-conflict", "green_wins"}));
+  ASSERT_TRUE(WaitFor([&] { return conflicts() > 0; })) << History(*site);
+  ExpectConverged(*site, kCustomers);
+  EXPECT_NE(History(*site).find("sync_conflict"), std::string::npos);
 }
 
 }  // namespace

@@ -35,7 +35,9 @@ DemoSite::DemoSite(const Postgres& pg, const std::string& database, DemoSiteOpti
   body += "    location = /cutover/status { cutover_status; }\n  }\n";
   nginx_ = std::make_unique<Nginx>(body);
   nginx_->Start(port_);
-  agent_ = std::make_unique<AgentProcess>(LocalAgent(dir_, nginx_->state_path()), dir_ / "agent");
+  AgentOptions agent = LocalAgent(dir_, nginx_->state_path());
+  if (options.metrics) agent.metrics = "127.0.0.1:" + std::to_string(FreePort());
+  agent_ = std::make_unique<AgentProcess>(agent, dir_ / "agent");
   agent_->Start();
 }
 

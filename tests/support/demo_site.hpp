@@ -23,6 +23,7 @@ struct DemoSiteOptions {
   int orders = 50;
   // Blue's ids continue from here (demo migrate --blue-ids-from): both slots insert.
   std::int64_t blue_ids_from = 1'000'000'000;
+  bool metrics = false;  // the agent serves /metrics (DemoSite::metrics_url)
 };
 
 class DemoSite {
@@ -42,6 +43,7 @@ class DemoSite {
   Nginx& nginx() { return *nginx_; }
   AgentProcess& agent() { return *agent_; }
   const TempDir& dir() const { return dir_; }
+  std::string metrics_url() const { return "http://" + agent_->options().metrics + "/metrics"; }
   // cutoverctl with --agent pointing at this site's agent.
   RunResult Ctl(std::vector<std::string> args) const;
 
