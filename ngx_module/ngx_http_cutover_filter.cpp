@@ -54,7 +54,8 @@ char* ngx_http_cutover_header(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) {
 // ---------------------------------------------------------------------------
 // Header filter: X-Backend-Server (or cutover_header's name) on every
 // response that went through a cutover upstream, replacing any header of
-// that name the upstream sent, so a backend cannot claim another slot.
+// that name the upstream sent (or add_header set: this filter runs after
+// the headers filter), so a backend cannot claim another slot.
 
 ngx_int_t ngx_http_cutover_header_filter_init(ngx_conf_t* cf) {
   ngx_http_next_header_filter = ngx_http_top_header_filter;
@@ -64,7 +65,7 @@ ngx_int_t ngx_http_cutover_header_filter_init(ngx_conf_t* cf) {
 
 static ngx_int_t HeaderFilter(ngx_http_request_t* r) {
   RequestState* st = StateOf(r);
-  if (st == nullptr || st->attempts == 0) return ngx_http_next_header_filter(r);
+  if (st == nullptr || st->conf == nullptr) return ngx_http_next_header_filter(r);
   auto* hc = static_cast<HeaderConf*>(ngx_http_get_module_loc_conf(r, ngx_http_cutover_module));
   if (!hc->enabled) return ngx_http_next_header_filter(r);
 
@@ -89,6 +90,9 @@ static ngx_int_t HeaderFilter(ngx_http_request_t* r) {
   } else if (ngx_http_complex_value(r, hc->value, &value) != NGX_OK) {
     return NGX_ERROR;
   }
+  // As add_header: an empty value sends no header (the upstream's, if any,
+  // is still removed above).
+  if (value.len == 0) return ngx_http_next_header_filter(r);
   auto* out = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
   if (out == nullptr) return NGX_ERROR;
   out->hash = hc->hash;

@@ -78,16 +78,16 @@ static ngx_http_module_t ngx_http_cutover_module_ctx = {
 extern "C" {
 ngx_module_t ngx_http_cutover_module = {
     NGX_MODULE_V1,
-    &ngx_http_cutover_module_ctx,  // module context
-    ngx_http_cutover_commands,     // module directives
-    NGX_HTTP_MODULE,               // module type
-    nullptr,                       // init master
-    ngx_http_cutover_init_module,  // init module: map the state file, bind records
-    nullptr,                       // init process
-    nullptr,                       // init thread
-    nullptr,                       // exit thread
-    nullptr,                       // exit process
-    nullptr,                       // exit master
+    &ngx_http_cutover_module_ctx,   // module context
+    ngx_http_cutover_commands,      // module directives
+    NGX_HTTP_MODULE,                // module type
+    nullptr,                        // init master
+    ngx_http_cutover_init_module,   // init module: map the state file, bind records
+    ngx_http_cutover_init_process,  // init process: the SIGBUS guard over the state file
+    nullptr,                        // init thread
+    nullptr,                        // exit thread
+    ngx_http_cutover_exit_process,  // exit process: the guard removed
+    nullptr,                        // exit master
     NGX_MODULE_V1_PADDING};
 }
 
@@ -127,8 +127,33 @@ bool CompileValue(ngx_conf_t* cf, ngx_str_t* source, ngx_http_complex_value_t** 
 // ---------------------------------------------------------------------------
 // Configuration objects
 
+// A cutover upstream's peer.init is the cutover's own. Whatever wrapped it
+// since init_upstream is taken off: the keepalive module does so for every
+// explicit upstream from nginx 1.29.7 on (and for a `keepalive` written in
+// the cutover block before), and keepalive belongs in the slot upstreams,
+// which hold the connections; wrapped twice, a connection would be cached by
+// the cutover's cache, outside its slot's. Runs after every module's
+// init_main_conf, the keepalive module's included.
+static void KeepPeerInitOurs(ngx_conf_t* cf) {
+  auto* mcf =
+      static_cast<MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_cutover_module));
+  auto** ups = static_cast<CutoverUpstream**>(mcf->upstreams.elts);
+  for (ngx_uint_t i = 0; i < mcf->upstreams.nelts; ++i) {
+    ngx_http_upstream_srv_conf_t* us = ups[i]->uscf;
+    if (us == nullptr || us->peer.init == ngx_http_cutover_init_peer) continue;
+#if (nginx_version < 1029007)
+    ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                  "\"keepalive\" has no effect in \"cutover\" upstream \"%V\" in %s:%ui: it "
+                  "belongs in the upstreams of blue= and green=",
+                  &ups[i]->name, ups[i]->file_name, ups[i]->line);
+#endif
+    us->peer.init = ngx_http_cutover_init_peer;
+  }
+}
+
 static ngx_int_t ngx_http_cutover_postconfiguration(ngx_conf_t* cf) {
   return Guarded(cf->log, static_cast<ngx_int_t>(NGX_ERROR), [&]() -> ngx_int_t {
+    KeepPeerInitOurs(cf);
     if (ngx_http_cutover_log_init(cf) != NGX_OK) return NGX_ERROR;
     return ngx_http_cutover_header_filter_init(cf);
   });

@@ -7,6 +7,7 @@
 //   ngx_http_cutover_log.cpp       log-phase counting
 //   ngx_http_cutover_status.cpp    cutover_status
 //   ngx_http_cutover_state.cpp     cutover_state_file, the state file at init_module
+//   ngx_http_cutover_guard.cpp     workers survive a state file truncated under them
 //
 // Every function nginx calls is named ngx_http_cutover_* and runs its body
 // through Guarded(): no C++ exception may unwind through nginx's C frames.
@@ -99,6 +100,7 @@ struct SlotUpstream {
 struct CutoverUpstream {
   ngx_flag_t enabled;
   ngx_str_t name;
+  ngx_http_upstream_srv_conf_t* uscf;  // the cutover's own upstream block
   SlotUpstream slot[kSlots];
   ngx_uint_t initial_weight_bp;
   ngx_http_complex_value_t* key;
@@ -112,6 +114,7 @@ struct CutoverUpstream {
   // Per worker from here on: each worker owns its copy after fork.
   Interleave interleave;
   std::uint64_t interleave_epoch;
+  std::uint64_t last_control;  // the control word as this worker last read it
 };
 
 struct StateMapping {
@@ -153,26 +156,40 @@ struct SlotPeerState {
   ngx_event_set_peer_session_pt set_session;
   ngx_event_save_peer_session_pt save_session;
 #endif
-  ngx_uint_t tries;
+  ngx_uint_t tries;  // left to this slot, the attempt in flight included
   bool initialized;
+  bool no_live;  // this pass found no live (admitted) peer in the slot
 };
 
+using ngx_http_cutover_upstream_handler_pt = ngx_int_t (*)(ngx_http_request_t* r);
+
+// One pass of a request through a cutover upstream (a request, a
+// subrequest, or a re-pass after error_page).
 struct RequestState {
   RequestState* next_free;
   MainConf* owner;
   CutoverUpstream* conf;
   ngx_http_request_t* r;
   SlotPeerState slots[kSlots];
-  Slot slot;  // of the current (or last) attempt
+  Slot decided;  // chosen for the pass: force=, an earlier pass's choice, key= or the interleave
+  Slot slot;     // of the last attempt (`decided` until one is made): what the pass is booked on
+  bool forced;   // decided by force=
   std::uint32_t weight_bp;
   std::uint64_t epoch;
-  ngx_int_t peer;  // Record::peers index of the current attempt, -1 none
+  ngx_int_t peer;  // Record::peers index of the last attempt, -1 none
   ngx_uint_t attempts;
-  std::uint64_t start_us;
-  std::uint64_t end_us;
-  ngx_uint_t method;           // of the request, kept for counting after it is gone
-  ngx_uint_t upstream_status;  // of the last attempt's response, 0 when none came
-  bool failover_pending;       // the last attempt failed; a retry goes to the other slot
+  ngx_uint_t tries_told;                // u->peer.tries as free left it
+  std::uint64_t start_us;               // first attempt's start
+  std::uint64_t slot_start_us[kSlots];  // first attempt's start on each slot
+  std::uint64_t header_us;              // the last attempt's response header, 0 when none came
+  std::uint64_t end_us;                 // the last attempt's end
+  ngx_uint_t method;                    // of the request, kept for counting after it is gone
+  ngx_uint_t upstream_status;           // of the last attempt's response, 0 when none came
+  // The upstream module's own (proxy, fastcgi, grpc...), wrapped to see the
+  // response header arrive.
+  ngx_http_cutover_upstream_handler_pt process_header;
+  ngx_http_cutover_upstream_handler_pt reinit_request;
+  bool waiting;  // the last attempt waits for its response header
   bool counted;
 };
 
@@ -210,5 +227,13 @@ ngx_int_t ngx_http_cutover_log_init(ngx_conf_t* cf);                            
 char* ngx_http_cutover_status(ngx_conf_t* cf, ngx_command_t* cmd, void* conf);      // _status.cpp
 char* ngx_http_cutover_state_file(ngx_conf_t* cf, ngx_command_t* cmd, void* conf);  // _state.cpp
 ngx_int_t ngx_http_cutover_init_module(ngx_cycle_t* cycle);                         // _state.cpp
+ngx_int_t ngx_http_cutover_init_process(ngx_cycle_t* cycle);                        // _guard.cpp
+void ngx_http_cutover_exit_process(ngx_cycle_t* cycle);                             // _guard.cpp
+
+namespace cutover::module {
+// The control word of `cu`, read for a request: remembered for the SIGBUS
+// guard, and a pending [alert] of the guard logged (ngx_http_cutover_guard.cpp).
+std::uint64_t ReadControl(ngx_http_request_t* r, CutoverUpstream* cu);
+}  // namespace cutover::module
 
 #pragma GCC visibility pop

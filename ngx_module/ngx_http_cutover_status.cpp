@@ -40,14 +40,19 @@ static u_char* JsonSlot(u_char* p, const cs::Record* rec, Slot slot) {
   const cs::SlotTotals t = cs::SumSlotShards(*rec, slot);
   std::uint64_t count = 0;
   for (auto c : t.latency) count += c;
+  const std::uint64_t started = t.ext[cs::kWaitsStarted], ended = t.ext[cs::kWaitsEnded];
   p = ngx_sprintf(p,
                   "{\"requests\": %uL, \"responses\": {\"1xx\": %uL, \"2xx\": %uL, \"3xx\": %uL, "
                   "\"4xx\": %uL, \"5xx\": %uL}, \"failures\": %uL, \"failovers\": %uL, "
-                  "\"writes\": %uL, \"latency\": {\"count\": %uL, \"sum_us\": %uL, \"p50_ms\": ",
+                  "\"writes\": %uL, \"abandoned\": %uL, \"no_live_peer\": %uL, \"waiting\": %uL, "
+                  "\"waits\": {\"started\": %uL, \"ended\": %uL}, \"duration_sum_us\": %uL, ",
                   t.scalar[cs::kRequests], t.scalar[cs::kResponses1xx], t.scalar[cs::kResponses2xx],
                   t.scalar[cs::kResponses3xx], t.scalar[cs::kResponses4xx],
                   t.scalar[cs::kResponses5xx], t.scalar[cs::kFailures], t.scalar[cs::kFailovers],
-                  t.scalar[cs::kWrites], count, t.scalar[cs::kLatencySumUs]);
+                  t.scalar[cs::kWrites], t.ext[cs::kAbandoned], t.ext[cs::kNoLivePeer],
+                  started > ended ? started - ended : 0, started, ended, t.ext[cs::kDurationSumUs]);
+  p = ngx_sprintf(p, "\"latency\": {\"count\": %uL, \"sum_us\": %uL, \"p50_ms\": ", count,
+                  t.scalar[cs::kLatencySumUs]);
   p = JsonMs(p, cs::LatencyQuantileUs(t.latency, 0.50));
   p = ngx_sprintf(p, ", \"p95_ms\": ");
   p = JsonMs(p, cs::LatencyQuantileUs(t.latency, 0.95));
@@ -62,22 +67,32 @@ static u_char* JsonSlot(u_char* p, const cs::Record* rec, Slot slot) {
   return ngx_sprintf(p, "]}}");
 }
 
+// Whether the peer at `i` of `su` appeared earlier in the block (a server
+// listed twice, or two names resolving to one address): one peer, one entry.
+static bool SeenBefore(const SlotUpstream& su, ngx_uint_t i) {
+  for (ngx_uint_t j = 0; j < i; ++j)
+    if (su.peer_index[j] == su.peer_index[i]) return true;
+  return false;
+}
+
 static u_char* JsonPeers(u_char* p, const CutoverUpstream* cu) {
   const cs::Record* rec = cu->record;
   bool first = true;
   for (std::size_t s = 0; s < kSlots; ++s) {
     const SlotUpstream& su = cu->slot[s];
     for (ngx_uint_t i = 0; i < su.npeers; ++i) {
-      if (su.peer_index[i] < 0) continue;
+      if (su.peer_index[i] < 0 || SeenBefore(su, i)) continue;
       const cs::PeerTotals t = cs::SumPeerShards(*rec, static_cast<std::size_t>(su.peer_index[i]));
       p = ngx_sprintf(p, "%s{\"slot\": \"%s\", \"address\": ", first ? "" : ", ",
                       cs::SlotName(static_cast<Slot>(s)));
       p = JsonString(p, su.peer_names[i]);
+      const cs::PeerAdmin admin =
+          cs::PeerAdminOf(rec->peer_admin[su.peer_index[i]].load(std::memory_order_relaxed));
       p = ngx_sprintf(p,
-                      ", \"requests\": %uL, \"2xx\": %uL, \"4xx\": %uL, \"5xx\": %uL, "
-                      "\"failures\": %uL}",
-                      t.value[cs::kPeerRequests], t.value[cs::kPeer2xx], t.value[cs::kPeer4xx],
-                      t.value[cs::kPeer5xx], t.value[cs::kPeerFailures]);
+                      ", \"state\": \"%s\", \"requests\": %uL, \"2xx\": %uL, \"4xx\": %uL, "
+                      "\"5xx\": %uL, \"failures\": %uL}",
+                      cs::PeerAdminName(admin), t.value[cs::kPeerRequests], t.value[cs::kPeer2xx],
+                      t.value[cs::kPeer4xx], t.value[cs::kPeer5xx], t.value[cs::kPeerFailures]);
       first = false;
     }
   }
@@ -92,7 +107,7 @@ static ngx_int_t Status(ngx_http_request_t* r) {
 
   std::size_t size = 64;
   for (ngx_uint_t i = 0; i < mcf->upstreams.nelts; ++i) {
-    size += 8192 + 3 * 6 * cs::kNameSize;
+    size += 8192 + 512 + 3 * 6 * cs::kNameSize;
     size += (ups[i]->slot[0].npeers + ups[i]->slot[1].npeers) * (256 + 6 * cs::kAddressSize);
   }
   ngx_buf_t* b = ngx_create_temp_buf(r->pool, size);

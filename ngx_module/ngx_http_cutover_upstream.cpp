@@ -4,7 +4,7 @@
 #include "ngx_http_cutover_module.h"
 
 #pragma GCC visibility push(hidden)
-#include "cutover/percent.hpp"
+#include "ngx_http_cutover_params.hpp"
 #pragma GCC visibility pop
 
 using namespace cutover::module;
@@ -26,73 +26,31 @@ static char* CutoverDirective(ngx_conf_t* cf, CutoverUpstream* cu) {
     ngx_conf_log_error(NGX_LOG_WARN, cf, 0, "load balancing method redefined");
 
   auto* args = static_cast<ngx_str_t*>(cf->args->elts);
-  bool have_weight = false;
+  CutoverParams params;
   for (ngx_uint_t i = 1; i < cf->args->nelts; ++i) {
-    ngx_str_t& v = args[i];
-    auto has = [&](const char* prefix) {
-      const std::size_t n = ngx_strlen(prefix);
-      return v.len >= n && ngx_strncmp(v.data, prefix, n) == 0;
-    };
-    auto rest = [&](std::size_t n) {
-      ngx_str_t s = {v.len - n, v.data + n};
-      return s;
-    };
-    if (has("blue=") || has("green=")) {
-      const bool blue = has("blue=");
-      ngx_str_t name = rest(blue ? 5 : 6);
-      if (name.len == 0 || name.len >= cs::kNameSize) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid upstream name in \"%V\"", &v);
-        return ConfError();
-      }
-      SlotUpstream& su = cu->slot[blue ? 0 : 1];
-      if (su.name.len != 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "duplicate parameter \"%V\"", &v);
-        return ConfError();
-      }
-      su.name = name;
-    } else if (has("weight=")) {
-      ngx_str_t w = rest(7);
-      const cutover::PercentBp bp =
-          cutover::ParsePercentText(View(w), cutover::PercentSign::kForbidden);
-      if (!bp.ok()) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid weight \"%V\": a percentage from 0 to 100 with at most two "
-                           "decimals; the value %s",
-                           &w, cutover::Explain(bp.problem));
-        return ConfError();
-      }
-      cu->initial_weight_bp = bp.bp;
-      have_weight = true;
-    } else if (has("key=") || has("force=")) {
-      const bool key = has("key=");
-      ngx_str_t source = rest(key ? 4 : 6);
-      if (!CompileValue(cf, &source, key ? &cu->key : &cu->force)) return ConfError();
-    } else if (has("failover=")) {
-      ngx_str_t f = rest(9);
-      if (f.len == 2 && ngx_strncmp(f.data, "on", 2) == 0) {
-        cu->failover = 1;
-      } else if (f.len == 3 && ngx_strncmp(f.data, "off", 3) == 0) {
-        cu->failover = 0;
-      } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value \"%V\": failover= takes on or off",
-                           &v);
-        return ConfError();
-      }
-    } else {
-      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &v);
+    if (!params.Add(View(args[i]))) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", params.error());
       return ConfError();
     }
   }
-  if (cu->slot[0].name.len == 0 || cu->slot[1].name.len == 0) {
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"cutover\" needs both blue= and green=");
+  if (!params.Finish()) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", params.error());
     return ConfError();
   }
-  if (cu->slot[0].name.len == cu->slot[1].name.len &&
-      ngx_strncmp(cu->slot[0].name.data, cu->slot[1].name.data, cu->slot[0].name.len) == 0) {
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "blue= and green= name the same upstream \"%V\": a cutover needs two",
-                       &cu->slot[0].name);
-    return ConfError();
+  auto str = [](std::string_view v) {
+    return ngx_str_t{v.size(), reinterpret_cast<u_char*>(const_cast<char*>(v.data()))};
+  };
+  cu->slot[0].name = str(params.blue());
+  cu->slot[1].name = str(params.green());
+  cu->initial_weight_bp = params.weight_bp();
+  cu->failover = params.failover() ? 1 : 0;
+  if (params.has_key()) {
+    ngx_str_t source = str(params.key());
+    if (!CompileValue(cf, &source, &cu->key)) return ConfError();
+  }
+  if (params.has_force()) {
+    ngx_str_t source = str(params.force());
+    if (!CompileValue(cf, &source, &cu->force)) return ConfError();
   }
   if (uscf->host.len >= cs::kNameSize) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -100,10 +58,9 @@ static char* CutoverDirective(ngx_conf_t* cf, CutoverUpstream* cu) {
                        &uscf->host, cs::kNameSize - 1);
     return ConfError();
   }
-  if (!have_weight) cu->initial_weight_bp = 0;
-  if (cu->failover == NGX_CONF_UNSET) cu->failover = 1;
   cu->enabled = 1;
   cu->name = uscf->host;
+  cu->uscf = uscf;
   cu->file_name = cf->conf_file->file.name.data;
   cu->line = cf->conf_file->line;
 
@@ -136,7 +93,7 @@ static ngx_http_upstream_srv_conf_t* FindUpstream(ngx_conf_t* cf, const ngx_str_
   auto** uscfp = static_cast<ngx_http_upstream_srv_conf_t**>(umcf->upstreams.elts);
   for (ngx_uint_t i = 0; i < umcf->upstreams.nelts; ++i) {
     if ((uscfp[i]->flags & NGX_HTTP_UPSTREAM_CREATE) && uscfp[i]->host.len == name.len &&
-        ngx_strncmp(uscfp[i]->host.data, name.data, name.len) == 0)
+        ngx_strncasecmp(uscfp[i]->host.data, name.data, name.len) == 0)
       return uscfp[i];
   }
   return nullptr;

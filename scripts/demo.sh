@@ -149,12 +149,10 @@ fi
 [[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
 APP=$BUILD_DIR/demo/cutover-demo-app
 MODULE=$BUILD_DIR/ngx_module/ngx_http_cutover_module.so
-# Where agent/ builds them; else wherever they are in the tree (but not in
-# cpack's staging directories).
+# Where agent/ builds them; else wherever they are in the tree.
 built() {
   [[ -x $BUILD_DIR/$1 ]] && { echo "$BUILD_DIR/$1"; return; }
-  find "$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x \
-    -not -path '*/_CPack_Packages/*' | head -n 1
+  find "$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x | head -n 1
 }
 AGENT=$(built agent/cutover-agent)
 CTL=$(built agent/cli/cutoverctl)
@@ -340,7 +338,7 @@ gates:
   - sync: {max_lag: 1s, max_conflicts: 0}              # the databases keep up
   - reversibility: {policy: block, max_writes: 1000}   # what the sync has not carried yet
 EOF
-"$CTL" rollout start app "$WORK/release.yaml" | sed 's/^/   /'
+"$CTL" rollout start app "$WORK/release.yaml" --release 2.0 | sed 's/^/   /'
 "$CTL" watch app &
 WATCH_PID=$!
 PIDS+=("$WATCH_PID")
@@ -395,7 +393,8 @@ PIDS+=("$GREEN_PID")
 wait_port "$GREEN_PORT" "$GREEN_PID" "release 2.0.1" "$WORK/green-2.0.1.log"
 say "green: $(curl -s "http://127.0.0.1:$GREEN_PORT/health")"
 start_load release-2.0.1
-"$CTL" rollout start app "$WORK/release.yaml" --reason "demo: 2.0.1 fixes 2.0" | sed 's/^/   /'
+"$CTL" rollout start app "$WORK/release.yaml" --release 2.0.1 --reason "demo: 2.0.1 fixes 2.0" |
+  sed 's/^/   /'
 "$CTL" watch app &
 WATCH_PID=$!
 PIDS+=("$WATCH_PID")
@@ -416,7 +415,7 @@ act "The stabilization window is over: stop the sync"
 # ------------------------------------------------------------------ summary
 act "Summary"
 for run in release-2.0 release-2.0.1; do
-  say "Answers through nginx per step during $run (as the load generator saw them):"
+  say "Answers through nginx per weight in force, by its epoch, during $run (as the load generator saw them):"
   sed 's/^/   /' "$WORK/load-$run.report"
   say ""
 done
@@ -424,5 +423,6 @@ say "fault injected -> first answer routed under the reverted weight: $((REVERT_
 say "  (epoch $EPOCH_AT_25 at 25%; the agent judges a 2s window every 100ms tick)"
 say "orders release 2.0 took on PostgreSQL before the revert: $GREEN_ORDERS, all of them in SQLite"
 say "  (the sync carried them back: $PROOF)"
-say "journal: $("$CTL" history app --limit 1000 | wc -l) decisions recorded"
+# One line per event under the table's header line.
+say "journal: $(("$("$CTL" history app --limit 1000 | wc -l)" - 1)) events recorded"
 printf '\n%sdone%s: everything this script started is being stopped.\n' "$bold" "$off"

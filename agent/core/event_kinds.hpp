@@ -18,6 +18,10 @@ inline constexpr char kResumed[] = "resumed";
 inline constexpr char kPromoted[] = "promoted";
 inline constexpr char kCompleted[] = "completed";
 inline constexpr char kAborted[] = "aborted";
+inline constexpr char kPeerStateSet[] = "peer_state_set";
+// A signal crossed its warning level (warn_error_rate, warn_p99, a metric's
+// warn_max...): journaled once, acts on nothing.
+inline constexpr char kWarning[] = "warning";
 // The database sync (agent/sync): started or resumed (with its spec), stopped,
 // a conflict and how it was resolved, and the proof that every change of the
 // slot a revert left reached the slot it went back to.

@@ -123,6 +123,20 @@ v1::RolloutResponse Api::AbortRollout(const Caller& caller,
   return response;
 }
 
+v1::RolloutResponse Api::RetryRollout(const Caller& caller,
+                                      const v1::RolloutActionRequest& request) {
+  authorizer_.Require(caller);
+  v1::RolloutResponse response;
+  *response.mutable_rollout() = controller_.RetryRollout(request, caller.actor());
+  return response;
+}
+
+v1::SetPeerStateResponse Api::SetPeerState(const Caller& caller,
+                                           const v1::SetPeerStateRequest& request) {
+  authorizer_.Require(caller);
+  return controller_.SetPeerState(request, caller.actor());
+}
+
 v1::GetHistoryResponse Api::GetHistory(const Caller&, const v1::GetHistoryRequest& request) {
   v1::GetHistoryResponse response;
   for (auto& e : controller_.GetHistory(request)) *response.add_events() = std::move(e);

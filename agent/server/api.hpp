@@ -76,6 +76,9 @@ class Api {
   v1::GetHistoryResponse GetHistory(const Caller&, const v1::GetHistoryRequest&);
   v1::PreflightResponse Preflight(const Caller&, const v1::PreflightRequest&);
   EventWatch WatchEvents(const Caller&, const v1::WatchEventsRequest&);
+  // operator UX (14)
+  v1::RolloutResponse RetryRollout(const Caller&, const v1::RolloutActionRequest&);
+  v1::SetPeerStateResponse SetPeerState(const Caller&, const v1::SetPeerStateRequest&);
 
   // ---- sync (issue 10)
   // POST /v1/cutovers/{cutover}/sync:start

@@ -30,16 +30,31 @@ class StateFileError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A slot's counters, shards added (see state_layout.hpp for what each
+// counts). The revision-1 fields read 0 in a file of revision 0.
 struct SlotSnapshot {
   std::uint64_t requests = 0;
   std::array<std::uint64_t, 5> responses{};  // 1xx..5xx
   std::uint64_t failures = 0;
   std::uint64_t failovers = 0;
   std::uint64_t writes = 0;
-  std::uint64_t latency_sum_us = 0;
+  std::uint64_t latency_sum_us = 0;  // revision 1: time to the response header
   std::array<std::uint64_t, kLatencyBuckets> latency{};
+  // Revision 1:
+  std::uint64_t waits_started = 0;    // attempts that began waiting for a response header
+  std::uint64_t waits_ended = 0;      // ... and stopped (header, or the attempt ended)
+  std::uint64_t abandoned = 0;        // 499 before this slot's response header (in failures too)
+  std::uint64_t no_live_peer = 0;     // requests that found no live peer in this slot
+  std::uint64_t duration_sum_us = 0;  // full durations, start to the end of the response
 
   std::uint64_t Responses5xx() const { return responses[4]; }
+  // Attempts waiting for a response header now. The shards are read one by
+  // one while workers add, so a reader may see an end before its start:
+  // never below zero. A worker killed mid-attempt leaves its waits started
+  // forever, so a long-run floor of this value is a leak, not a stall.
+  std::uint64_t Waiting() const {
+    return waits_started > waits_ended ? waits_started - waits_ended : 0;
+  }
   double LatencyQuantileUs(double q) const { return state::LatencyQuantileUs(latency.data(), q); }
 };
 
@@ -50,9 +65,11 @@ struct PeerSnapshot {
   std::array<std::uint64_t, 5> responses{};
   std::uint64_t failures = 0;
   std::uint64_t latency_sum_us = 0;
+  PeerAdmin admin = PeerAdmin::kUp;  // revision 1; always kUp in a file of revision 0
 };
 
 struct RecordSnapshot {
+  std::uint32_t revision = 0;  // the file's FileHeader::revision when the snapshot was taken
   std::string name;
   std::string blue;
   std::string green;
@@ -73,11 +90,17 @@ inline SlotSnapshot ReadSlot(const Record& r, Slot slot) {
   s.writes = t.scalar[kWrites];
   s.latency_sum_us = t.scalar[kLatencySumUs];
   for (std::size_t b = 0; b < kLatencyBuckets; ++b) s.latency[b] = t.latency[b];
+  s.waits_started = t.ext[kWaitsStarted];
+  s.waits_ended = t.ext[kWaitsEnded];
+  s.abandoned = t.ext[kAbandoned];
+  s.no_live_peer = t.ext[kNoLivePeer];
+  s.duration_sum_us = t.ext[kDurationSumUs];
   return s;
 }
 
-inline RecordSnapshot ReadRecord(const Record& r) {
+inline RecordSnapshot ReadRecord(const Record& r, std::uint32_t revision = 0) {
   RecordSnapshot snap;
+  snap.revision = revision;
   snap.name = std::string(FixedString(r.name, kNameSize));
   snap.blue = std::string(FixedString(r.blue, kNameSize));
   snap.green = std::string(FixedString(r.green, kNameSize));
@@ -95,6 +118,7 @@ inline RecordSnapshot ReadRecord(const Record& r) {
     for (std::size_t k = 0; k < 5; ++k) ps.responses[k] = t.value[kPeer1xx + k];
     ps.failures = t.value[kPeerFailures];
     ps.latency_sum_us = t.value[kPeerLatencySumUs];
+    ps.admin = PeerAdminOf(r.peer_admin[p].load(std::memory_order_acquire));
     snap.peers.push_back(std::move(ps));
   }
   return snap;
@@ -189,6 +213,13 @@ class StateFile {
 
   const std::string& path() const { return path_; }
 
+  // The layout revision of the module that writes this file (the header's
+  // revision word): 0 for a module older than revisions, which maintains no
+  // revision-1 counter and honours no peer state.
+  std::uint32_t revision() const {
+    return static_cast<const FileHeader*>(base_)->revision.load(std::memory_order_acquire);
+  }
+
   // True when the path now names another file than the one mapped (nginx
   // quarantined and recreated it): the caller should Open() again.
   bool Replaced() const {
@@ -210,14 +241,15 @@ class StateFile {
   std::optional<RecordSnapshot> Snapshot(std::string_view name) const {
     const Record* r = Find(name);
     if (r == nullptr) return std::nullopt;
-    return ReadRecord(*r);
+    return ReadRecord(*r, revision());
   }
 
   std::vector<RecordSnapshot> SnapshotAll() const {
     std::vector<RecordSnapshot> all;
     for (std::size_t i = 0; i < kMaxRecords; ++i) {
       const Record* r = RecordAt(base_, i);
-      if (r->state.load(std::memory_order_acquire) == kRecordLive) all.push_back(ReadRecord(*r));
+      if (r->state.load(std::memory_order_acquire) == kRecordLive)
+        all.push_back(ReadRecord(*r, revision()));
     }
     return all;
   }
@@ -226,6 +258,27 @@ class StateFile {
     const Record* r = Find(name);
     if (r == nullptr) return std::nullopt;
     return Control::Unpack(r->control.word.load(std::memory_order_acquire));
+  }
+
+  // Sets the operator state of one peer (SetPeerState("app", kGreen,
+  // "10.0.0.7:8000", kDrain)): one atomic store, honoured by every worker
+  // from its next request on. `address` is as written in the slot's upstream
+  // block (or the stored form a snapshot shows). Throws for an unknown
+  // cutover or peer, and for a file written by a module of revision 0, which
+  // would silently ignore the state.
+  void SetPeerState(std::string_view cutover, Slot slot, std::string_view address,
+                    PeerAdmin state) {
+    if (revision() < 1)
+      throw StateFileError("state file " + path_ +
+                           ": the nginx module writing it predates peer states (layout revision " +
+                           std::to_string(revision()) + "); upgrade it and restart nginx");
+    Record* r = Find(cutover);
+    if (r == nullptr) throw StateFileError("no cutover named \"" + std::string(cutover) + "\"");
+    const int peer = FindPeer(r, slot, address);
+    if (peer < 0)
+      throw StateFileError("cutover \"" + std::string(cutover) + "\" has no " + SlotName(slot) +
+                           " peer \"" + std::string(address) + "\"");
+    r->peer_admin[peer].store(static_cast<std::uint32_t>(state), std::memory_order_release);
   }
 
   // Stores green's weight and bumps the epoch in one atomic step; returns

@@ -29,7 +29,8 @@
 //  +32   u32 max_peers        kMaxPeers (per record)
 //  +36   u32 shards           kShards (writer shards per counter block)
 //  +40   u32 latency_buckets  kLatencyBuckets
-//  +44   u32 reserved
+//  +44   u32 revision         atomic; kLayoutRevision of the module writing the
+//                             file (0: written by a module older than revisions)
 //  +48   u64 created_unix_ms
 //  +64   u32 ready            atomic; 1 once the file is complete (written last)
 //
@@ -42,13 +43,30 @@
 //  +128    char name[64]      the `cutover` upstream's name, NUL padded
 //  +192    char blue[64]      blue slot's upstream name
 //  +256    char green[64]     green slot's upstream name
+//  +320    u32 peer_admin[kMaxPeers]  atomic; PeerAdmin of peers[i]   (rev 1)
+//  +576    (reserved, zero)
 //  +1024   PeerInfo peers[kMaxPeers]                 (64 bytes each)
 //  +5120   SlotCounters slots[2][kShards]            (448 bytes each)
 //  +19456  PeerCounters peer_counters[kMaxPeers][kShards] (64 bytes each)
 //
+//  SlotCounters (448 bytes)           PeerCounters (64 bytes)
+//  +0    u64 scalar[kSlotScalarCount] +0   u64 value[kPeerCounterCount]
+//  +80   u64 latency[kLatencyBuckets]
+//  +408  u64 ext[kSlotExtCount]       (rev 1; zero in files of revision 0)
+//
 //  Counters are monotonic and never reset while the record lives. A worker
-//  adds to shard (worker index % kShards) with relaxed fetch_add, so two
-//  workers never write the same cache line; readers add the shards.
+//  adds to shard (worker index % kShards) with relaxed fetch_add; readers add
+//  the shards. Up to 16 workers, each writes cache lines of its own; past 16
+//  workers, and while old and new workers overlap during a reload, two
+//  workers can share a shard: the counts stay exact (atomic adds), only that
+//  cache line is contended.
+//
+//  Revisions. Layout version 1 is extended compatibly: revision 1 gives
+//  meaning to bytes that revision 0 left zero (the header's revision word,
+//  SlotCounters::ext, Record::peer_admin) and moves nothing, so a reader of
+//  either revision reads a file of the other. A reader that needs a
+//  revision-1 field checks FileHeader::revision first (docs/architecture.md
+//  says why this is not a layout 2).
 #pragma once
 
 #include <array>
@@ -62,6 +80,7 @@ namespace cutover::state {
 
 inline constexpr std::uint64_t kMagic = 0x545352564F545543ULL;  // "CUTOVRST" little endian
 inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutRevision = 1;
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kHeaderSize = 4096;
 inline constexpr std::uint32_t kMaxRecords = 64;
@@ -125,8 +144,15 @@ struct Control {
   static constexpr std::uint64_t kWeightMask = 0xFFFF;
   static constexpr unsigned kEpochShift = 16;
 
+  // A weight field above kWeightScale (a damaged file: nothing this project
+  // writes stores one) reads as kWeightScale, so no reader ever computes a
+  // share above 100%; WeightInRange tells a damaged word apart.
   static constexpr Control Unpack(std::uint64_t word) noexcept {
-    return Control{static_cast<std::uint32_t>(word & kWeightMask), word >> kEpochShift};
+    const auto raw = static_cast<std::uint32_t>(word & kWeightMask);
+    return Control{raw > kWeightScale ? kWeightScale : raw, word >> kEpochShift};
+  }
+  static constexpr bool WeightInRange(std::uint64_t word) noexcept {
+    return (word & kWeightMask) <= kWeightScale;
   }
   constexpr std::uint64_t Pack() const noexcept {
     return (epoch << kEpochShift) | (static_cast<std::uint64_t>(weight_bp) & kWeightMask);
@@ -149,9 +175,31 @@ enum SlotCounter : std::size_t {
   kSlotScalarCount
 };
 
+// Revision 1's slot counters, in the five u64 that revision 0 left spare
+// at the end of SlotCounters.
+enum SlotExtCounter : std::size_t {
+  // Attempts on this slot that started waiting for the upstream's response
+  // header (a peer was picked and the connection began) and, once each, that
+  // stopped waiting (the header arrived, or the attempt ended without one).
+  // started - ended is the attempts waiting now.
+  kWaitsStarted = 0,
+  kWaitsEnded,
+  // Requests whose client went away (499) while this slot's upstream had not
+  // sent the response header: also counted in kFailures, not in kRequests.
+  kAbandoned,
+  // Times a request wanted this slot and its balancer had no live peer.
+  kNoLivePeer,
+  // Sum of full durations (first attempt's start to the end of the upstream
+  // response), microseconds; the latency histogram and kLatencySumUs are the
+  // time to the response header.
+  kDurationSumUs,
+  kSlotExtCount
+};
+
 struct alignas(kCacheLine) SlotCounters {
   std::atomic<std::uint64_t> scalar[kSlotScalarCount];
   std::atomic<std::uint64_t> latency[kLatencyBuckets];
+  std::atomic<std::uint64_t> ext[kSlotExtCount];
 };
 
 enum PeerCounter : std::size_t {
@@ -177,6 +225,45 @@ struct alignas(kCacheLine) PeerInfo {
   char address[kAddressSize];        // "127.0.0.1:8001", NUL padded
 };
 
+// An operator's per-peer state, written by the agent (`cutoverctl drain|down|up`)
+// and honoured by the balancer from the next request on.
+enum class PeerAdmin : std::uint32_t {
+  kUp = 0,     // serves as its slot's balancer decides
+  kDrain = 1,  // no new requests while any peer of its slot is up
+  kDown = 2,   // never picked
+};
+
+constexpr const char* PeerAdminName(PeerAdmin a) noexcept {
+  switch (a) {
+    case PeerAdmin::kUp:
+      return "up";
+    case PeerAdmin::kDrain:
+      return "drain";
+    case PeerAdmin::kDown:
+      return "down";
+  }
+  return "up";
+}
+
+// "up", "drain", "down"; false for anything else.
+constexpr bool PeerAdminFromName(std::string_view name, PeerAdmin* out) noexcept {
+  for (PeerAdmin a : {PeerAdmin::kUp, PeerAdmin::kDrain, PeerAdmin::kDown}) {
+    if (name == PeerAdminName(a)) {
+      *out = a;
+      return true;
+    }
+  }
+  return false;
+}
+
+// What a stored admin word means: anything unknown (a damaged file) is up,
+// the state that changes nothing.
+constexpr PeerAdmin PeerAdminOf(std::uint32_t word) noexcept {
+  return word == static_cast<std::uint32_t>(PeerAdmin::kDrain)  ? PeerAdmin::kDrain
+         : word == static_cast<std::uint32_t>(PeerAdmin::kDown) ? PeerAdmin::kDown
+                                                                : PeerAdmin::kUp;
+}
+
 struct alignas(kCacheLine) ControlLine {
   std::atomic<std::uint64_t> word;
 };
@@ -191,7 +278,8 @@ struct alignas(4096) Record {
   char name[kNameSize];
   char blue[kNameSize];
   char green[kNameSize];
-  std::uint8_t pad1[1024 - 320];
+  std::atomic<std::uint32_t> peer_admin[kMaxPeers];  // PeerAdmin of peers[i]
+  std::uint8_t pad1[1024 - 320 - 4 * kMaxPeers];
   PeerInfo peers[kMaxPeers];
   SlotCounters slots[kSlotCount][kShards];
   PeerCounters peer_counters[kMaxPeers][kShards];
@@ -212,7 +300,7 @@ struct alignas(4096) FileHeader {
   std::uint32_t max_peers;
   std::uint32_t shards;
   std::uint32_t latency_buckets;
-  std::uint32_t reserved0;
+  std::atomic<std::uint32_t> revision;
   std::uint64_t created_unix_ms;
   std::uint8_t pad0[8];
   std::atomic<std::uint32_t> ready;
@@ -231,15 +319,20 @@ static_assert(offsetof(FileHeader, magic) == 0);
 static_assert(offsetof(FileHeader, layout_version) == 8);
 static_assert(offsetof(FileHeader, file_size) == 16);
 static_assert(offsetof(FileHeader, max_records) == 24);
+static_assert(offsetof(FileHeader, revision) == 44);
 static_assert(offsetof(FileHeader, created_unix_ms) == 48);
 static_assert(offsetof(FileHeader, ready) == 64);
 static_assert(sizeof(SlotCounters) == 448);
+static_assert(offsetof(SlotCounters, latency) == 80);
+static_assert(offsetof(SlotCounters, ext) == 408);
+static_assert(sizeof(std::atomic<std::uint32_t>) == 4);
 static_assert(sizeof(PeerCounters) == kCacheLine);
 static_assert(sizeof(PeerInfo) == kCacheLine);
 static_assert(offsetof(Record, control) == 64);
 static_assert(offsetof(Record, name) == 128);
 static_assert(offsetof(Record, blue) == 192);
 static_assert(offsetof(Record, green) == 256);
+static_assert(offsetof(Record, peer_admin) == 320);
 static_assert(offsetof(Record, peers) == 1024);
 static_assert(offsetof(Record, slots) == 5120);
 static_assert(offsetof(Record, peer_counters) == 19456);
@@ -262,6 +355,7 @@ inline const Record* RecordAt(const void* base, std::size_t i) noexcept {
 struct SlotTotals {
   std::uint64_t scalar[kSlotScalarCount] = {};
   std::uint64_t latency[kLatencyBuckets] = {};
+  std::uint64_t ext[kSlotExtCount] = {};
 };
 
 struct PeerTotals {
@@ -275,6 +369,8 @@ inline SlotTotals SumSlotShards(const Record& r, Slot slot) noexcept {
       t.scalar[k] += c.scalar[k].load(std::memory_order_relaxed);
     for (std::size_t b = 0; b < kLatencyBuckets; ++b)
       t.latency[b] += c.latency[b].load(std::memory_order_relaxed);
+    for (std::size_t k = 0; k < kSlotExtCount; ++k)
+      t.ext[k] += c.ext[k].load(std::memory_order_relaxed);
   }
   return t;
 }
@@ -304,22 +400,48 @@ inline const char* ValidateFile(const void* data, std::size_t size) noexcept {
   if (size < kFileSize) return "truncated: shorter than its recorded size";
   if (size != kFileSize) return "wrong size: longer than its recorded size";
   if (h->ready.load(std::memory_order_acquire) != 1) return "not ready: creation never completed";
-  for (std::size_t i = 0; i < kMaxRecords; ++i) {
-    const Record* r = RecordAt(data, i);
-    std::uint32_t st = r->state.load(std::memory_order_acquire);
-    if (st != kRecordFree && st != kRecordLive) return "corrupt record state";
-    if (st == kRecordLive) {
-      if (std::memchr(r->name, 0, kNameSize) == nullptr || r->name[0] == '\0')
-        return "corrupt record name";
-      if (Control::Unpack(r->control.word.load(std::memory_order_acquire)).weight_bp > kWeightScale)
-        return "corrupt record weight";
-    }
-  }
   return nullptr;
 }
 
+// Why one record is damaged, or nullptr. The record, not the file, is the
+// unit of damage: the module repairs a damaged record at configuration load
+// (with an [alert]) and leaves every other record as it is; readers skip a
+// record whose state is neither free nor live and clamp a weight.
+inline const char* RecordDamage(const Record& r) noexcept {
+  const std::uint32_t st = r.state.load(std::memory_order_acquire);
+  if (st == kRecordFree) return nullptr;
+  if (st != kRecordLive) return "corrupt record state";
+  if (std::memchr(r.name, 0, kNameSize) == nullptr || r.name[0] == '\0')
+    return "corrupt record name";
+  if (!Control::WeightInRange(r.control.word.load(std::memory_order_acquire)))
+    return "weight out of range";
+  return nullptr;
+}
+
+// Repairs a record that RecordDamage finds damaged and returns what was
+// wrong (nullptr when nothing was). A bad state or name frees the record
+// (no cutover can be matched to it); a weight out of range is replaced by
+// `weight_bp` with the epoch bumped, so readers see that it changed.
+inline const char* RepairRecord(Record* r, std::uint32_t weight_bp) noexcept {
+  const char* why = RecordDamage(*r);
+  if (why == nullptr) return nullptr;
+  const std::uint64_t word = r->control.word.load(std::memory_order_acquire);
+  if (r->state.load(std::memory_order_acquire) == kRecordLive &&
+      Control::WeightInRange(word) == false && std::memchr(r->name, 0, kNameSize) != nullptr &&
+      r->name[0] != '\0') {
+    const std::uint32_t w = weight_bp > kWeightScale ? 0 : weight_bp;
+    r->control.word.store(Control{w, (word >> Control::kEpochShift) + 1}.Pack(),
+                          std::memory_order_release);
+  } else {
+    r->state.store(kRecordFree, std::memory_order_release);
+  }
+  return why;
+}
+
 // Writes a fresh header into zeroed memory of kFileSize bytes; ready last.
-inline void InitializeFile(void* data, std::uint64_t now_unix_ms) noexcept {
+// `revision` is the layout revision the writer maintains.
+inline void InitializeFile(void* data, std::uint64_t now_unix_ms,
+                           std::uint32_t revision = kLayoutRevision) noexcept {
   auto* h = static_cast<FileHeader*>(data);
   h->magic = kMagic;
   h->layout_version = kLayoutVersion;
@@ -330,6 +452,7 @@ inline void InitializeFile(void* data, std::uint64_t now_unix_ms) noexcept {
   h->max_peers = kMaxPeers;
   h->shards = kShards;
   h->latency_buckets = static_cast<std::uint32_t>(kLatencyBuckets);
+  h->revision.store(revision, std::memory_order_relaxed);
   h->created_unix_ms = now_unix_ms;
   h->ready.store(1, std::memory_order_release);
 }
@@ -370,11 +493,13 @@ inline void ClearRecordCounters(Record* r) noexcept {
     for (auto& shard : slot) {
       for (auto& c : shard.scalar) c.store(0, std::memory_order_relaxed);
       for (auto& c : shard.latency) c.store(0, std::memory_order_relaxed);
+      for (auto& c : shard.ext) c.store(0, std::memory_order_relaxed);
     }
   for (auto& peer : r->peer_counters)
     for (auto& shard : peer)
       for (auto& c : shard.value) c.store(0, std::memory_order_relaxed);
   for (auto& p : r->peers) p.state.store(kPeerFree, std::memory_order_relaxed);
+  for (auto& a : r->peer_admin) a.store(0, std::memory_order_relaxed);
 }
 
 // Finds the record named `name`, or claims a free one seeded with
@@ -427,22 +552,68 @@ inline bool RetireOldestRecord(void* base, std::uint64_t keep_since_ms) noexcept
   return true;
 }
 
+// The form an address takes in PeerInfo::address: the address itself when
+// it is shorter than kAddressSize, else its first kPeerKeyPrefix bytes, '~'
+// and the 16 hex digits of its FNV-1a 64 hash (47 bytes in all), so that
+// unix-socket paths (up to 108 bytes) are counted per peer too. Writers
+// that name a peer (SetPeerState) key it the same way; readers show it.
+inline constexpr std::size_t kPeerKeyPrefix = kAddressSize - 1 - 1 - 16;
+
+struct PeerKeyText {
+  char text[kAddressSize] = {};
+  std::size_t size = 0;
+
+  constexpr std::string_view view() const noexcept { return std::string_view(text, size); }
+};
+
+constexpr PeerKeyText PeerKey(std::string_view address) noexcept {
+  PeerKeyText k;
+  if (address.size() < kAddressSize) {
+    for (char c : address) k.text[k.size++] = c;
+    return k;
+  }
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : address) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  for (std::size_t i = 0; i < kPeerKeyPrefix; ++i) k.text[k.size++] = address[i];
+  k.text[k.size++] = '~';
+  for (int shift = 60; shift >= 0; shift -= 4)
+    k.text[k.size++] = "0123456789abcdef"[(h >> shift) & 0xF];
+  return k;
+}
+
+// Index of the live peer (slot, address) in `r`, or -1.
+inline int FindPeer(const Record* r, Slot slot, std::string_view address) noexcept {
+  if (address.empty()) return -1;
+  const PeerKeyText key = PeerKey(address);
+  const auto slot_word = static_cast<std::uint32_t>(slot);
+  for (std::uint32_t i = 0; i < kMaxPeers; ++i) {
+    const PeerInfo& p = r->peers[i];
+    if (p.state.load(std::memory_order_acquire) == kPeerLive && p.slot == slot_word &&
+        FixedString(p.address, kAddressSize) == key.view())
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
 // Index of the peer (slot, address) in `r`, claiming a free entry (or the
 // one least recently bound before `keep_since_ms`) when it is new; -1 when
-// the table is full of peers of the current configuration.
+// the table is full of peers of the current configuration. A claimed peer
+// starts with zero counters and admin state up.
 inline int FindOrClaimPeer(Record* r, Slot slot, std::string_view address,
                            std::uint64_t now_unix_ms, std::uint64_t keep_since_ms) noexcept {
-  if (address.empty() || address.size() >= kAddressSize) return -1;
-  const auto slot_word = static_cast<std::uint32_t>(slot);
+  if (address.empty()) return -1;
+  if (const int found = FindPeer(r, slot, address); found >= 0) {
+    r->peers[found].bound_unix_ms = now_unix_ms;
+    return found;
+  }
   int free_index = -1;
   int stale_index = -1;
   for (std::uint32_t i = 0; i < kMaxPeers; ++i) {
-    PeerInfo& p = r->peers[i];
+    const PeerInfo& p = r->peers[i];
     const std::uint32_t st = p.state.load(std::memory_order_acquire);
-    if (st == kPeerLive && p.slot == slot_word && FixedString(p.address, kAddressSize) == address) {
-      p.bound_unix_ms = now_unix_ms;
-      return static_cast<int>(i);
-    }
     if (st == kPeerFree && free_index < 0) free_index = static_cast<int>(i);
     if (st == kPeerLive && p.bound_unix_ms < keep_since_ms &&
         (stale_index < 0 || p.bound_unix_ms < r->peers[stale_index].bound_unix_ms))
@@ -454,8 +625,9 @@ inline int FindOrClaimPeer(Record* r, Slot slot, std::string_view address,
   p.state.store(kPeerFree, std::memory_order_release);
   for (auto& shard : r->peer_counters[index])
     for (auto& c : shard.value) c.store(0, std::memory_order_relaxed);
-  p.slot = slot_word;
-  StoreFixedString(p.address, kAddressSize, address);
+  r->peer_admin[index].store(static_cast<std::uint32_t>(PeerAdmin::kUp), std::memory_order_relaxed);
+  p.slot = static_cast<std::uint32_t>(slot);
+  StoreFixedString(p.address, kAddressSize, PeerKey(address).view());
   p.bound_unix_ms = now_unix_ms;
   p.state.store(kPeerLive, std::memory_order_release);
   return index;

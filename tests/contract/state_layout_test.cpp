@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -67,15 +69,34 @@ TEST(ValidateFile, RejectsAFileWhoseCreationNeverCompleted) {
   EXPECT_STREQ(ValidateFile(b.base, kFileSize), "not ready: creation never completed");
 }
 
-TEST(ValidateFile, RejectsCorruptRecords) {
+TEST(RecordDamage, IsTheRecordsNotTheFilesAndRepairTouchesOnlyThatRecord) {
   Buffer b;
-  Record* r = FindOrClaimRecord(b.base, "app", "app_blue", "app_green", 500, 1);
-  ASSERT_NE(r, nullptr);
-  r->control.word.store(Control{20000, 3}.Pack());
-  EXPECT_STREQ(ValidateFile(b.base, kFileSize), "corrupt record weight");
-  r->control.word.store(Control{500, 3}.Pack());
-  r->state.store(7);
-  EXPECT_STREQ(ValidateFile(b.base, kFileSize), "corrupt record state");
+  Record* bad = FindOrClaimRecord(b.base, "app", "app_blue", "app_green", 500, 1);
+  Record* good = FindOrClaimRecord(b.base, "other", "b", "g", 7000, 1);
+  ASSERT_NE(bad, nullptr);
+  ASSERT_NE(good, nullptr);
+  bad->slots[1][0].scalar[kRequests].store(42);
+  bad->control.word.store((Control{0, 3}.Pack() & ~Control::kWeightMask) | 20000);
+  EXPECT_EQ(ValidateFile(b.base, kFileSize), nullptr) << "one record never condemns the file";
+  EXPECT_STREQ(RecordDamage(*bad), "weight out of range");
+  EXPECT_EQ(RecordDamage(*good), nullptr);
+  // Read before the repair, the weight is clamped: never above 100%.
+  EXPECT_EQ(Control::Unpack(bad->control.word.load()).weight_bp, kWeightScale);
+  EXPECT_FALSE(Control::WeightInRange(bad->control.word.load()));
+
+  EXPECT_STREQ(RepairRecord(bad, 500), "weight out of range");
+  const Control repaired = Control::Unpack(bad->control.word.load());
+  EXPECT_EQ(repaired.weight_bp, 500u);
+  EXPECT_EQ(repaired.epoch, 4u) << "the epoch moves, so readers see the change";
+  EXPECT_EQ(bad->slots[1][0].scalar[kRequests].load(), 42u) << "counters kept";
+  EXPECT_EQ(RepairRecord(good, 0), nullptr);
+  EXPECT_EQ(Control::Unpack(good->control.word.load()).weight_bp, 7000u);
+
+  bad->state.store(7);
+  EXPECT_STREQ(RecordDamage(*bad), "corrupt record state");
+  EXPECT_STREQ(RepairRecord(bad, 500), "corrupt record state");
+  EXPECT_EQ(bad->state.load(), kRecordFree) << "a record that cannot be matched is freed";
+  EXPECT_EQ(FindRecord(b.base, "other"), good);
 }
 
 TEST(Control, PacksWeightAndEpochIntoOneWord) {
@@ -171,6 +192,68 @@ TEST(ShardSums, AddEveryShardOfASlotAndAPeer) {
   EXPECT_EQ(snap.peers[0].failures, kShards * (kShards - 1) / 2);
 }
 
+TEST(Peers, LongAddressesAreKeyedByPrefixAndHash) {
+  Buffer b;
+  Record* r = FindOrClaimRecord(b.base, "app", "b", "g", 0, 1);
+  const std::string sock = "unix:/run/app/green/very/long/directory/name/backend.sock";
+  const std::string sock2 = "unix:/run/app/green/very/long/directory/name/backend2.sock";
+  ASSERT_GE(sock.size(), kAddressSize);
+  const PeerKeyText key = PeerKey(sock);
+  EXPECT_EQ(key.size, kAddressSize - 1);
+  EXPECT_EQ(key.view().substr(0, kPeerKeyPrefix), sock.substr(0, kPeerKeyPrefix));
+  EXPECT_EQ(key.view()[kPeerKeyPrefix], '~');
+  EXPECT_NE(PeerKey(sock2).view(), key.view()) << "same prefix, different hash";
+  EXPECT_EQ(PeerKey("127.0.0.1:80").view(), "127.0.0.1:80");
+  EXPECT_EQ(PeerKey(key.view()).view(), key.view()) << "the stored form names the peer too";
+
+  const int a = FindOrClaimPeer(r, Slot::kGreen, sock, 1, 1);
+  const int c = FindOrClaimPeer(r, Slot::kGreen, sock2, 1, 1);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(c, 0);
+  EXPECT_NE(a, c);
+  EXPECT_EQ(FindPeer(r, Slot::kGreen, sock), a);
+  EXPECT_EQ(FindPeer(r, Slot::kGreen, key.view()), a);
+  EXPECT_EQ(FindPeer(r, Slot::kBlue, sock), -1);
+}
+
+TEST(Peers, AReclaimedEntryStartsUpWithZeroCounters) {
+  Buffer b;
+  Record* r = FindOrClaimRecord(b.base, "app", "b", "g", 0, 1);
+  for (std::uint32_t i = 0; i < kMaxPeers; ++i)
+    ASSERT_GE(FindOrClaimPeer(r, Slot::kBlue, "10.0.0.1:" + std::to_string(i), 10, 10), 0);
+  r->peer_admin[0].store(static_cast<std::uint32_t>(PeerAdmin::kDown));
+  r->peer_counters[0][3].value[kPeerRequests].store(9);
+  const int fresh = FindOrClaimPeer(r, Slot::kBlue, "10.0.0.9:1", 20, 20);
+  ASSERT_EQ(fresh, 0) << "the least recently bound entry";
+  EXPECT_EQ(PeerAdminOf(r->peer_admin[0].load()), PeerAdmin::kUp);
+  EXPECT_EQ(r->peer_counters[0][3].value[kPeerRequests].load(), 0u);
+}
+
+TEST(PeerAdmin, NamesRoundTripAndUnknownWordsMeanUp) {
+  for (PeerAdmin a : {PeerAdmin::kUp, PeerAdmin::kDrain, PeerAdmin::kDown}) {
+    PeerAdmin back = PeerAdmin::kUp;
+    ASSERT_TRUE(PeerAdminFromName(PeerAdminName(a), &back));
+    EXPECT_EQ(back, a);
+  }
+  PeerAdmin out = PeerAdmin::kDrain;
+  EXPECT_FALSE(PeerAdminFromName("DOWN", &out));
+  EXPECT_FALSE(PeerAdminFromName("", &out));
+  EXPECT_EQ(PeerAdminOf(77), PeerAdmin::kUp);
+}
+
+TEST(Revision, AFreshFileIsRevisionOneAndClaimsClearTheExtension) {
+  Buffer b;
+  EXPECT_EQ(b.header()->revision.load(), kLayoutRevision);
+  Record* r = FindOrClaimRecord(b.base, "app", "b", "g", 0, 1);
+  r->slots[0][2].ext[kWaitsStarted].store(5);
+  r->peer_admin[3].store(2);
+  r->state.store(kRecordFree);
+  Record* again = FindOrClaimRecord(b.base, "new", "b", "g", 0, 2);
+  ASSERT_EQ(again, r);
+  EXPECT_EQ(again->slots[0][2].ext[kWaitsStarted].load(), 0u);
+  EXPECT_EQ(again->peer_admin[3].load(), 0u);
+}
+
 TEST(Latency, BucketsAreTheFirstBoundAtOrAboveTheValue) {
   EXPECT_EQ(LatencyBucket(0), 0u);
   EXPECT_EQ(LatencyBucket(100), 0u);
@@ -222,6 +305,54 @@ TEST(StateFileApi, CreatesOpensStoresAndRefusesBadFiles) {
   ASSERT_TRUE(snap.has_value());
   EXPECT_EQ(snap->blue, "app_blue");
   EXPECT_EQ(snap->control.weight_bp, 3000u);
+
+  // Revision 1: the extension counters, and peer states, through the API.
+  {
+    StateFile f = StateFile::Open(path);
+    EXPECT_EQ(f.revision(), kLayoutRevision);
+    Record* r = f.MutableRecord("app");
+    const int peer = FindOrClaimPeer(r, Slot::kGreen, "127.0.0.1:9", 1, 1);
+    ASSERT_GE(peer, 0);
+    r->slots[1][0].ext[kWaitsStarted].store(10);
+    r->slots[1][5].ext[kWaitsEnded].store(7);
+    r->slots[1][1].ext[kAbandoned].store(2);
+    r->slots[1][2].ext[kNoLivePeer].store(3);
+    r->slots[1][3].ext[kDurationSumUs].store(99);
+    f.SetPeerState("app", Slot::kGreen, "127.0.0.1:9", PeerAdmin::kDrain);
+    EXPECT_EQ(r->peer_admin[peer].load(), static_cast<std::uint32_t>(PeerAdmin::kDrain));
+    const auto snap = f.Snapshot("app");
+    ASSERT_TRUE(snap);
+    EXPECT_EQ(snap->revision, kLayoutRevision);
+    const SlotSnapshot& g = snap->slot(Slot::kGreen);
+    EXPECT_EQ(g.waits_started, 10u);
+    EXPECT_EQ(g.waits_ended, 7u);
+    EXPECT_EQ(g.Waiting(), 3u);
+    EXPECT_EQ(g.abandoned, 2u);
+    EXPECT_EQ(g.no_live_peer, 3u);
+    EXPECT_EQ(g.duration_sum_us, 99u);
+    ASSERT_EQ(snap->peers.size(), 1u);
+    EXPECT_EQ(snap->peers[0].admin, PeerAdmin::kDrain);
+    EXPECT_THROW(f.SetPeerState("app", Slot::kBlue, "127.0.0.1:9", PeerAdmin::kDown),
+                 StateFileError)
+        << "no such blue peer";
+    EXPECT_THROW(f.SetPeerState("nope", Slot::kGreen, "127.0.0.1:9", PeerAdmin::kDown),
+                 StateFileError);
+  }
+  {
+    // A file written by a module of revision 0 reads, but refuses peer states.
+    std::string bytes = test::ReadFile(path);
+    std::memset(bytes.data() + offsetof(FileHeader, revision), 0, 4);
+    test::WriteFile(path, bytes);
+    StateFile f = StateFile::Open(path);
+    EXPECT_EQ(f.revision(), 0u);
+    EXPECT_TRUE(f.Snapshot("app").has_value());
+    try {
+      f.SetPeerState("app", Slot::kGreen, "127.0.0.1:9", PeerAdmin::kDown);
+      FAIL() << "a revision-0 module would ignore the state";
+    } catch (const StateFileError& e) {
+      EXPECT_NE(std::string(e.what()).find("predates peer states"), std::string::npos) << e.what();
+    }
+  }
 
   test::WriteFile(dir / "short", "CUTOVRST");
   try {

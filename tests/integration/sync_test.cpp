@@ -304,7 +304,7 @@ gates:
       blue.Rows("SELECT count(*) FROM orders WHERE item = 'through nginx' AND id IN (" + ids + ")"),
       (Rows{{std::to_string(green_orders.size())}}));
   // watch shows the proof of the revert, then ends as a revert does.
-  const auto watch = site->Ctl({"watch", "app", "--interval", "100ms"});
+  const auto watch = site->Ctl({"watch", "app", "--interval", "100ms", "--exit-on-end"});
   EXPECT_EQ(watch.exit_code, 1) << Said(watch);
   EXPECT_NE(watch.out.find("revert: "), std::string::npos) << watch.out;
   EXPECT_NE(watch.out.find("0 lost"), std::string::npos) << watch.out;

@@ -39,7 +39,9 @@ TEST(KeyBucket, RaisingTheWeightOnlyMovesKeysFromBlueToGreen) {
   for (int i = 0; i < 5000; ++i) {
     const auto b = KeyBucket("k" + std::to_string(i));
     for (std::uint32_t w = 0; w < kWeightScale; w += 37)
-      if (KeyGoesGreen(b, w)) ASSERT_TRUE(KeyGoesGreen(b, w + 37));
+      if (KeyGoesGreen(b, w)) {
+        ASSERT_TRUE(KeyGoesGreen(b, w + 37));
+      }
   }
   EXPECT_FALSE(KeyGoesGreen(0, 0));
   EXPECT_TRUE(KeyGoesGreen(kKeyBuckets - 1, kWeightScale));
