@@ -1,6 +1,6 @@
-// cutover-agent: the gRPC sidecar that watches the module's counters, runs
-// stepped rollouts and reverts by itself. Wiring only: every decision lives
-// in the controller and the rollout engine.
+// cutover-agent: the sidecar that watches the module's counters, runs stepped
+// rollouts and reverts by itself, over gRPC and HTTP/JSON. Wiring only: every
+// decision lives in the controller and the rollout engine.
 #include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -21,8 +21,12 @@
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/url.hpp"
 #include "agent/core/version.hpp"
+#include "agent/http/api_routes.hpp"
+#include "agent/http/server.hpp"
 #include "agent/journal/journal.hpp"
+#include "agent/notify/notifier.hpp"
 #include "agent/server/controller.hpp"
 #include "agent/server/flags.hpp"
 #include "agent/server/gate_runner.hpp"
@@ -91,6 +95,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   bool unix_listener = false;
   for (const auto& listen : flags.listen) unix_listener = unix_listener || IsUnixAddress(listen);
+  for (const auto& listen : flags.http) unix_listener = unix_listener || IsUnixAddress(listen);
   // -1: keep the agent's own group (chown's "no change").
   const gid_t socket_group =
       unix_listener ? SocketGroup(flags).value_or(static_cast<gid_t>(-1)) : static_cast<gid_t>(-1);
@@ -103,6 +108,13 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     metrics = std::make_unique<Metrics>(flags.metrics);
     LogInfo("metrics on http://" + flags.metrics + "/metrics");
   }
+
+  NotifierOptions notify;
+  notify.urls = flags.notify;
+  if (metrics)
+    notify.count = [m = metrics.get()](const std::string& r) { m->CountNotification(r); };
+  Notifier notifier(notify);
+  for (const auto& url : flags.notify) LogInfo("notifying " + RedactWebhookUrl(url));
 
   RealClock clock;
   GateRunner gate_runner;
@@ -145,6 +157,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   if (sync_metrics) deps.listeners.push_back(sync_metrics.get());
   deps.listeners.push_back(&revert_observer);
   deps.sync = &syncs;
+  deps.listeners.push_back(&notifier);
   Controller controller(deps, Controller::Options{});
   controller_of_syncs = &controller;
   // The sync workers publish into the controller: they stop before it goes.
@@ -175,6 +188,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
       tcp = true;
     }
   }
+  for (const auto& listen : flags.http) tcp = tcp || !IsUnixAddress(listen);
   if (tcp && token.empty())
     LogWarning("listening on TCP without --token-file: mutating calls over TCP are refused");
   if (tcp && flags.tls_cert.empty())
@@ -200,6 +214,24 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   }
   server->GetHealthCheckService()->SetServingStatus(true);
 
+  // The same Api over HTTP/JSON (--http), with the same TLS files.
+  http::Router router;
+  for (const auto& rpc : http::AddApiRoutes(router, api))
+    LogWarning("http: not served: " + rpc);  // gRPC has it; HTTP will once it is mapped
+  http::HttpServerOptions http_options;
+  http_options.tls_cert = flags.tls_cert;
+  http_options.tls_key = flags.tls_key;
+  http_options.socket_group = socket_group;
+  http::HttpServer http_server(router, http_options);
+  try {
+    for (const auto& listen : flags.http) http_server.Listen(listen);
+  } catch (const std::runtime_error& e) {
+    LogError(e.what());
+    server->Shutdown();
+    return 1;
+  }
+  http_server.Start();
+
   {
     cutover::v1::Event started;
     *started.mutable_time() = ToProtoTimestamp(clock.Now());
@@ -217,6 +249,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   TickLoop loop(controller, flags.tick);
   std::string listening;
   for (const auto& l : flags.listen) listening += " " + l;
+  for (const auto& l : flags.http) listening += " http:" + l;
   LogInfo("cutover-agent serving on" + listening + ", state file " + flags.state_file + ", tick " +
           FormatDuration(flags.tick));
 
@@ -225,10 +258,12 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
   syncs.Shutdown();
-  api.Shutdown();
+  api.Shutdown();  // streams end, gRPC's and HTTP's
+  http_server.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
-  gate_runner.Stop();  // its callbacks reach into the controller
+  notifier.Stop(std::chrono::seconds(2));  // what is queued gets one attempt
+  gate_runner.Stop();                      // its callbacks reach into the controller
   metric_runner.Stop();
   for (const auto& path : sockets) ::unlink(path.c_str());
   LogInfo("stopped");

@@ -1,7 +1,6 @@
 #include "agent/cli/render.hpp"
 
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +11,7 @@
 
 #include "agent/core/analysis_defaults.hpp"
 #include "agent/core/dsn.hpp"
+#include "agent/core/json.hpp"
 #include "agent/core/sync_status.hpp"
 #include "agent/core/units.hpp"
 
@@ -409,34 +409,6 @@ std::string JudgeLines(const v1::Rollout& r) {
   return out;
 }
 
-std::string SyncStateName(v1::SyncState state) {
-  switch (state) {
-    case v1::SYNC_STATE_STARTING:
-      return "starting";
-    case v1::SYNC_STATE_RUNNING:
-      return "running";
-    case v1::SYNC_STATE_PAUSED:
-      return "paused";
-    case v1::SYNC_STATE_RETRYING:
-      return "retrying";
-    case v1::SYNC_STATE_STOPPED:
-      return "stopped";
-    default:
-      return "none";
-  }
-}
-
-std::string PolicyText(v1::SyncConflictPolicy policy) {
-  switch (policy) {
-    case v1::SYNC_CONFLICT_POLICY_BLUE_WINS:
-      return "blue_wins";
-    case v1::SYNC_CONFLICT_POLICY_GREEN_WINS:
-      return "green_wins";
-    default:
-      return "pause";
-  }
-}
-
 // "0 pending, lag 1.2ms": one direction, briefly.
 std::string DirectionText(const v1::SyncDirection& d) {
   return std::to_string(d.pending()) + " pending, lag " +
@@ -615,7 +587,7 @@ std::string RenderPeerState(const v1::SetPeerStateResponse& response) {
 }
 
 std::string SyncLine(const v1::Sync& sync) {
-  std::string line = "sync " + SyncStateName(sync.state());
+  std::string line = "sync " + agent::SyncStateName(sync.state());
   if (sync.state() == v1::SYNC_STATE_UNSPECIFIED) return line;
   line += ": blue->green " + DirectionText(sync.blue_to_green()) + "; green->blue " +
           DirectionText(sync.green_to_blue()) + "; " + std::to_string(sync.conflicts()) +
@@ -632,11 +604,11 @@ std::string RenderSync(const v1::Sync& sync) {
   std::string tables;
   for (const auto& t : sync.tables()) tables += (tables.empty() ? "" : ", ") + t;
   if (tables.empty()) tables = sync.spec().all_tables() ? "all" : "-";
-  std::string out = "sync " + sync.cutover() + ": " + SyncStateName(sync.state()) +
+  std::string out = "sync " + sync.cutover() + ": " + agent::SyncStateName(sync.state()) +
                     (sync.state() == v1::SYNC_STATE_STOPPED ? " (started " : " since ") +
                     FormatTimestamp(sync.started_at()) +
                     (sync.state() == v1::SYNC_STATE_STOPPED ? ")" : "") + ", on_conflict " +
-                    PolicyText(sync.spec().on_conflict()) + "\n";
+                    agent::SyncPolicyName(sync.spec().on_conflict()) + "\n";
   if (!sync.reason().empty()) out += "  " + sync.reason() + "\n";
   out += "  blue " + sync.spec().blue() + " <-> green " + agent::RedactDsn(sync.spec().green()) +
          "\n  tables: " + tables + "\n";
@@ -720,13 +692,11 @@ std::string RenderWatchLine(const v1::Cutover& c) {
 }
 
 std::string ProtoToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string out;
-  const auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
-  if (!status.ok()) return "{\"error\":\"cannot encode the answer as JSON\"}";
-  return out;
+  try {
+    return agent::ProtoToJson(message);  // the agent's one mapping, as its HTTP API prints it
+  } catch (const std::runtime_error&) {
+    return "{\"error\":\"cannot encode the answer as JSON\"}";
+  }
 }
 
 }  // namespace cutover::cli

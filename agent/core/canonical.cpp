@@ -172,4 +172,19 @@ std::string_view WithoutPadding(std::string_view text) {
   return text;
 }
 
+std::string QuoteIdentifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (char c : name) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string QuoteQualifiedName(const std::string& name) {
+  const auto dot = name.find('.');
+  if (dot == std::string::npos) return QuoteIdentifier(name);
+  return QuoteIdentifier(name.substr(0, dot)) + "." + QuoteIdentifier(name.substr(dot + 1));
+}
+
 }  // namespace cutover::agent

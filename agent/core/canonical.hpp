@@ -58,4 +58,11 @@ PgValueClass ClassifyPgType(std::uint32_t type_oid);
 // char(n) text without the trailing blanks PostgreSQL pads it with.
 std::string_view WithoutPadding(std::string_view text);
 
+// ---------------------------------------------------------------- names
+
+// Quotes an SQL identifier, as both SQLite and PostgreSQL read it ("a""b"); a
+// qualified name "s.t" becomes "s"."t".
+std::string QuoteIdentifier(const std::string& name);
+std::string QuoteQualifiedName(const std::string& name);
+
 }  // namespace cutover::agent

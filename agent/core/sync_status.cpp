@@ -6,6 +6,34 @@
 
 namespace cutover::agent {
 
+std::string SyncStateName(v1::SyncState state) {
+  switch (state) {
+    case v1::SYNC_STATE_STARTING:
+      return "starting";
+    case v1::SYNC_STATE_RUNNING:
+      return "running";
+    case v1::SYNC_STATE_PAUSED:
+      return "paused";
+    case v1::SYNC_STATE_RETRYING:
+      return "retrying";
+    case v1::SYNC_STATE_STOPPED:
+      return "stopped";
+    default:
+      return "none";
+  }
+}
+
+std::string SyncPolicyName(v1::SyncConflictPolicy policy) {
+  switch (policy) {
+    case v1::SYNC_CONFLICT_POLICY_BLUE_WINS:
+      return "blue_wins";
+    case v1::SYNC_CONFLICT_POLICY_GREEN_WINS:
+      return "green_wins";
+    default:
+      return "pause";
+  }
+}
+
 std::string RevertProofText(const v1::SyncRevertProof& proof) {
   const std::string to = proof.to_slot() == v1::SLOT_GREEN ? "green" : "blue";
   const std::string from = proof.to_slot() == v1::SLOT_GREEN ? "blue" : "green";

@@ -31,6 +31,11 @@ inline bool SyncDelivers(const v1::Sync& sync, v1::Slot slot) {
   return sync.state() == v1::SYNC_STATE_RUNNING && into.streaming();
 }
 
+// A sync's state and conflict policy as people and plan files read them:
+// "running", "paused"...; "pause", "blue_wins", "green_wins".
+std::string SyncStateName(v1::SyncState state);
+std::string SyncPolicyName(v1::SyncConflictPolicy policy);
+
 // The proof a revert_synced event carries, in the journal's, history's and
 // watch's words: "37 green writes in flight at the revert, all applied to blue
 // 84 ms later, 0 lost" (writes: row changes committed on the slot traffic

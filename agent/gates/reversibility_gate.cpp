@@ -34,15 +34,15 @@ Stranded WhatARevertStrands(const GateContext& context) {
   const std::string writes = Plural(context.writes_on_new_slot, "write") +
                              " answered by the new slot since the rollout began";
   if (context.sync != nullptr) {
-    const state::Slot old_slot = state::Other(context.new_slot);
-    const v1::Slot into = old_slot == state::Slot::kBlue ? v1::SLOT_BLUE : v1::SLOT_GREEN;
+    // Into the slot the rollout left: blue, unless it rolls out to blue.
+    const v1::Slot into = context.new_slot == "blue" ? v1::SLOT_GREEN : v1::SLOT_BLUE;
     if (const auto sync = context.sync->SyncOf(context.cutover);
         sync && agent::SyncDelivers(*sync, into)) {
       const std::uint64_t pending =
           (into == v1::SLOT_BLUE ? sync->green_to_blue() : sync->blue_to_green()).pending();
-      return {pending, "sync running: " + Plural(pending, "change") +
-                           " of the new slot not yet in " + state::SlotName(old_slot) +
-                           "'s database (of " + writes + ")"};
+      return {pending,
+              "sync running: " + Plural(pending, "change") + " of the new slot not yet in " +
+                  (into == v1::SLOT_BLUE ? "blue" : "green") + "'s database (of " + writes + ")"};
     }
   }
   return {context.writes_on_new_slot, writes};

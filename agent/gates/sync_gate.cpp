@@ -1,27 +1,11 @@
 #include "agent/gates/sync_gate.hpp"
 
+#include "agent/core/sync_status.hpp"
 #include "agent/gates/evaluation.hpp"
 
 namespace cutover::gates {
 
 namespace {
-
-std::string StateText(v1::SyncState state) {
-  switch (state) {
-    case v1::SYNC_STATE_STARTING:
-      return "starting";
-    case v1::SYNC_STATE_RUNNING:
-      return "running";
-    case v1::SYNC_STATE_PAUSED:
-      return "paused";
-    case v1::SYNC_STATE_RETRYING:
-      return "retrying";
-    case v1::SYNC_STATE_STOPPED:
-      return "stopped";
-    default:
-      return "not started";
-  }
-}
 
 std::string DirectionText(const char* name, const v1::SyncDirection& d) {
   return std::string(name) + " " + std::to_string(d.pending()) + " pending, lag " +
@@ -54,7 +38,7 @@ GateOutcome SyncGate::Evaluate(const GateContext& context) {
                              std::to_string(sync->conflicts()) + " conflict" +
                              (sync->conflicts() == 1 ? "" : "s");
     if (sync->state() != v1::SYNC_STATE_RUNNING) {
-      outcome.detail = "sync " + StateText(sync->state()) +
+      outcome.detail = "sync " + agent::SyncStateName(sync->state()) +
                        (sync->reason().empty() ? "" : ": " + sync->reason()) + limits;
       return outcome;
     }

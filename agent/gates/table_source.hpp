@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/canonical.hpp"
 #include "agent/gates/deadline.hpp"
 #include "agent/gates/row_checksum.hpp"
 
@@ -39,8 +40,7 @@ class TableSource {
 // Throws GateError when the database cannot be opened within the deadline.
 std::unique_ptr<TableSource> OpenTableSource(const std::string& dsn, const Deadline& deadline);
 
-// Quotes an SQL identifier ("a""b"); a qualified name "s.t" becomes "s"."t".
-std::string QuoteIdentifier(const std::string& name);
-std::string QuoteQualifiedName(const std::string& name);
+using agent::QuoteIdentifier;  // agent/core/canonical.hpp
+using agent::QuoteQualifiedName;
 
 }  // namespace cutover::gates

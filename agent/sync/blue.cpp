@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include "agent/core/canonical.hpp"
 #include "agent/core/sync_status.hpp"
 #include "agent/sync/sync_error.hpp"
 
 namespace cutover::sync {
+
+using agent::QuoteIdentifier;
 
 namespace {
 
@@ -18,15 +21,6 @@ constexpr char kNow[] = "julianday('now')";
 
 std::int64_t UnixMsFromJulianDay(double julian_day) {
   return static_cast<std::int64_t>((julian_day - 2440587.5) * 86400000.0);
-}
-
-std::string Ident(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
 }
 
 std::string Literal(const std::string& text) {
@@ -263,7 +257,7 @@ void BlueDatabase::Install(const std::string& cutover, const std::vector<SyncedT
       while (q.Step())
         if (IsSyncObject(q.Text(0))) old_triggers.push_back(q.Text(0));
     }
-    for (const auto& name : old_triggers) Exec("DROP TRIGGER " + Ident(name));
+    for (const auto& name : old_triggers) Exec("DROP TRIGGER " + QuoteIdentifier(name));
     Exec(std::string("DELETE FROM ") + kState + " WHERE name LIKE 'columns:%'");
     // As lean as triggers get (no WHEN, one INSERT, no constraint to check):
     // every write of the application pays for them (docs/benchmarks.md).
@@ -272,27 +266,27 @@ void BlueDatabase::Install(const std::string& cutover, const std::vector<SyncedT
       std::string new_values, old_values;
       for (std::size_t i = 0; i < t.columns.size(); ++i) {
         log_columns += ", " + LogColumn(i);
-        new_values += ", NEW." + Ident(t.columns[i].blue_name);
-        old_values += ", OLD." + Ident(t.columns[i].blue_name);
+        new_values += ", NEW." + QuoteIdentifier(t.columns[i].blue_name);
+        old_values += ", OLD." + QuoteIdentifier(t.columns[i].blue_name);
       }
       const std::string insert = std::string("INSERT INTO ") + kLog + " (" + log_columns + ") ";
       const std::string tbl = Literal(t.name);
       std::string key_changed;
       for (std::size_t k : t.key)
         key_changed += std::string(key_changed.empty() ? "" : " OR ") + "OLD." +
-                       Ident(t.columns[k].blue_name) + " IS NOT NEW." +
-                       Ident(t.columns[k].blue_name);
-      Exec("CREATE TRIGGER " + Ident(TriggerName(t.name, "insert")) + " AFTER INSERT ON " +
-           Ident(t.name) + " BEGIN " + insert + "VALUES (" + tbl + ", 'I', " + kNow + new_values +
-           "); END");
+                       QuoteIdentifier(t.columns[k].blue_name) + " IS NOT NEW." +
+                       QuoteIdentifier(t.columns[k].blue_name);
+      Exec("CREATE TRIGGER " + QuoteIdentifier(TriggerName(t.name, "insert")) +
+           " AFTER INSERT ON " + QuoteIdentifier(t.name) + " BEGIN " + insert + "VALUES (" + tbl +
+           ", 'I', " + kNow + new_values + "); END");
       // A changed key is a delete of the old row and a write of the new one.
-      Exec("CREATE TRIGGER " + Ident(TriggerName(t.name, "update")) + " AFTER UPDATE ON " +
-           Ident(t.name) + " BEGIN " + insert + "SELECT " + tbl + ", 'D', " + kNow + old_values +
-           " WHERE " + key_changed + "; " + insert + "VALUES (" + tbl + ", 'U', " + kNow +
-           new_values + "); END");
-      Exec("CREATE TRIGGER " + Ident(TriggerName(t.name, "delete")) + " AFTER DELETE ON " +
-           Ident(t.name) + " BEGIN " + insert + "VALUES (" + tbl + ", 'D', " + kNow + old_values +
-           "); END");
+      Exec("CREATE TRIGGER " + QuoteIdentifier(TriggerName(t.name, "update")) +
+           " AFTER UPDATE ON " + QuoteIdentifier(t.name) + " BEGIN " + insert + "SELECT " + tbl +
+           ", 'D', " + kNow + old_values + " WHERE " + key_changed + "; " + insert + "VALUES (" +
+           tbl + ", 'U', " + kNow + new_values + "); END");
+      Exec("CREATE TRIGGER " + QuoteIdentifier(TriggerName(t.name, "delete")) +
+           " AFTER DELETE ON " + QuoteIdentifier(t.name) + " BEGIN " + insert + "VALUES (" + tbl +
+           ", 'D', " + kNow + old_values + "); END");
       Statement columns(*this, std::string("INSERT INTO ") + kState + " VALUES (?1, ?2)");
       columns.Bind(1, "columns:" + t.name).Bind(2, t.ColumnList()).Run();
     }
@@ -322,7 +316,7 @@ void BlueDatabase::Uninstall() {
     std::stable_partition(objects.begin(), objects.end(),
                           [](const auto& o) { return o.first == "trigger"; });
     for (const auto& [type, name] : objects)
-      Exec((type == "trigger" ? "DROP TRIGGER " : "DROP TABLE ") + Ident(name));
+      Exec((type == "trigger" ? "DROP TRIGGER " : "DROP TABLE ") + QuoteIdentifier(name));
     Exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -369,7 +363,8 @@ BlueDatabase::Pending BlueDatabase::PendingAfter(std::int64_t seq) {
 std::string BlueDatabase::KeyWhere(const SyncedTable& table, int first_param) const {
   std::string where;
   for (std::size_t k = 0; k < table.key.size(); ++k)
-    where += std::string(k ? " AND " : "") + Ident(table.columns[table.key[k]].blue_name) + " = ?" +
+    where += std::string(k ? " AND " : "") +
+             QuoteIdentifier(table.columns[table.key[k]].blue_name) + " = ?" +
              std::to_string(first_param + static_cast<int>(k));
   return where;
 }
@@ -409,8 +404,8 @@ std::vector<BlueChange> BlueDatabase::ReadChanges(std::int64_t after, std::size_
       const SyncedTable& t = tables_[c.table];
       std::string row = "SELECT ";
       for (std::size_t i = 0; i < t.columns.size(); ++i)
-        row += std::string(i ? ", " : "") + Ident(t.columns[i].blue_name);
-      Statement& r = Cached(row + " FROM " + Ident(t.name) + " WHERE " + KeyWhere(t, 1));
+        row += std::string(i ? ", " : "") + QuoteIdentifier(t.columns[i].blue_name);
+      Statement& r = Cached(row + " FROM " + QuoteIdentifier(t.name) + " WHERE " + KeyWhere(t, 1));
       for (std::size_t k = 0; k < t.key.size(); ++k)
         r.Bind(static_cast<int>(k) + 1, c.values[t.key[k]]);
       c.row_exists = r.Step();
@@ -471,7 +466,7 @@ void BlueDatabase::Writer::Upsert(std::size_t table, const std::vector<std::opti
   if (whole) {
     std::string columns, params, updates;
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
-      const std::string name = Ident(t.columns[i].blue_name);
+      const std::string name = QuoteIdentifier(t.columns[i].blue_name);
       columns += std::string(i ? ", " : "") + name;
       params += std::string(i ? ", " : "") + "?" + std::to_string(i + 1);
       if (std::find(t.key.begin(), t.key.end(), i) == t.key.end())
@@ -479,9 +474,9 @@ void BlueDatabase::Writer::Upsert(std::size_t table, const std::vector<std::opti
     }
     std::string key;
     for (std::size_t k : t.key)
-      key += std::string(key.empty() ? "" : ", ") + Ident(t.columns[k].blue_name);
-    Statement& s = db_.Cached("INSERT INTO " + Ident(t.name) + " (" + columns + ") VALUES (" +
-                              params + ") ON CONFLICT (" + key + ") DO " +
+      key += std::string(key.empty() ? "" : ", ") + QuoteIdentifier(t.columns[k].blue_name);
+    Statement& s = db_.Cached("INSERT INTO " + QuoteIdentifier(t.name) + " (" + columns +
+                              ") VALUES (" + params + ") ON CONFLICT (" + key + ") DO " +
                               (updates.empty() ? "NOTHING" : "UPDATE SET " + updates));
     for (std::size_t i = 0; i < row.size(); ++i) s.Bind(static_cast<int>(i) + 1, *row[i]);
     s.Run();
@@ -492,12 +487,12 @@ void BlueDatabase::Writer::Upsert(std::size_t table, const std::vector<std::opti
   std::vector<const Value*> values;
   for (std::size_t i = 0; i < row.size(); ++i) {
     if (!row[i] || std::find(t.key.begin(), t.key.end(), i) != t.key.end()) continue;
-    sets += std::string(sets.empty() ? "" : ", ") + Ident(t.columns[i].blue_name) + " = ?" +
-            std::to_string(values.size() + 1);
+    sets += std::string(sets.empty() ? "" : ", ") + QuoteIdentifier(t.columns[i].blue_name) +
+            " = ?" + std::to_string(values.size() + 1);
     values.push_back(&*row[i]);
   }
   if (sets.empty()) return;
-  Statement& s = db_.Cached("UPDATE " + Ident(t.name) + " SET " + sets + " WHERE " +
+  Statement& s = db_.Cached("UPDATE " + QuoteIdentifier(t.name) + " SET " + sets + " WHERE " +
                             db_.KeyWhere(t, static_cast<int>(values.size()) + 1));
   for (std::size_t i = 0; i < values.size(); ++i) s.Bind(static_cast<int>(i) + 1, *values[i]);
   for (std::size_t k = 0; k < t.key.size(); ++k)
@@ -507,13 +502,14 @@ void BlueDatabase::Writer::Upsert(std::size_t table, const std::vector<std::opti
 
 void BlueDatabase::Writer::Delete(std::size_t table, const std::vector<Value>& key) {
   const SyncedTable& t = db_.tables_[table];
-  Statement& s = db_.Cached("DELETE FROM " + Ident(t.name) + " WHERE " + db_.KeyWhere(t, 1));
+  Statement& s =
+      db_.Cached("DELETE FROM " + QuoteIdentifier(t.name) + " WHERE " + db_.KeyWhere(t, 1));
   for (std::size_t k = 0; k < key.size(); ++k) s.Bind(static_cast<int>(k) + 1, key[k]);
   s.Run();
 }
 
 void BlueDatabase::Writer::DeleteAll(std::size_t table) {
-  db_.Cached("DELETE FROM " + Ident(db_.tables_[table].name)).Run();
+  db_.Cached("DELETE FROM " + QuoteIdentifier(db_.tables_[table].name)).Run();
 }
 
 void BlueDatabase::Writer::Repush(std::size_t table, const std::vector<Value>& key) {

@@ -624,7 +624,8 @@ void CutoverSync::PublishConflict(const v1::SyncConflict& conflict) {
   event.set_step(-1);
   event.set_reason("conflict on " + conflict.table() + " " + conflict.key() +
                    ": changed on both sides before either change reached the other; " +
-                   conflict.resolution() + " (on_conflict " + PolicyName(conflict.policy()) + ")");
+                   conflict.resolution() + " (on_conflict " +
+                   agent::SyncPolicyName(conflict.policy()) + ")");
   *event.mutable_sync_conflict() = conflict;
   Publish(std::move(event));
 }

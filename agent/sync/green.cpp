@@ -2,20 +2,14 @@
 
 #include <thread>
 
+#include "agent/core/canonical.hpp"
 #include "agent/sync/sync_error.hpp"
 
 namespace cutover::sync {
 
-namespace {
+using agent::QuoteIdentifier;
 
-std::string Ident(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
+namespace {
 
 std::string Value0(const PgResult& r) {
   return PQntuples(r.get()) > 0 && PQgetisnull(r.get(), 0, 0) == 0 ? PQgetvalue(r.get(), 0, 0) : "";
@@ -101,7 +95,7 @@ std::optional<Lsn> GreenDatabase::Install(const std::vector<SyncedTable>& tables
   std::string members;
   for (const auto& t : tables) members += t.pg_qualified + ", ";
   members += kPosition;
-  const std::string publication = Ident(config_.green_object);
+  const std::string publication = QuoteIdentifier(config_.green_object);
   // The publication before the slot: pgoutput reads it as of each change.
   if (Value0(link_.Query("SELECT count(*) FROM pg_publication WHERE pubname = $1",
                          {config_.green_object})) == "0")
@@ -156,7 +150,7 @@ void GreenDatabase::Uninstall() {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the walsender's exit
     }
   }
-  link_.Query("DROP PUBLICATION IF EXISTS " + Ident(config_.green_object));
+  link_.Query("DROP PUBLICATION IF EXISTS " + QuoteIdentifier(config_.green_object));
   if (Value0(link_.Query("SELECT to_regclass($1) IS NOT NULL", {kPosition})) == "t")
     link_.Query("DELETE FROM " + kPosition + " WHERE cutover = $1", {config_.cutover});
 }
@@ -175,14 +169,14 @@ void GreenDatabase::Use(const std::vector<SyncedTable>& tables) {
     const SyncedTable& table = tables[t];
     std::string columns, params, updates, key, where;
     for (std::size_t i = 0; i < table.columns.size(); ++i) {
-      const std::string name = Ident(table.columns[i].green_name);
+      const std::string name = QuoteIdentifier(table.columns[i].green_name);
       columns += std::string(i ? ", " : "") + name;
       params += std::string(i ? ", " : "") + "$" + std::to_string(i + 1);
       if (std::find(table.key.begin(), table.key.end(), i) == table.key.end())
         updates += std::string(updates.empty() ? "" : ", ") + name + " = excluded." + name;
     }
     for (std::size_t k = 0; k < table.key.size(); ++k) {
-      const std::string name = Ident(table.columns[table.key[k]].green_name);
+      const std::string name = QuoteIdentifier(table.columns[table.key[k]].green_name);
       key += std::string(k ? ", " : "") + name;
       where += std::string(k ? " AND " : "") + name + " = $" + std::to_string(k + 1);
     }
@@ -232,9 +226,9 @@ void GreenDatabase::EmitMarker(const std::string& content) {
 GreenStream::GreenStream(const SyncConfig& config, const Waker& waker, Lsn start)
     : link_(config.green_dsn, PgLink::Kind::kReplication, waker) {
   const PgResult started =
-      link_.Query("START_REPLICATION SLOT " + Ident(config.green_object) + " LOGICAL " +
+      link_.Query("START_REPLICATION SLOT " + QuoteIdentifier(config.green_object) + " LOGICAL " +
                   FormatLsn(start) + " (proto_version '1', publication_names '" +
-                  Ident(config.green_object) + "', messages 'true')");
+                  QuoteIdentifier(config.green_object) + "', messages 'true')");
   if (PQresultStatus(started.get()) != PGRES_COPY_BOTH)
     throw Unavailable("green (" + link_.redacted_dsn() + "): START_REPLICATION did not stream");
 }

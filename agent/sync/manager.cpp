@@ -3,6 +3,7 @@
 #include "agent/core/dsn.hpp"
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
+#include "agent/core/sync_status.hpp"
 #include "agent/core/units.hpp"
 #include "agent/sync/sync_error.hpp"
 
@@ -14,7 +15,7 @@ std::string Describe(const SyncConfig& c) {
   std::string tables = c.all_tables ? "all" : "";
   for (const auto& t : c.tables) tables += (tables.empty() ? "" : ", ") + t;
   return c.blue_dsn + " <-> " + agent::RedactDsn(c.green_dsn) + ", tables " + tables +
-         ", on_conflict " + PolicyName(c.on_conflict);
+         ", on_conflict " + agent::SyncPolicyName(c.on_conflict);
 }
 
 }  // namespace

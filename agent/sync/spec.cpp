@@ -100,15 +100,4 @@ std::string GreenObjectName(const std::string& cutover) {
   return "cutover_sync_" + safe.substr(0, kRoom) + suffix;
 }
 
-std::string PolicyName(v1::SyncConflictPolicy policy) {
-  switch (policy) {
-    case v1::SYNC_CONFLICT_POLICY_BLUE_WINS:
-      return "blue_wins";
-    case v1::SYNC_CONFLICT_POLICY_GREEN_WINS:
-      return "green_wins";
-    default:
-      return "pause";
-  }
-}
-
 }  // namespace cutover::sync

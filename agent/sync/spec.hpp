@@ -33,7 +33,4 @@ SyncConfig ConfigFromSpec(const std::string& cutover, const v1::SyncSpec& spec);
 // when it fits, else its fitting part and a hash of the whole.
 std::string GreenObjectName(const std::string& cutover);
 
-// "pause", "blue_wins", "green_wins".
-std::string PolicyName(v1::SyncConflictPolicy policy);
-
 }  // namespace cutover::sync

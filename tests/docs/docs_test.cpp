@@ -109,8 +109,8 @@ std::string WithoutEllipses(const std::string& text) {
 // ------------------------------------------------------------------ plans
 
 bool IsGateList(const YAML::Node& node) {
-  static const std::set<std::string> kKinds = {"replication_lag", "sql", "parity", "reversibility",
-                                               "sync"};
+  static const std::set<std::string> kKinds = {
+      "replication_lag", "sql", "parity", "reversibility", "sync", "http", "exec"};
   if (!node.IsSequence() || node.size() == 0) return false;
   for (const auto& item : node) {
     if (!item.IsMap()) return false;

@@ -151,6 +151,50 @@ TEST_F(SyncStackTest, CutoverctlStartsShowsAndStopsTheSyncWithoutEverPrintingThe
     EXPECT_EQ(said.find("hunter2"), std::string::npos) << said;
 }
 
+// The sync's three RPCs over the HTTP/JSON API, at their routes, as curl
+// would call them on the agent's unix socket.
+TEST_F(SyncStackTest, TheHttpApiStartsShowsAndStopsTheSync) {
+  DemoSiteOptions options;
+  options.http = true;
+  auto site = Site(options);
+  HttpClient api(site->http_socket());
+  const json spec = {{"spec",
+                      {{"blue", site->blue_dsn()},
+                       {"green", site->green_dsn()},
+                       {"tables", {"customers", "orders"}}}},
+                     {"reason", "over http"}};
+  const auto started = api.Post("http://localhost/v1/cutovers/app:startSync", spec.dump(), kJson);
+  ASSERT_EQ(started.status, 200) << started.body << site->agent().Log();
+  EXPECT_EQ(json::parse(started.body)["sync"]["state"], "SYNC_STATE_RUNNING") << started.body;
+
+  HttpClient http;
+  const auto on_green = http.Post(site->green().Url("/orders"),
+                                  R"({"customer_id": 4, "item": "teapot", "quantity": 1})", kJson);
+  ASSERT_EQ(on_green.status, 201);
+  json sync;
+  EXPECT_TRUE(WaitFor([&] {
+    const auto got = api.Get("http://localhost/v1/cutovers/app/sync");
+    if (got.status != 200) return false;
+    sync = json::parse(got.body)["sync"];
+    return Number(sync["green_to_blue"]["applied"]) == 1;
+  })) << sync.dump();
+  EXPECT_EQ(sync["tables"], json({"customers", "orders"})) << sync.dump();
+
+  // A bad argument is the API's INVALID_ARGUMENT naming the field, as over gRPC.
+  const auto bad = api.Post("http://localhost/v1/cutovers/app:startSync",
+                            R"({"spec": {"blue": "sqlite://relative.db"}})", kJson);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("spec.blue"), std::string::npos) << bad.body;
+
+  const auto stopped =
+      api.Post("http://localhost/v1/cutovers/app:stopSync", R"({"reason": "done"})", kJson);
+  ASSERT_EQ(stopped.status, 200) << stopped.body;
+  EXPECT_EQ(json::parse(stopped.body)["sync"]["state"], "SYNC_STATE_STOPPED") << stopped.body;
+  const std::string history = History(*site);
+  EXPECT_NE(history.find("sync_started"), std::string::npos) << history;
+  EXPECT_NE(history.find("sync_stopped"), std::string::npos) << history;
+}
+
 TEST_F(SyncStackTest, BadStartsAreRefusedNamingTheProblem) {
   auto site = Site();
   const auto no_green =

@@ -37,6 +37,7 @@ DemoSite::DemoSite(const Postgres& pg, const std::string& database, DemoSiteOpti
   nginx_->Start(port_);
   AgentOptions agent = LocalAgent(dir_, nginx_->state_path());
   if (options.metrics) agent.metrics = "127.0.0.1:" + std::to_string(FreePort());
+  if (options.http) agent.http_socket = dir_ / "http.sock";
   agent_ = std::make_unique<AgentProcess>(agent, dir_ / "agent");
   agent_->Start();
 }

@@ -24,6 +24,7 @@ struct DemoSiteOptions {
   // Blue's ids continue from here (demo migrate --blue-ids-from): both slots insert.
   std::int64_t blue_ids_from = 1'000'000'000;
   bool metrics = false;  // the agent serves /metrics (DemoSite::metrics_url)
+  bool http = false;     // the agent serves the HTTP/JSON API on DemoSite::http_socket
 };
 
 class DemoSite {
@@ -44,6 +45,7 @@ class DemoSite {
   AgentProcess& agent() { return *agent_; }
   const TempDir& dir() const { return dir_; }
   std::string metrics_url() const { return "http://" + agent_->options().metrics + "/metrics"; }
+  std::string http_socket() const { return agent_->options().http_socket; }
   // cutoverctl with --agent pointing at this site's agent.
   RunResult Ctl(std::vector<std::string> args) const;
 

@@ -87,4 +87,8 @@ class Process {
 // Pids of the live children of `parent` (read from /proc).
 std::vector<pid_t> ChildrenOf(pid_t parent);
 
+// Whether `pid` no longer runs: gone, or a zombie nobody has reaped yet (an
+// orphan whose new parent does not reap).
+bool ProcessGone(pid_t pid);
+
 }  // namespace cutover::test

@@ -62,7 +62,7 @@ TEST(ReversibilityGate, WhileASyncRunsCountsOnlyTheChangesNotYetInTheOldSlot) {
   syncs.Running("app").mutable_green_to_blue()->set_pending(2);
   gates::GateContext context = Writes(500, true);
   context.sync = &syncs;
-  context.new_slot = state::Slot::kGreen;
+  context.new_slot = "green";
   auto gate = MakeGate(ReversibilitySpec(v1::REVERSIBILITY_POLICY_BLOCK, 5));
   const auto synced = gate->Evaluate(context);
   EXPECT_TRUE(synced.passed) << synced.detail;  // 2 pending <= 5, though 500 writes
@@ -74,7 +74,7 @@ TEST(ReversibilityGate, WhileASyncRunsCountsOnlyTheChangesNotYetInTheOldSlot) {
   syncs.syncs["app"].mutable_green_to_blue()->set_pending(6);
   EXPECT_FALSE(gate->Evaluate(context).passed);
   // Rolling back from a promoted green: the changes to carry are blue's.
-  context.new_slot = state::Slot::kBlue;
+  context.new_slot = "blue";
   syncs.syncs["app"].mutable_blue_to_green()->set_pending(1);
   EXPECT_TRUE(gate->Evaluate(context).passed);
 }
