@@ -550,9 +550,8 @@ std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
   phase_ = Phase::kWatching;
   if (!passed) {
     next_gate_attempt_ = now + GateRetry();
-    const std::string before = request.before_promotion
-                                   ? "promotion"
-                                   : StepLabel(request.step, plan_.steps_size());
+    const std::string before =
+        request.before_promotion ? "promotion" : StepLabel(request.step, plan_.steps_size());
     Decision d{std::nullopt,
                NewEvent(event_kind::kGateFailed, now,
                         "holding before " + before + ": " + FirstFailure(outcomes), "agent")};
