@@ -40,10 +40,9 @@ TEST(DemoScript, TellsTheWholeStoryAndCleansUp) {
   std::size_t at = 0;
   for (const char* milestone :
        {"migrate: orders: 2000 rows copied", "orders: SQLite's next id is now 1000000000",
-        "verdict: GO", "sync app: running", "reverted by the agent",
-        "green writes in flight at the revert, all applied to blue", "0 lost",
-        "orders green took before the revert:", "verdict: GO", "green (PostgreSQL) is live",
-        "sync app: stopped", "== Summary",
+        "verdict: GO", "sync app: running", "reverted by the agent", "in flight at the revert",
+        "0 lost", "orders green took before the revert:", "verdict: GO",
+        "green (PostgreSQL) is live", "sync app: stopped", "== Summary",
         "fault injected -> first answer routed under the reverted weight:",
         "orders release 2.0 took on PostgreSQL before the revert:", "all of them in SQLite"}) {
     const auto next = out.find(milestone, at);
