@@ -101,7 +101,18 @@ class SyncTest : public LogicalPostgresSuite {
                            << Dump(blue_->Rows(blue_sql)) << "green:\n"
                            << Dump(green_->Query(green_sql))
                            << "sync: " << Manager().Get(cutover()).DebugString();
+  }  // The sync once its counters reach these: they follow the commit that
+  // carried the rows (the status is updated after it), so a test waits for
+  // them and then asserts them exact (never above: nothing applied twice).
+  v1::Sync SyncOnceApplied(std::uint64_t to_green, std::uint64_t to_blue) {
+    v1::Sync s;
+    WaitFor([&] {
+      s = Manager().Get(cutover());
+      return s.blue_to_green().applied() >= to_green && s.green_to_blue().applied() >= to_blue;
+    });
+    return s;
   }
+
   static std::string Dump(const Rows& rows) {
     std::string out;
     for (const auto& row : rows) {
@@ -189,7 +200,7 @@ TEST_F(SyncTest, CarriesBothDirectionsUnderConcurrentWritesIntoAGreenWithAnExtra
   green_thread.join();
 
   ExpectConverged(kItems, kItems);
-  const v1::Sync s = Manager().Get(cutover());
+  const v1::Sync s = SyncOnceApplied(on_blue.changes(), on_green.changes());
   // Applied exactly once: as many changes applied each way as each side made.
   EXPECT_EQ(s.blue_to_green().applied(), on_blue.changes());
   EXPECT_EQ(s.green_to_blue().applied(), on_green.changes());
@@ -215,7 +226,7 @@ TEST_F(SyncTest, NeverEchoesAndFiresNoTriggerOfTheAppForGreensChanges) {
                  ", 'green', 0)");
   blue_->Exec("INSERT INTO items VALUES (100, 'blue', 0)");
   ExpectConverged(kItems, kItems);
-  const v1::Sync s = Manager().Get(cutover());
+  const v1::Sync s = SyncOnceApplied(1, 5);
   EXPECT_EQ(s.green_to_blue().applied(), 5u);
   EXPECT_EQ(s.blue_to_green().applied(), 1u);  // green's rows did not come back as blue's
   EXPECT_EQ(blue_->Rows("SELECT item FROM audit"), (Rows{{"100"}}));  // the app's own write only
@@ -347,7 +358,7 @@ TEST_F(SyncTest, ChangesWhileNoSyncRunsArriveOnceWhenItResumes) {
   on_green.Run(100, 6);
   Manager().Restore(journal);
   ExpectConverged(kItems, kItems);
-  const v1::Sync s = Manager().Get(cutover());
+  const v1::Sync s = SyncOnceApplied(on_blue.changes(), on_green.changes());
   EXPECT_EQ(s.blue_to_green().applied(), on_blue.changes());
   EXPECT_EQ(s.green_to_blue().applied(), on_green.changes());
 }
@@ -387,7 +398,7 @@ TEST_F(SyncTest, RidesOutAPostgresRestartMidStream) {
   Writer more_green([&](const std::string& sql) { green_->Exec(sql); }, 8000, "green");
   more_green.Run(150, 10);
   ExpectConverged(kItems, kItems);
-  const v1::Sync s = Manager().Get(cutover());
+  const v1::Sync s = SyncOnceApplied(on_blue.changes(), on_green.changes() + more_green.changes());
   EXPECT_EQ(s.blue_to_green().applied(), on_blue.changes());
   EXPECT_EQ(s.green_to_blue().applied(), on_green.changes() + more_green.changes());
 }
