@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
+#include "agent/core/socket_path.hpp"
 #include "agent/core/units.hpp"
 #include "agent/core/url.hpp"
 #include "agent/core/version.hpp"
@@ -27,6 +29,7 @@
 #include "agent/http/server.hpp"
 #include "agent/http/web.hpp"
 #include "agent/journal/journal.hpp"
+#include "agent/journal/journal_writer.hpp"
 #include "agent/notify/notifier.hpp"
 #include "agent/server/controller.hpp"
 #include "agent/server/flags.hpp"
@@ -44,10 +47,20 @@ namespace {
 
 std::string ReadSecret(const std::string& flag, const std::string& path) {
   try {
-    return ReadSecretFile(flag, path);
+    std::string warning;
+    std::string secret = ReadSecretFile(flag, path, &warning);
+    if (!warning.empty()) LogWarning(warning);
+    return secret;
   } catch (const SecretFileError& e) {
     throw UsageError(e.what());
   }
+}
+
+// grpc.health.v1: the whole server ("") and the service by name, SERVING
+// while decisions can be journaled, NOT_SERVING while they cannot.
+void SetHealth(grpc::HealthCheckServiceInterface& health, bool serving) {
+  health.SetServingStatus(serving);
+  health.SetServingStatus(cutover::v1::CutoverService::service_full_name(), serving);
 }
 
 // The group the unix sockets get: --socket-group, else the state file's
@@ -103,6 +116,13 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   std::unique_ptr<Journal> journal = OpenJournal(flags.journal);
   LogInfo("journal: " + journal->Describe());
+  // Decisions are journaled off the tick; health says when the journal
+  // cannot be written (the server is built later, hence the indirection).
+  JournalWriter journal_writer(*journal);
+  std::atomic<grpc::HealthCheckServiceInterface*> health{nullptr};
+  journal_writer.Observe([&health](const JournalWriter::Outcome& outcome) {
+    if (auto* h = health.load()) SetHealth(*h, outcome.written);
+  });
 
   std::unique_ptr<Metrics> metrics;
   if (!flags.metrics.empty()) {
@@ -149,6 +169,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
   deps.journal = journal.get();
+  deps.journal_writer = &journal_writer;
   deps.clock = &clock;
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
@@ -179,9 +200,10 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   for (const auto& listen : flags.listen) {
     if (IsUnixAddress(listen)) {
       const std::string path = UnixPath(listen);
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-      std::filesystem::remove(path, ec);  // a stale socket of a previous run
+      if (auto problem = FreeSocketPath(path)) {
+        LogError("--listen " + listen + ": " + *problem);
+        return 2;
+      }
       builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
       sockets.push_back(path);
     } else {
@@ -213,7 +235,8 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
       return 1;
     }
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  SetHealth(*server->GetHealthCheckService(), true);
+  health.store(server->GetHealthCheckService());
 
   // The same Api over HTTP/JSON (--http), with the same TLS files.
   http::Router router;
@@ -240,12 +263,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     started.set_kind(event_kind::kAgentStarted);
     started.set_actor("agent");
     started.set_reason("pid " + std::to_string(::getpid()));
-    try {
-      journal->Append(started);
-    } catch (const JournalError& e) {
-      LogError(e.what());
-    }
-    controller.bus().Publish(started);
+    controller.PublishAgentEvent(started);
   }
 
   TickLoop loop(controller, flags.tick);
@@ -267,7 +285,15 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   notifier.Stop(std::chrono::seconds(2));  // what is queued gets one attempt
   gate_runner.Stop();                      // its callbacks reach into the controller
   metric_runner.Stop();
+  health.store(nullptr);
   for (const auto& path : sockets) ::unlink(path.c_str());
+  // What is queued is written; a disk or database that does not answer
+  // must not keep the agent from stopping.
+  if (!journal_writer.Stop(std::chrono::seconds(5))) {
+    LogError("journal " + journal->Describe() +
+             ": still writing after 5s; stopping without the events queued");
+    std::_Exit(1);
+  }
   LogInfo("stopped");
   return 0;
 }
@@ -298,6 +324,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (ulimit -f) makes a journal write fail with EFBIG
+  // instead of killing the agent.
+  ::signal(SIGXFSZ, SIG_IGN);
   try {
     return RunAgent(flags, signals);
   } catch (const UsageError& e) {

@@ -104,6 +104,10 @@ std::optional<std::string> CanonicalTimestamp(std::string_view text, bool in_utc
     CivilFromDays(days, y, month, day);
     hour = static_cast<int>(in_day / 60);
     minute = static_cast<int>(in_day % 60);
+    // A zone can carry an instant out of the years a spelling has four
+    // digits for ("0000-01-01 00:30+01" is in the year -1): no canonical
+    // spelling, like a BC date.
+    if (y < 0 || y > 9999) return std::nullopt;
   }
   char rendered[96];
   std::snprintf(rendered, sizeof rendered, "%04lld-%02d-%02d %02d:%02d:%02d",

@@ -19,7 +19,9 @@ namespace cutover::agent {
 // the fraction's trailing zeros dropped ("…:07.5"). With `in_utc` (timestamptz),
 // the zone is applied and "Z" appended (no zone means UTC already); without, a
 // zone is ignored, as PostgreSQL ignores it for timestamp without time zone.
-// A bare date gets midnight. nullopt for anything else ("infinity", BC dates).
+// A bare date gets midnight. nullopt for anything else ("infinity", BC dates,
+// a zone that moves the instant out of the years 0000..9999), so a canonical
+// spelling always reads back as itself.
 std::optional<std::string> CanonicalTimestamp(std::string_view text, bool in_utc);
 
 // A canonical timestamptz ("2024-03-04 05:06:07.5Z") as RFC 3339 spells it

@@ -34,19 +34,30 @@ void Authorizer::Require(const Caller& caller) const {
 
 EventWatch::EventWatch(Controller& controller, const v1::WatchEventsRequest& request)
     : controller_(controller), request_(request) {
+  if (!request_.cutover().empty()) controller_.RequireKnownCutover("cutover", request_.cutover());
   // The live cursor first, so nothing falls between the replay and live.
   live_after_ = controller_.bus().last_sequence();
   // Live events start after the replay, or at since_sequence when that is ahead.
-  cursor_ = request_.since_sequence() > live_after_ ? request_.since_sequence() - 1 : live_after_;
+  const std::uint64_t since = request_.since_sequence();
+  cursor_ = since == 0 ? live_after_ : since - 1;
+  replay_from_ = since != 0 && since <= live_after_ ? since : 0;
 }
 
 std::vector<v1::Event> EventWatch::Replay() {
   std::vector<v1::Event> out;
-  if (request_.since_sequence() == 0) return out;
-  for (auto& e : controller_.EventsSince(request_.cutover(), request_.since_sequence())) {
+  if (replay_from_ == 0) return out;
+  std::vector<v1::Event> page =
+      controller_.EventsSince(request_.cutover(), replay_from_, kReplayPage);
+  const std::uint64_t page_end = page.empty() ? 0 : page.back().sequence();
+  for (auto& e : page) {
     if (e.sequence() > live_after_) break;
+    cursor_ = e.sequence();
     out.push_back(std::move(e));
   }
+  // Done at the live cursor or the journal's end (events numbered but not
+  // yet written come from the bus, which holds the newest: Next).
+  const bool more = page.size() == kReplayPage && page_end < live_after_;
+  replay_from_ = more ? page_end + 1 : 0;
   return out;
 }
 
@@ -143,8 +154,11 @@ v1::GetHistoryResponse Api::GetHistory(const Caller&, const v1::GetHistoryReques
   return response;
 }
 
-v1::PreflightResponse Api::Preflight(const Caller&, const v1::PreflightRequest& request) {
-  return controller_.Preflight(request);
+v1::PreflightResponse Api::Preflight(const Caller& caller, const v1::PreflightRequest& request) {
+  // Gates connect where the plan says and run its SQL, commands and requests
+  // with the agent's identity: as much a caller's power as a mutation.
+  if (request.plan().gates_size() > 0) authorizer_.Require(caller);
+  return controller_.Preflight(request, caller.cancelled);
 }
 
 EventWatch Api::WatchEvents(const Caller&, const v1::WatchEventsRequest& request) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,10 @@ namespace cutover::agent {
 
 // Who is calling, as the transport saw it.
 struct Caller {
-  std::string peer;         // gRPC's form: "unix:/run/x.sock", "ipv4:127.0.0.1:5000"
-  bool local = false;       // over a unix socket: the file system already decided (0660)
-  std::string credentials;  // the Authorization value ("Bearer <token>"), "" when none
+  std::string peer;                 // gRPC's form: "unix:/run/x.sock", "ipv4:127.0.0.1:5000"
+  bool local = false;               // over a unix socket: the file system already decided (0660)
+  std::string credentials;          // the Authorization value ("Bearer <token>"), "" when none
+  std::function<bool()> cancelled;  // true once the caller has gone (unset: never)
 
   // Who the journal says acted: "unix", or the peer's address.
   std::string actor() const { return ActorFromPeer(peer); }
@@ -41,10 +43,15 @@ class Authorizer {
 
 // WatchEvents, transport-neutral: the journal from since_sequence first (when
 // asked), then live events, with nothing lost or repeated between the two.
+// The replay comes in pages, so a watcher replaying a long journal holds one
+// page in memory, not the journal.
 class EventWatch {
  public:
+  static constexpr std::size_t kReplayPage = 256;
+
   EventWatch(Controller& controller, const v1::WatchEventsRequest& request);
-  // The journaled events the request asked to replay (once, first).
+  // The next page of the journaled events the request asked to replay;
+  // empty once they are all replayed (call until it is, first).
   std::vector<v1::Event> Replay();
   // Live events after the last one returned, waiting up to `timeout`.
   std::vector<v1::Event> Next(std::chrono::milliseconds timeout);
@@ -54,8 +61,9 @@ class EventWatch {
  private:
   Controller& controller_;
   v1::WatchEventsRequest request_;
-  std::uint64_t live_after_ = 0;  // the bus's sequence when the watch began
-  std::uint64_t cursor_ = 0;
+  std::uint64_t live_after_ = 0;   // the bus's sequence when the watch began
+  std::uint64_t cursor_ = 0;       // the last sequence delivered (or skipped)
+  std::uint64_t replay_from_ = 0;  // the next sequence to replay; 0: replayed
 };
 
 class Api {

@@ -361,6 +361,23 @@ TEST_F(AgentTcpTest, MutatingCallsNeedTheBearerToken) {
   EXPECT_DOUBLE_EQ(Status().green_percent(), 40);
 }
 
+// Issue 15 #1: an anonymous TCP client ran SQL with the agent's database
+// identity through a Preflight's gates. Without gates, Preflight stays a read.
+TEST_F(AgentTcpTest, APreflightWithGatesNeedsTheBearerToken) {
+  v1::PreflightRequest req;
+  *req.mutable_plan() = MakePlan({5, 100}, 1000);
+  v1::PreflightResponse resp;
+  const auto no_gates = stub_->Preflight(Context().get(), req, &resp);
+  EXPECT_TRUE(no_gates.ok()) << no_gates.error_message();
+  auto* gate = req.mutable_plan()->add_gates()->mutable_reversibility();
+  gate->set_policy(v1::REVERSIBILITY_POLICY_ALLOW);
+  const auto anonymous = stub_->Preflight(Context().get(), req, &resp);
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED) << anonymous.error_message();
+  const auto with_token = stub_->Preflight(Context("s3cret-token").get(), req, &resp);
+  EXPECT_TRUE(with_token.ok()) << with_token.error_message();
+  EXPECT_TRUE(resp.go());
+}
+
 }  // namespace
 }  // namespace cutover::test
 

@@ -40,6 +40,23 @@ TEST(CanonicalTimestamp, RefusesWhatIsNoTimestamp) {
   }
 }
 
+// Issue 15 #24: "0000-01-01 00:30+01" rendered "-001-12-31 23:30:00Z", which
+// did not read back. A canonical spelling reads back as itself.
+TEST(CanonicalTimestamp, HasNoSpellingForInstantsAZoneMovesOutOfTheFourDigitYears) {
+  EXPECT_FALSE(CanonicalTimestamp("0000-01-01 00:30:00+01", true).has_value());
+  EXPECT_FALSE(CanonicalTimestamp("9999-12-31 23:30:00-01:00", true).has_value());
+  EXPECT_EQ(CanonicalTimestamp("0000-01-01 01:30:00+01", true), "0000-01-01 00:30:00Z");
+  EXPECT_EQ(CanonicalTimestamp("9999-12-31 22:30:00-01:00", true), "9999-12-31 23:30:00Z");
+  for (const char* text : {"0000-01-01 01:30:00+01", "9999-12-31 22:30:00-01:00",
+                           "2024-03-04 24:00", "2024-03-04T05:06:07.50+02:00"}) {
+    for (const bool utc : {false, true}) {
+      const auto canonical = CanonicalTimestamp(text, utc);
+      ASSERT_TRUE(canonical.has_value()) << text;
+      EXPECT_EQ(CanonicalTimestamp(*canonical, utc), canonical) << text;
+    }
+  }
+}
+
 TEST(Rfc3339FromCanonical, PutsTheTBetweenDateAndTimeOfAnInstantInUtc) {
   EXPECT_EQ(Rfc3339FromCanonical("2024-03-04 05:06:07.5Z"), "2024-03-04T05:06:07.5Z");
   EXPECT_EQ(Rfc3339FromCanonical("2024-03-04 05:06:07"), "2024-03-04 05:06:07");  // no zone

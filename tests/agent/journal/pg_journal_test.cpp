@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "support/postgres_suite.hpp"
 
 namespace cutover::test {
@@ -46,6 +48,41 @@ TEST_F(PgJournalTest, CreatesItsTableAppendsAndReadsBack) {
   EXPECT_EQ(history[0].kind(), "paused");
   EXPECT_DOUBLE_EQ(history[1].weight_after(), 12.5);
   EXPECT_EQ(reopened.ReadAll().size(), 3u);
+}
+
+TEST_F(PgJournalTest, ReadsPagesAndEachCutoversLastRolloutFromItsOwnConnection) {
+  pg().Psql("CREATE DATABASE pages");
+  agent::PgJournal journal(pg().Uri("pages"));
+  std::vector<v1::Event> batch;
+  for (const auto& [cutover, kind, rollout] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"app", "rollout_started", "r1"},
+           {"app", "step_advanced", "r1"},
+           {"api", "weight_set", ""},
+           {"app", "rollout_started", "r2"},
+           {"app", "paused", "r2"},
+           {"app", "aborted", "r1"}}) {  // not r2's: left out of the last rollout
+    v1::Event e;
+    e.set_cutover(cutover);
+    e.set_kind(kind);
+    e.set_rollout_id(rollout);
+    journal.Number(e);
+    batch.push_back(e);
+  }
+  journal.Write(batch);  // one transaction
+  EXPECT_EQ(journal.last_sequence(), 6u);
+  const auto page = journal.Since("app", 2, 2);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].sequence(), 2u);
+  EXPECT_EQ(page[1].sequence(), 4u);
+  EXPECT_TRUE(journal.Knows("api"));
+  EXPECT_FALSE(journal.Knows("nope"));
+  const auto rollouts = journal.LastRollouts();
+  ASSERT_EQ(rollouts.size(), 1u);
+  ASSERT_EQ(rollouts[0].events.size(), 2u);
+  EXPECT_EQ(rollouts[0].events[0].rollout_id(), "r2");
+  EXPECT_EQ(rollouts[0].events[1].kind(), "paused");
+  EXPECT_NE(rollouts[0].where[1].find("sequence 5"), std::string::npos) << rollouts[0].where[1];
 }
 
 // The journal had a redaction of its own that let `?password=` through
