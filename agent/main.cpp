@@ -40,8 +40,10 @@
 #include "agent/server/gate_runner.hpp"
 #include "agent/server/metrics.hpp"
 #include "agent/server/service.hpp"
+#include "agent/server/sync_observers.hpp"
 #include "agent/server/tick_loop.hpp"
 #include "agent/server/worker.hpp"
+#include "agent/sync/manager.hpp"
 
 using namespace cutover::agent;
 
@@ -165,6 +167,32 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   RealClock clock;
   GateRunner gate_runner;
+
+  // The database syncs journal through the controller (in one order with its
+  // events) and pause its rollouts on a conflict; the controller tells them
+  // of reverts and hands their status to the gates.
+  Controller* controller_of_syncs = nullptr;
+  cutover::sync::SyncDependencies sync_deps;
+  sync_deps.clock = &clock;
+  sync_deps.publish = [&controller_of_syncs](cutover::v1::Event event) {
+    controller_of_syncs->Record(std::move(event));
+  };
+  sync_deps.pause_rollout = [&controller_of_syncs](const std::string& cutover,
+                                                   const std::string& reason) {
+    cutover::v1::RolloutActionRequest pause;
+    pause.set_cutover(cutover);
+    pause.set_reason(reason);
+    try {
+      controller_of_syncs->PauseRollout(pause, "agent");
+    } catch (const ApiError&) {
+      // No rollout running: the sync's pause is all there is to do.
+    }
+  };
+  cutover::sync::SyncManager syncs(sync_deps);
+  SyncRevertObserver revert_observer(syncs);
+  std::unique_ptr<SyncMetrics> sync_metrics;
+  if (metrics) sync_metrics = std::make_unique<SyncMetrics>(syncs, *metrics->registry());
+
   Worker metric_runner;  // analysis.metrics queries, off the tick and apart from the gates
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
@@ -176,11 +204,21 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   deps.metric_runner = &metric_runner;
   deps.new_rollout_id = RolloutIds();
   if (metrics) deps.listeners.push_back(metrics.get());
+  if (sync_metrics) deps.listeners.push_back(sync_metrics.get());
+  deps.listeners.push_back(&revert_observer);
+  deps.sync = &syncs;
   deps.listeners.push_back(&notifier);
   Controller controller(deps, Controller::Options{});
+  controller_of_syncs = &controller;
+  // The sync workers publish into the controller: they stop before it goes.
+  struct StopSyncs {
+    cutover::sync::SyncManager& syncs;
+    ~StopSyncs() { syncs.Shutdown(); }
+  } stop_syncs{syncs};
   controller.RestoreFromJournal();
+  syncs.Restore(journal->ReadAll());
 
-  Api api(controller, Authorizer(token));
+  Api api(controller, Authorizer(token), &syncs);
   CutoverServiceImpl service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -267,6 +305,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   sigwait(&signals, &sig);
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
+  syncs.Shutdown();
   api.Shutdown();  // streams end, gRPC's and HTTP's
   http_server.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -1,5 +1,6 @@
 // The verbs that talk to cutover-agent.
 #include <algorithm>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -67,6 +68,8 @@ std::chrono::milliseconds PreflightDeadline(const v1::Plan& plan, std::chrono::m
 
 // How long watch keeps retrying an agent that answered before and then went away.
 constexpr std::chrono::seconds kWatchReconnectFor{60};
+// How long a watch that saw a revert waits for the sync's proof of it.
+constexpr std::chrono::seconds kProofWait{30};
 
 // What watch shows: a frame redrawn in place on a terminal, one line per
 // refresh when piped, one JSON status per line with --json.
@@ -147,6 +150,7 @@ int RunWatch(Context& ctx) {
   WatchView view(*ctx.out, *ctx.err, ctx.stdout_is_tty && !ctx.json, ctx.json, ctx.terminal_width);
   bool answered_once = false;
   bool unreachable = false;
+  std::optional<std::chrono::steady_clock::time_point> ended_at;
   std::chrono::steady_clock::time_point unreachable_since;
   for (;; std::this_thread::sleep_for(interval)) {  // the refresh period of a live view
     v1::GetStatusResponse status;
@@ -178,7 +182,15 @@ int RunWatch(Context& ctx) {
         cutover.has_rollout() ? cutover.rollout().state() : v1::ROLLOUT_STATE_UNSPECIFIED;
     if (state == v1::ROLLOUT_STATE_UNSPECIFIED || state == v1::ROLLOUT_STATE_COMPLETED)
       return kExitOk;
-    if (RolloutEnded(state)) return kExitFailed;  // reverted or aborted
+    if (RolloutEnded(state)) {  // reverted or aborted
+      // A running sync journals the revert's proof moments later: show it.
+      const bool syncing = cutover.has_sync() && cutover.sync().state() != v1::SYNC_STATE_STOPPED &&
+                           cutover.sync().state() != v1::SYNC_STATE_UNSPECIFIED;
+      const auto now = std::chrono::steady_clock::now();
+      if (!ended_at) ended_at = now;
+      if (!syncing || RevertProofOf(cutover) != nullptr || now - *ended_at > kProofWait)
+        return kExitFailed;
+    }
   }
 }
 

@@ -325,8 +325,8 @@ class PlanReader {
       if (item.IsMap() && item.size() > 1) MisplacedGateKey(item, field);
       if (!item.IsMap() || item.size() != 1)
         Fail(item, field,
-             "each gate is one of replication_lag, sql, parity, reversibility, http, exec (one per "
-             "list item)");
+             "each gate is one of replication_lag, sql, parity, reversibility, sync, http, exec "
+             "(one per list item)");
       const std::string kind = item.begin()->first.Scalar();
       const YAML::Node body = item.begin()->second;
       const std::string path = field + "." + kind;
@@ -355,6 +355,15 @@ class PlanReader {
         auto* g = gate->mutable_reversibility();
         if (const auto p = body["policy"]) g->set_policy(ReadPolicy(p, path + ".policy"));
         if (const auto m = body["max_writes"]) g->set_max_writes(Unsigned(m, path + ".max_writes"));
+      } else if (kind == "sync") {
+        CheckKeys(body, path, {"max_lag", "max_conflicts", "timeout"});
+        auto* g = gate->mutable_sync();
+        if (const auto m = body["max_lag"]) {
+          *g->mutable_max_lag() = Duration(m, path + ".max_lag");
+          if (IsZero(g->max_lag())) Fail(m, path + ".max_lag", "must be above zero");
+        }
+        if (const auto m = body["max_conflicts"])
+          g->set_max_conflicts(Unsigned(m, path + ".max_conflicts"));
       } else if (kind == "http") {
         CheckKeys(body, path,
                   {"url", "expect_status", "expect_body", "before_promotion", "timeout"});
@@ -385,7 +394,8 @@ class PlanReader {
           g->set_before_promotion(Bool(v, path + ".before_promotion"));
       } else {
         Fail(item.begin()->first, path,
-             "unknown gate (expected replication_lag, sql, parity, reversibility, http or exec)");
+             "unknown gate (expected replication_lag, sql, parity, reversibility, sync, http or "
+             "exec)");
       }
       if (const auto t = body["timeout"]) *gate->mutable_timeout() = Duration(t, path + ".timeout");
     }
@@ -445,7 +455,7 @@ class PlanReader {
 
 bool IsGateKind(const std::string& key) {
   return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility" ||
-         key == "http" || key == "exec";
+         key == "sync" || key == "http" || key == "exec";
 }
 
 v1::Plan ParsePlan(const std::string& text, const std::string& source) {

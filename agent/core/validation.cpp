@@ -388,12 +388,16 @@ void ValidateGate(const v1::Gate& gate, const std::string& field) {
       if (!v1::ReversibilityPolicy_IsValid(gate.reversibility().policy()))
         throw InvalidArgument(field + ".reversibility.policy", "must be allow, warn or block");
       return;
+    case v1::Gate::kSync:
+      if (gate.sync().has_max_lag())
+        GateDuration(field + ".sync.max_lag", gate.sync().max_lag(), std::chrono::hours(24));
+      return;
     case v1::Gate::kHttp:  // the URL template and the regex: checked as the gate is built
     case v1::Gate::kExec:  // the command: likewise
       return;
     default:
       throw InvalidArgument(
-          field, "must be one of replication_lag, sql, parity, reversibility, http, exec");
+          field, "must be one of replication_lag, sql, parity, reversibility, sync, http, exec");
   }
 }
 

@@ -7,6 +7,7 @@
 #include "agent/gates/replication_lag_gate.hpp"
 #include "agent/gates/reversibility_gate.hpp"
 #include "agent/gates/sql_gate.hpp"
+#include "agent/gates/sync_gate.hpp"
 
 namespace cutover::gates {
 
@@ -46,6 +47,11 @@ std::unique_ptr<Gate> MakeGate(const cutover::v1::Gate& spec, int index) {
       const auto& e = spec.exec();
       ExecGate::Spec exec{{e.command().begin(), e.command().end()}, e.dir(), e.before_promotion()};
       return std::make_unique<ExecGate>(std::move(exec), timeout, field + ".exec");
+    }
+    case cutover::v1::Gate::kSync: {
+      const auto& s = spec.sync();
+      return std::make_unique<SyncGate>(
+          s.has_max_lag() ? ToMilliseconds(s.max_lag()) : kDefaultSyncMaxLag, s.max_conflicts());
     }
     case cutover::v1::Gate::kReversibility:
     default: {  // ValidateGates lets no other kind through

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "agent/core/validation.hpp"
+#include "agent/sync/sync_error.hpp"
+
 namespace cutover::agent {
 
 namespace {
@@ -72,13 +75,17 @@ bool EventWatch::closed() const { return controller_.bus().closed(); }
 
 v1::ListCutoversResponse Api::ListCutovers(const Caller&, const v1::ListCutoversRequest&) {
   v1::ListCutoversResponse response;
-  for (auto& c : controller_.ListCutovers()) *response.add_cutovers() = std::move(c);
+  for (auto& c : controller_.ListCutovers()) {
+    AttachSync(&c);
+    *response.add_cutovers() = std::move(c);
+  }
   return response;
 }
 
 v1::GetStatusResponse Api::GetStatus(const Caller&, const v1::GetStatusRequest& request) {
   v1::GetStatusResponse response;
   *response.mutable_cutover() = controller_.GetStatus(request.cutover());
+  AttachSync(response.mutable_cutover());
   return response;
 }
 
@@ -156,6 +163,72 @@ v1::PreflightResponse Api::Preflight(const Caller& caller, const v1::PreflightRe
 
 EventWatch Api::WatchEvents(const Caller&, const v1::WatchEventsRequest& request) {
   return EventWatch(controller_, request);
+}
+
+// ------------------------------------------------------------------ sync
+
+namespace {
+
+// The sync's failures in the API's words.
+template <typename Call>
+auto SyncCall(Call&& call) {
+  try {
+    return call();
+  } catch (const sync::SyncError& e) {
+    switch (e.kind()) {
+      case sync::SyncError::Kind::kInvalidArgument:
+        throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+      default:
+        // A database that cannot be reached is not the agent being unreachable:
+        // the call is refused as things stand, with the database named.
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, e.what());
+    }
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
+}
+
+}  // namespace
+
+sync::SyncManager& Api::Syncs() const {
+  if (syncs_ == nullptr)
+    throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "this agent runs no database syncs");
+  return *syncs_;
+}
+
+void Api::AttachSync(v1::Cutover* cutover) const {
+  if (syncs_ == nullptr) return;
+  if (auto s = syncs_->SyncOf(cutover->name())) *cutover->mutable_sync() = std::move(*s);
+}
+
+v1::SyncResponse Api::StartSync(const Caller& caller, const v1::StartSyncRequest& request) {
+  authorizer_.Require(caller);
+  // The cutover must be one nginx has (the state file knows it).
+  controller_.GetStatus(request.cutover());
+  v1::SyncResponse response;
+  *response.mutable_sync() = SyncCall([&] {
+    return Syncs().Start(request.cutover(), request.spec(), request.reason(), caller.actor());
+  });
+  return response;
+}
+
+v1::SyncResponse Api::GetSync(const Caller&, const v1::GetSyncRequest& request) {
+  v1::SyncResponse response;
+  *response.mutable_sync() = SyncCall([&] {
+    ValidateCutoverName("cutover", request.cutover());
+    return Syncs().Get(request.cutover());
+  });
+  return response;
+}
+
+v1::SyncResponse Api::StopSync(const Caller& caller, const v1::StopSyncRequest& request) {
+  authorizer_.Require(caller);
+  v1::SyncResponse response;
+  *response.mutable_sync() = SyncCall([&] {
+    ValidateCutoverName("cutover", request.cutover());
+    return Syncs().Stop(request.cutover(), request.keep(), request.reason(), caller.actor());
+  });
+  return response;
 }
 
 }  // namespace cutover::agent

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/server/controller.hpp"
+#include "agent/sync/manager.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::agent {
@@ -67,8 +68,10 @@ class EventWatch {
 
 class Api {
  public:
-  Api(Controller& controller, Authorizer authorizer)
-      : controller_(controller), authorizer_(std::move(authorizer)) {}
+  // `syncs`: the database syncs (null: this agent runs none; the sync calls
+  // answer FAILED_PRECONDITION).
+  Api(Controller& controller, Authorizer authorizer, sync::SyncManager* syncs = nullptr)
+      : controller_(controller), authorizer_(std::move(authorizer)), syncs_(syncs) {}
 
   v1::ListCutoversResponse ListCutovers(const Caller&, const v1::ListCutoversRequest&);
   v1::GetStatusResponse GetStatus(const Caller&, const v1::GetStatusRequest&);
@@ -85,12 +88,25 @@ class Api {
   v1::RolloutResponse RetryRollout(const Caller&, const v1::RolloutActionRequest&);
   v1::SetPeerStateResponse SetPeerState(const Caller&, const v1::SetPeerStateRequest&);
 
+  // ---- sync (issue 10)
+  // POST /v1/cutovers/{cutover}/sync:start
+  v1::SyncResponse StartSync(const Caller&, const v1::StartSyncRequest&);
+  // GET /v1/cutovers/{cutover}/sync
+  v1::SyncResponse GetSync(const Caller&, const v1::GetSyncRequest&);
+  // POST /v1/cutovers/{cutover}/sync:stop
+  v1::SyncResponse StopSync(const Caller&, const v1::StopSyncRequest&);
+
   // Ends every watch (the agent is stopping).
   void Shutdown() { controller_.bus().Close(); }
 
  private:
+  sync::SyncManager& Syncs() const;
+  // Status answers carry the cutover's sync, when it has one.
+  void AttachSync(v1::Cutover* cutover) const;
+
   Controller& controller_;
   Authorizer authorizer_;
+  sync::SyncManager* syncs_;
 };
 
 }  // namespace cutover::agent

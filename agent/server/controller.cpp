@@ -198,6 +198,11 @@ std::uint64_t Controller::Publish(v1::Event& event) {
   return sequence;
 }
 
+void Controller::Record(v1::Event event) {
+  std::lock_guard lock(mutex_);
+  Publish(event);
+}
+
 void Controller::PublishAgentEvent(v1::Event event) {
   writer_->Submit(event);
   bus_.Publish(event);
@@ -262,6 +267,7 @@ void Controller::DispatchGates(RolloutEntry& slot) {
   context.before_promotion = request->before_promotion;
   context.step = request->before_revert || request->before_promotion ? -1 : request->step;
   context.writes_on_new_slot = request->writes_on_new_slot;
+  context.sync = deps_.sync;
   auto done = [this, cutover = slot.engine->cutover(), id = slot.engine->id(),
                request_id = request->id](std::vector<gates::GateOutcome> outcomes) {
     Reply(
@@ -807,6 +813,7 @@ v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request,
     if (auto it = rollouts_.find(request.cutover()); it != rollouts_.end())
       context.writes_on_new_slot = it->second.engine->writes_on_new_slot();
   }
+  context.sync = deps_.sync;
   if (preflights_->fetch_add(1) >= kMaxPreflights) {
     preflights_->fetch_sub(1);
     throw ApiError(grpc::StatusCode::RESOURCE_EXHAUSTED,

@@ -18,6 +18,7 @@
 
 #include "agent/core/clock.hpp"
 #include "agent/core/counter_history.hpp"
+#include "agent/core/sync_status.hpp"
 #include "agent/engine/rollout_engine.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/journal/journal_writer.hpp"
@@ -82,6 +83,7 @@ class Controller {
     Worker* metric_runner = nullptr;  // null: metric queries run inline (tests)
     std::function<std::string()> new_rollout_id;
     std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
+    const SyncStatusSource* sync = nullptr;      // the database syncs, for the gates
   };
 
   Controller(Dependencies deps, Options options);
@@ -121,6 +123,10 @@ class Controller {
   static constexpr int kMaxPreflights = 4;
   v1::PreflightResponse Preflight(const v1::PreflightRequest& request,
                                   const std::function<bool()>& cancelled = {});
+
+  // Journals and publishes an event decided outside the controller (the
+  // sync's), in one order with the controller's own.
+  void Record(v1::Event event);
 
   EventBus& bus() { return bus_; }
   Journal& journal() { return *deps_.journal; }

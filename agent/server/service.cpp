@@ -99,6 +99,18 @@ grpc::Status CutoverServiceImpl::SetPeerState(grpc::ServerContext* c,
                                               v1::SetPeerStateResponse* a) {
   return Unary(c, q, a, &Api::SetPeerState, api_);
 }
+grpc::Status CutoverServiceImpl::StartSync(grpc::ServerContext* c, const v1::StartSyncRequest* q,
+                                           v1::SyncResponse* a) {
+  return Unary(c, q, a, &Api::StartSync, api_);
+}
+grpc::Status CutoverServiceImpl::GetSync(grpc::ServerContext* c, const v1::GetSyncRequest* q,
+                                         v1::SyncResponse* a) {
+  return Unary(c, q, a, &Api::GetSync, api_);
+}
+grpc::Status CutoverServiceImpl::StopSync(grpc::ServerContext* c, const v1::StopSyncRequest* q,
+                                          v1::SyncResponse* a) {
+  return Unary(c, q, a, &Api::StopSync, api_);
+}
 
 grpc::Status CutoverServiceImpl::WatchEvents(grpc::ServerContext* context,
                                              const v1::WatchEventsRequest* request,

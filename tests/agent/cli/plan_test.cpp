@@ -84,8 +84,10 @@ gates:
       checksum: true
   - parity: {source: "sqlite:///a.db", target: "postgresql://db/app", tables: all}
   - reversibility: {policy: block, max_writes: 0}
+  - sync: {max_lag: 500ms, max_conflicts: 2}
+  - sync: {}
 )");
-  ASSERT_EQ(plan.gates_size(), 5);
+  ASSERT_EQ(plan.gates_size(), 7);
   EXPECT_EQ(plan.gates(0).replication_lag().max().seconds(), 5);
   EXPECT_EQ(plan.gates(1).sql().query(), "select count(*) = 0 from pending_jobs");
   EXPECT_EQ(plan.gates(1).timeout().seconds(), 2);
@@ -96,6 +98,10 @@ gates:
   EXPECT_TRUE(plan.gates(3).parity().all_tables());
   EXPECT_EQ(plan.gates(3).parity().tables_size(), 0);
   EXPECT_EQ(plan.gates(4).reversibility().policy(), v1::REVERSIBILITY_POLICY_BLOCK);
+  EXPECT_EQ(plan.gates(5).sync().max_lag().nanos(), 500'000'000);
+  EXPECT_EQ(plan.gates(5).sync().max_conflicts(), 2u);
+  EXPECT_TRUE(plan.gates(6).has_sync());
+  EXPECT_FALSE(plan.gates(6).sync().has_max_lag());  // the agent's default, 1s
 }
 
 TEST(Plan, ReadsTheRunbooksGatesAndNotify) {
@@ -184,6 +190,10 @@ TEST(PlanErrors, EachBadFieldIsNamed) {
       {steps +
            "analysis: {window: 10s}\ngates:\n  - replication_lag: {dsn: x, max: 5s, timeout: 0s}\n",
        4, "gates[0].replication_lag.timeout", "must be positive"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - sync: {max_lag: 0s}\n", 4,
+       "gates[0].sync.max_lag", "above zero"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - sync: {max_lag: 1s, lag: 2s}\n", 4,
+       "gates[0].sync.lag", "unknown field"},
       // timeout written as the gate's sibling (the runbook's old mistake) names where it goes.
       {steps + "analysis: {window: 10s}\ngates:\n  - sql: {dsn: x, query: y}\n    timeout: 3s\n", 5,
        "gates[0].timeout", "belongs in the sql mapping"},

@@ -1,8 +1,11 @@
-#include "agent/gates/timestamp.hpp"
+#include "agent/core/canonical.hpp"
 
 #include <gtest/gtest.h>
 
-namespace cutover::gates {
+#include <cmath>
+#include <limits>
+
+namespace cutover::agent {
 namespace {
 
 TEST(CanonicalTimestamp, SpellsOneInstantOneWay) {
@@ -54,5 +57,42 @@ TEST(CanonicalTimestamp, HasNoSpellingForInstantsAZoneMovesOutOfTheFourDigitYear
   }
 }
 
+TEST(Rfc3339FromCanonical, PutsTheTBetweenDateAndTimeOfAnInstantInUtc) {
+  EXPECT_EQ(Rfc3339FromCanonical("2024-03-04 05:06:07.5Z"), "2024-03-04T05:06:07.5Z");
+  EXPECT_EQ(Rfc3339FromCanonical("2024-03-04 05:06:07"), "2024-03-04 05:06:07");  // no zone
+  EXPECT_EQ(Rfc3339FromCanonical("infinity"), "infinity");
+}
+
+TEST(CanonicalNumber, WritesExactIntegersAsIntegersAndOtherwiseTheShortestRoundTrip) {
+  EXPECT_EQ(CanonicalNumber(5.0), "5");
+  EXPECT_EQ(CanonicalNumber(-42.0), "-42");
+  EXPECT_EQ(CanonicalNumber(0.1), "0.1");
+  EXPECT_EQ(CanonicalNumber(99.99), "99.99");
+  EXPECT_EQ(CanonicalNumber(1e-7), "1e-07");
+  EXPECT_EQ(CanonicalNumber(1e300), "1e+300");  // integral, but beyond int64
+  EXPECT_EQ(CanonicalNumber(std::nan("")), "nan");
+  EXPECT_EQ(CanonicalNumber(-std::numeric_limits<double>::infinity()), "-inf");
+}
+
+TEST(ExactInteger, ReadsOnlyWholeInt64Texts) {
+  EXPECT_EQ(ExactInteger("-42"), -42);
+  EXPECT_EQ(ExactInteger("9223372036854775807"), std::numeric_limits<std::int64_t>::max());
+  for (const char* text : {"", "4.0", "1e3", "9223372036854775808", " 1", "1 ", "0x10"})
+    EXPECT_FALSE(ExactInteger(text).has_value()) << text;
+}
+
+TEST(ClassifyPgType, SaysWhatEachTypeIsToSqlite) {
+  EXPECT_EQ(ClassifyPgType(20), PgValueClass::kInteger);       // bigint
+  EXPECT_EQ(ClassifyPgType(1700), PgValueClass::kNumber);      // numeric
+  EXPECT_EQ(ClassifyPgType(16), PgValueClass::kBool);          // boolean
+  EXPECT_EQ(ClassifyPgType(17), PgValueClass::kBytes);         // bytea
+  EXPECT_EQ(ClassifyPgType(1042), PgValueClass::kPaddedText);  // char(n)
+  EXPECT_EQ(ClassifyPgType(1114), PgValueClass::kTimestamp);
+  EXPECT_EQ(ClassifyPgType(1184), PgValueClass::kTimestampTz);
+  EXPECT_EQ(ClassifyPgType(25), PgValueClass::kText);    // text
+  EXPECT_EQ(ClassifyPgType(2950), PgValueClass::kText);  // uuid: by its text output
+  EXPECT_EQ(WithoutPadding("ab  "), "ab");
+}
+
 }  // namespace
-}  // namespace cutover::gates
+}  // namespace cutover::agent
