@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "support/gate_specs.hpp"
 #include "support/postgres.hpp"
@@ -147,6 +149,32 @@ TEST_F(SqlGateTest, ASlowQueryTimesOutAndTheServerStopsIt) {
                "select count(*) from pg_stat_activity where query like '%pg_sleep(60)%'"
                " and pid <> pg_backend_pid()") == "0\n";
   }));
+}
+
+// Issue 15 #2: a Preflight whose caller left, or an agent that stops, tells
+// its gates to give up; a PostgreSQL gate went on to its timeout (up to 10
+// minutes) holding one of the few evaluations.
+TEST_F(SqlGateTest, ASlowQueryGivesUpWhenNobodyWaitsForTheGate) {
+  std::atomic<bool> cancel{false};
+  gates::GateContext context;
+  context.cancel = &cancel;
+  gates::GateOutcome outcome;
+  std::thread evaluation([&] {
+    outcome = EvaluateOnce(
+        WithTimeout(SqlSpec(pg_->Uri(), "select pg_sleep(600) is not null"), 600s), context);
+  });
+  const auto running = [] {
+    return pg_->Psql(
+        "select count(*) from pg_stat_activity where query like '%pg_sleep(600)%'"
+        " and pid <> pg_backend_pid()");
+  };
+  ASSERT_TRUE(WaitFor([&] { return running() == "1\n"; }));
+  cancel = true;
+  evaluation.join();
+  EXPECT_FALSE(outcome.passed);
+  EXPECT_NE(outcome.detail.find("given up"), std::string::npos) << outcome.detail;
+  // The server ends the query when its session goes.
+  EXPECT_TRUE(WaitFor([&] { return running() == "0\n"; }));
 }
 
 // The agent evaluates a failing gate every window for as long as it fails:
