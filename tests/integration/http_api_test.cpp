@@ -354,19 +354,10 @@ class Curl {
 // waiting to their timeouts, holding one of the few evaluations the agent
 // allows, so the next Preflight was refused (429) for up to 10 minutes.
 TEST_F(HttpApiTest, APreflightWhoseClientHangsUpTellsItsGatesToGiveUp) {
-  // Accepts connections (the kernel's backlog) and never answers.
-  const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(silent, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(silent, 64), 0);
-  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  SilentListener silent;
   const std::string waits = R"({"plan": {"steps": [{"percent": 100}], "analysis": {"window": "1s"},
       "gates": [{"http": {"url": "http://127.0.0.1:)" +
-                            std::to_string(ntohs(addr.sin_port)) + R"(/"}, "timeout": "600s"}]}})";
+                            std::to_string(silent.port()) + R"(/"}, "timeout": "600s"}]}})";
   // More clients than evaluations may run at once, each gone after a second.
   for (int i = 0; i < 5; ++i) {
     const RunResult curl =
@@ -380,7 +371,6 @@ TEST_F(HttpApiTest, APreflightWhoseClientHangsUpTellsItsGatesToGiveUp) {
   EXPECT_TRUE(WaitFor([&] { return (last = Post("/v1/preflight", quick)).status == 200; }))
       << last.status << " " << last.body;
   EXPECT_EQ(Parse(last)["go"], true) << last.body;
-  ::close(silent);
 }
 
 TEST_F(HttpApiTest, TheEventStreamDeliversARevertAsSseAndAsJsonLines) {

@@ -1,9 +1,6 @@
 // The sql gate against a real PostgreSQL cluster, and what every PostgreSQL
 // gate shares: timeouts, unreachable servers, and passwords kept out of sight.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -119,20 +116,11 @@ TEST_F(SqlGateTest, AnUnreachableDatabaseFailsWithTheReason) {
 }
 
 TEST_F(SqlGateTest, AServerThatNeverAnswersTimesOut) {
-  // A listening socket nobody accepts on: the TCP handshake completes, the
-  // PostgreSQL one never does.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  // The TCP handshake completes, the PostgreSQL one never does.
+  const SilentListener listener;
   const std::string silent =
-      "postgresql://app@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/app?sslmode=disable";
+      "postgresql://app@127.0.0.1:" + std::to_string(listener.port()) + "/app?sslmode=disable";
   const auto outcome = EvaluateOnce(WithTimeout(SqlSpec(silent, "select true"), 300ms));
-  ::close(fd);
   EXPECT_FALSE(outcome.passed);
   EXPECT_NE(outcome.detail.find("timed out after 300ms connecting"), std::string::npos)
       << outcome.detail;
