@@ -28,10 +28,13 @@ using namespace std::chrono_literals;
 
 class FakeGate final : public gates::Gate {
  public:
-  FakeGate(bool* pass, bool reverts) : pass_(pass), reverts_(reverts) {}
+  // `seen`: where it leaves the context of its last evaluation (the gate
+  // itself dies with its gate set, on the thread that evaluated it).
+  FakeGate(bool* pass, bool reverts, gates::GateContext* seen)
+      : pass_(pass), reverts_(reverts), seen_(seen) {}
   std::string name() const override { return "fake"; }
   gates::GateOutcome Evaluate(const gates::GateContext& context) override {
-    last_context = context;
+    *seen_ = context;
     gates::GateOutcome o;
     o.name = "fake";
     o.passed = *pass_;
@@ -40,11 +43,11 @@ class FakeGate final : public gates::Gate {
   }
   bool checks_steps() const override { return !reverts_; }
   bool checks_reverts() const override { return reverts_; }
-  gates::GateContext last_context;
 
  private:
   bool* pass_;
   bool reverts_;
+  gates::GateContext* seen_;
 };
 
 // A gate that holds its evaluation until the test opens the latch (a
@@ -179,9 +182,8 @@ class ControllerTest : public ::testing::Test {
           set->push_back(std::make_unique<LatchedSyncGate>(latch_, &sync_gates_evaluated_));
           continue;
         }
-        auto gate = std::make_unique<FakeGate>(&gate_passes_, spec.has_reversibility());
-        last_gate_ = gate.get();
-        set->push_back(std::move(gate));
+        set->push_back(
+            std::make_unique<FakeGate>(&gate_passes_, spec.has_reversibility(), &last_context_));
       }
       return set;
     };
@@ -277,7 +279,7 @@ class ControllerTest : public ::testing::Test {
   FakeClock clock_;
   SteadyTime steady_{};
   bool gate_passes_ = true;
-  FakeGate* last_gate_ = nullptr;  // the last one the factory made
+  gates::GateContext last_context_;  // of the last evaluation of a FakeGate
   std::shared_ptr<GateLatch> latch_ = std::make_shared<GateLatch>();
   std::atomic<int> gates_gave_up_{0};
   std::atomic<int> sync_gates_evaluated_{0};
@@ -577,8 +579,7 @@ TEST_F(ControllerTest, PreflightTellsGatesTheWritesOfTheRolloutsNewSlot) {
   *req.mutable_plan() = Rollout({10, 100}).plan();
   req.mutable_plan()->add_gates()->mutable_reversibility();
   controller_->Preflight(req);
-  ASSERT_NE(last_gate_, nullptr);
-  EXPECT_EQ(last_gate_->last_context.writes_on_new_slot, 7u);
+  EXPECT_EQ(last_context_.writes_on_new_slot, 7u);
 }
 
 // Issue 15 #9: a state file truncated under a running agent killed it with
