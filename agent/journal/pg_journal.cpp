@@ -78,29 +78,40 @@ void PgJournal::EnsureConnected() {
 
 void PgJournal::Append(v1::Event& event) {
   std::lock_guard lock(mutex_);
-  event.set_sequence(last_sequence_ + 1);
-  const std::string json = EventToJson(event);
   const std::string sql = std::string("INSERT INTO ") + kTable +
                           " (sequence, time, cutover, kind, rollout_id, event)"
                           " VALUES ($1, to_timestamp($2::double precision), $3, $4, $5, $6)";
   const double seconds = static_cast<double>(event.time().seconds()) + event.time().nanos() / 1e9;
-  const std::vector<std::string> params = {std::to_string(event.sequence()),
-                                           std::to_string(seconds),
-                                           event.cutover(),
-                                           event.kind(),
-                                           event.rollout_id(),
-                                           json};
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  int reconnects = 0;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    event.set_sequence(last_sequence_ + 1);
+    const std::vector<std::string> params = {std::to_string(event.sequence()),
+                                             std::to_string(seconds),
+                                             event.cutover(),
+                                             event.kind(),
+                                             event.rollout_id(),
+                                             EventToJson(event)};
     EnsureConnected();
     Result r = Exec(conn_, sql, params);
     if (Ok(r)) {
       ++last_sequence_;
       return;
     }
-    if (PQstatus(conn_) == CONNECTION_OK)
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      if (++reconnects >= 2) break;
+      continue;
+    }
+    // Another writer of the same table (the agents of a fleet) took that
+    // sequence: number after the newest and try again.
+    const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+    if (state == nullptr || std::string(state) != "23505")
       throw JournalError("journal " + Describe() + ": insert failed: " + Error());
+    Result last = Exec(conn_, std::string("SELECT coalesce(max(sequence), 0) FROM ") + kTable, {});
+    if (!Ok(last)) throw JournalError("journal " + Describe() + ": " + Error());
+    last_sequence_ = std::stoull(PQgetvalue(last.get(), 0, 0));
   }
-  throw JournalError("journal " + Describe() + ": connection lost");
+  throw JournalError("journal " + Describe() +
+                     (reconnects >= 2 ? ": connection lost" : ": no free sequence in 6 attempts"));
 }
 
 std::vector<v1::Event> PgJournal::Query(const std::string& sql,

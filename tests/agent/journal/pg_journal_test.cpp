@@ -48,6 +48,25 @@ TEST_F(PgJournalTest, CreatesItsTableAppendsAndReadsBack) {
   EXPECT_EQ(reopened.ReadAll().size(), 3u);
 }
 
+// The agents of a fleet share one journal table. Before the retry, the
+// second writer's Append threw on the sequence the first had taken.
+TEST_F(PgJournalTest, TwoWritersOfOneTableNumberAfterEachOther) {
+  pg().Psql("CREATE DATABASE shared");
+  agent::PgJournal a(pg().Uri("shared"));
+  agent::PgJournal b(pg().Uri("shared"));
+  for (int i = 0; i < 3; ++i) {
+    v1::Event first;
+    first.set_kind("weight_set");
+    a.Append(first);
+    v1::Event second;
+    second.set_kind("weight_set");
+    b.Append(second);
+    EXPECT_EQ(second.sequence(), first.sequence() + 1);
+  }
+  EXPECT_EQ(pg().Psql("SELECT count(*) || ' ' || max(sequence) FROM cutover_journal", "shared"),
+            "6 6\n");
+}
+
 // The journal had a redaction of its own that let `?password=` through
 // whole and half of a password holding an '@'; it now uses the agent's one.
 TEST_F(PgJournalTest, UnreachableDatabaseIsAClearErrorWithoutThePassword) {
