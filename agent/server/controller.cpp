@@ -37,7 +37,12 @@ std::string ActorFromPeer(const std::string& peer) {
 }
 
 Controller::Controller(Dependencies deps, Options options)
-    : deps_(std::move(deps)), options_(options), history_(options.default_window) {}
+    : deps_(std::move(deps)),
+      options_(options),
+      history_(options.default_window),
+      pooled_history_(options.default_window) {
+  if (deps_.role != nullptr) role_generation_ = deps_.role->Generation();
+}
 
 // ------------------------------------------------------------------ state file
 
@@ -82,6 +87,15 @@ state::RecordSnapshot Controller::Snapshot(const std::string& field, const std::
 
 void Controller::RestoreFromJournal() {
   std::lock_guard lock(mutex_);
+  if (auto last = RestoreLocked()) bus_.Publish(*last);  // WatchEvents counts from here
+}
+
+RolloutEngine::Options Controller::EngineOptions(const GateSet& gates) const {
+  return RolloutEngine::Options{ProfileOf(gates), options_.gate_retry,
+                                /*await_apply=*/deps_.role != nullptr};
+}
+
+std::optional<v1::Event> Controller::RestoreLocked() {
   std::vector<v1::Event> events = deps_.journal->ReadAll();
   std::map<std::string, std::vector<v1::Event>> last_rollout;  // by cutover
   for (const auto& e : events) {
@@ -93,6 +107,7 @@ void Controller::RestoreFromJournal() {
         it->second.push_back(e);
     }
   }
+  std::map<std::string, RolloutEntry> restored;
   for (auto& [cutover, rollout_events] : last_rollout) {
     std::shared_ptr<GateSet> gates;
     try {
@@ -102,17 +117,42 @@ void Controller::RestoreFromJournal() {
                rollout_events.front().rollout_id() + ": " + e.what() + "; restoring without them");
       gates = std::make_shared<GateSet>();
     }
-    RolloutEngine::Options engine_options{ProfileOf(*gates), options_.gate_retry};
-    auto engine = RolloutEngine::Restore(rollout_events, engine_options);
+    auto engine = RolloutEngine::Restore(rollout_events, EngineOptions(*gates));
     if (!engine) continue;
     LogInfo(cutover + ": restored rollout " + engine->id() + " (" +
             v1::RolloutState_Name(engine->state()) + ", step " + std::to_string(engine->step()) +
             ") from the journal");
-    rollouts_[cutover] =
+    restored[cutover] =
         RolloutEntry{std::make_unique<RolloutEngine>(std::move(*engine)), gates, false};
   }
-  if (!events.empty()) bus_.Publish(events.back());  // WatchEvents counts from here
+  rollouts_ = std::move(restored);
+  {
+    // Gate answers to the engines just replaced would match their request ids.
+    std::lock_guard replies_lock(replies_mutex_);
+    replies_.clear();
+  }
   UpdateRetention();
+  if (events.empty()) return std::nullopt;
+  return events.back();
+}
+
+// In a fleet, whoever decided last may be another agent: a new generation
+// of the role rebuilds every rollout from the shared journal.
+void Controller::FollowRole() {
+  if (deps_.role == nullptr) return;
+  const std::uint64_t generation = deps_.role->Generation();
+  if (generation == role_generation_) return;
+  try {
+    RestoreLocked();
+    role_generation_ = generation;
+    follow_error_.clear();
+  } catch (const JournalError& e) {
+    if (follow_error_ != e.what())
+      LogWarning(
+          std::string("cannot rebuild the rollouts from the journal (retrying every tick): ") +
+          e.what());
+    follow_error_ = e.what();
+  }
 }
 
 void Controller::Publish(v1::Event& event) {
@@ -137,7 +177,9 @@ void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions)
   for (Decision& d : decisions) {
     if (d.store_green_bp) {
       try {
-        epoch = File().StoreWeight(engine.cutover(), *d.store_green_bp).epoch;
+        epoch = StoreWeight(engine.cutover(), *d.store_green_bp, d.event);
+      } catch (const ApiError&) {
+        throw;  // refused: nothing of the batch stands
       } catch (const std::exception& e) {
         LogError(engine.cutover() + ": cannot store weight: " + e.what());
         d.event.set_reason(d.event.reason() + " [weight store failed: " + e.what() + "]");
@@ -147,6 +189,12 @@ void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions)
     d.event.set_epoch(epoch);
   }
   for (Decision& d : decisions) Publish(d.event);
+}
+
+std::uint64_t Controller::StoreWeight(const std::string& cutover, std::uint32_t green_bp,
+                                      const v1::Event& decision) {
+  if (deps_.weights != nullptr) return deps_.weights->Store(File(), cutover, green_bp, decision);
+  return File().StoreWeight(cutover, green_bp).epoch;
 }
 
 // ------------------------------------------------------------------ gates
@@ -203,6 +251,7 @@ void Controller::UpdateRetention() {
       longest = std::max(longest, FromProto(slot.engine->plan().analysis().window()));
   // A little more than the window, so a full window always has a base sample.
   history_.SetRetention(longest + longest / 10);
+  pooled_history_.SetRetention(longest + longest / 10);
 }
 
 // ------------------------------------------------------------------ tick
@@ -213,27 +262,45 @@ void Controller::Tick(SteadyTime at) {
   const WallTime now = deps_.clock->Now();
   std::vector<state::RecordSnapshot> records = file_->SnapshotAll();
   history_.Add(at, records);
-  DrainGateReplies(now);
+  // In a fleet the rollouts are judged on every live node's counters.
+  std::vector<state::RecordSnapshot> pooled;
+  if (deps_.pool != nullptr) {
+    pooled = deps_.pool->Pool(records);
+    pooled_history_.Add(at, pooled);
+  }
+  const std::vector<state::RecordSnapshot>& judged = deps_.pool != nullptr ? pooled : records;
+  const CounterHistory& judged_history = deps_.pool != nullptr ? pooled_history_ : history_;
+  FollowRole();
+  const bool deciding = Deciding();
+  if (deciding) DrainGateReplies(now);
   for (auto& [cutover, slot] : rollouts_) {
     RolloutEngine& engine = *slot.engine;
-    if (!engine.active()) continue;
-    auto record = std::find_if(records.begin(), records.end(),
+    if (!deciding || !engine.active()) continue;
+    auto record = std::find_if(judged.begin(), judged.end(),
                                [&](const auto& r) { return r.name == cutover; });
-    if (record == records.end()) continue;  // nginx no longer has it: hold still
-    if (!slot.weight_checked) {
-      slot.weight_checked = true;
-      Execute(engine, engine.CheckWeightAfterRestore(now, record->control));
+    if (record == judged.end()) continue;  // nginx no longer has it: hold still
+    try {
+      if (!slot.weight_checked) {
+        slot.weight_checked = true;
+        Execute(engine, engine.CheckWeightAfterRestore(now, record->control));
+      }
+      if (engine.awaiting_apply() && deps_.role->Applied(cutover))
+        Execute(engine, engine.StepApplied(now));
+      const Nanos window = FromProto(engine.plan().analysis().window());
+      Observation obs;
+      obs.now = now;
+      obs.control = record->control;
+      obs.new_slot = judged_history.Window(cutover, engine.to_slot(), window);
+      obs.old_slot = judged_history.Window(cutover, engine.from_slot(), window);
+      obs.new_slot_requests_total = record->slot(engine.to_slot()).requests;
+      obs.new_slot_writes_total = record->slot(engine.to_slot()).writes;
+      Execute(engine, engine.Tick(obs));
+      DispatchGates(slot);
+    } catch (const ApiError& e) {
+      // A decision the fleet refused: nothing of it stands, and the role's
+      // next generation rebuilds this rollout from the shared journal.
+      LogWarning(cutover + ": " + e.what());
     }
-    const Nanos window = FromProto(engine.plan().analysis().window());
-    Observation obs;
-    obs.now = now;
-    obs.control = record->control;
-    obs.new_slot = history_.Window(cutover, engine.to_slot(), window);
-    obs.old_slot = history_.Window(cutover, engine.from_slot(), window);
-    obs.new_slot_requests_total = record->slot(engine.to_slot()).requests;
-    obs.new_slot_writes_total = record->slot(engine.to_slot()).writes;
-    Execute(engine, engine.Tick(obs));
-    DispatchGates(slot);
   }
   if (!deps_.listeners.empty()) {
     std::map<std::string, v1::Rollout> rollouts;
@@ -326,7 +393,6 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
                    "cutover \"" + request.cutover() + "\": rollout " + it->second.engine->id() +
                        " is running; pause or abort it before setting a weight by hand");
   const std::uint32_t bp = PercentToBp(request.percent());
-  const state::Control after = File().StoreWeight(request.cutover(), bp);
   v1::Event event;
   *event.mutable_time() = ToProtoTimestamp(deps_.clock->Now());
   event.set_cutover(request.cutover());
@@ -334,9 +400,9 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
   event.set_reason(request.reason());
   event.set_step(-1);
   event.set_weight_before(BpToPercent(before.control.weight_bp));
-  event.set_weight_after(BpToPercent(after.weight_bp));
-  event.set_epoch(after.epoch);
+  event.set_weight_after(BpToPercent(bp));
   event.set_actor(actor);
+  event.set_epoch(StoreWeight(request.cutover(), bp, event));
   Publish(event);
   v1::SetWeightResponse response;
   *response.mutable_cutover() = Describe(*File().Snapshot(request.cutover()), deps_.clock->Now());
@@ -377,14 +443,14 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
             (it->second.engine->state() == v1::ROLLOUT_STATE_RUNNING ? "running" : "paused") +
             "; promote or abort it first");
   const state::Slot from = LiveSlot(record.control.weight_bp);
-  RolloutEngine::Options engine_options{ProfileOf(*gates), options_.gate_retry};
   auto engine = std::make_unique<RolloutEngine>(deps_.new_rollout_id(), request.cutover(),
-                                                request.plan(), from, engine_options);
+                                                request.plan(), from, EngineOptions(*gates));
   const WallTime now = deps_.clock->Now();
   auto decisions = engine->Start(now, record.control.weight_bp, request.reason(), actor);
+  RolloutEntry entry{std::move(engine), gates, true};
+  Execute(*entry.engine, std::move(decisions));  // refused (a fleet's): it never started
   RolloutEntry& slot = rollouts_[request.cutover()];
-  slot = RolloutEntry{std::move(engine), gates, true};
-  Execute(*slot.engine, std::move(decisions));
+  slot = std::move(entry);
   DispatchGates(slot);
   UpdateRetention();
   return RolloutView(*slot.engine, now);

@@ -21,6 +21,7 @@
 #include "agent/journal/journal.hpp"
 #include "agent/server/event_bus.hpp"
 #include "agent/server/gate_runner.hpp"
+#include "agent/server/seams.hpp"
 #include "cutover/state_file.hpp"
 #include "cutover/v1/cutover.pb.h"
 
@@ -61,6 +62,11 @@ class Controller {
     GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
     std::function<std::string()> new_rollout_id;
     std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
+    // One node of a fleet (agent/fleet): where decided weights go, what is
+    // judged, and whether this agent decides. Null: alone, on the state file.
+    WeightStore* weights = nullptr;
+    CounterPool* pool = nullptr;
+    DecisionRole* role = nullptr;
   };
 
   Controller(Dependencies deps, Options options);
@@ -108,6 +114,12 @@ class Controller {
   v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot, Nanos window);
   RolloutEntry& ActiveRollout(const std::string& cutover);
   void Execute(RolloutEngine& engine, std::vector<Decision> decisions);
+  std::uint64_t StoreWeight(const std::string& cutover, std::uint32_t green_bp,
+                            const v1::Event& decision);
+  std::optional<v1::Event> RestoreLocked();  // the journal's last event
+  void FollowRole();
+  bool Deciding() const { return deps_.role == nullptr || deps_.role->Deciding(); }
+  RolloutEngine::Options EngineOptions(const GateSet& gates) const;
   void Publish(v1::Event& event);
   void DispatchGates(RolloutEntry& slot);
   void DrainGateReplies(WallTime now);
@@ -124,6 +136,9 @@ class Controller {
   std::optional<state::StateFile> file_;
   std::string file_error_;
   CounterHistory history_;
+  CounterHistory pooled_history_;  // with a CounterPool: what rollouts are judged on
+  std::uint64_t role_generation_ = 0;
+  std::string follow_error_;  // the last reason the rollouts could not be rebuilt, logged once
   std::map<std::string, RolloutEntry> rollouts_;  // by cutover: the current or last rollout
   EventBus bus_;
 
