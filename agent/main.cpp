@@ -18,6 +18,7 @@
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
+#include "agent/fleet/fleet.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/server/controller.hpp"
 #include "agent/server/flags.hpp"
@@ -63,7 +64,23 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     tcp_credentials = grpc::SslServerCredentials(ssl);
   }
 
-  std::unique_ptr<Journal> journal = OpenJournal(flags.journal);
+  RealClock clock;
+  // Alone, the journal is --journal's; in a fleet it is the fleet's
+  // database, which also holds the lease, the heartbeats and the decisions.
+  std::unique_ptr<Journal> own_journal;
+  std::unique_ptr<cutover::fleet::Fleet> fleet;
+  Journal* journal = nullptr;
+  if (!flags.fleet.empty()) {
+    cutover::fleet::FleetOptions options = cutover::fleet::FleetOptions::ForTick(flags.tick);
+    options.dsn = flags.fleet;
+    options.node = flags.node;
+    options.state_path = flags.state_file;
+    fleet = std::make_unique<cutover::fleet::Fleet>(options, clock);
+    journal = &fleet->journal();
+  } else {
+    own_journal = OpenJournal(flags.journal);
+    journal = own_journal.get();
+  }
   LogInfo("journal: " + journal->Describe());
 
   std::unique_ptr<Metrics> metrics;
@@ -72,20 +89,26 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     LogInfo("metrics on http://" + flags.metrics + "/metrics");
   }
 
-  RealClock clock;
   GateRunner gate_runner;
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
-  deps.journal = journal.get();
+  deps.journal = journal;
   deps.clock = &clock;
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
   deps.new_rollout_id = RolloutIds();
   if (metrics) deps.listeners.push_back(metrics.get());
+  if (fleet) {
+    deps.weights = fleet.get();
+    deps.pool = fleet.get();
+    deps.role = fleet.get();
+    deps.listeners.push_back(&fleet->guard());
+  }
   Controller controller(deps, Controller::Options{});
   controller.RestoreFromJournal();
 
   Api api(controller, Authorizer(token));
+  if (fleet) api.SetFleet(fleet.get());
   CutoverServiceImpl service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -133,17 +156,19 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     }
     controller.bus().Publish(started);
   }
+  if (fleet) fleet->Start(controller, metrics ? metrics->registry().get() : nullptr);
 
   TickLoop loop(controller, flags.tick);
   std::string listening;
   for (const auto& l : flags.listen) listening += " " + l;
   LogInfo("cutover-agent serving on" + listening + ", state file " + flags.state_file + ", tick " +
-          FormatDuration(flags.tick));
+          FormatDuration(flags.tick) + (fleet ? ", fleet node " + flags.node : ""));
 
   int sig = 0;
   sigwait(&signals, &sig);
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
+  if (fleet) fleet->Stop();  // its thread runs handed calls on the controller
   api.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agent's libraries include only what their layer may use, as the build
 # links them (agent/CMakeLists.txt):
-#   core    <- engine <- server
+#   core    <- engine <- server <- fleet
 #   journal, gates: on core;  cli: on core (never the server)
 # A header of a higher layer included from a lower one fails this check even
 # where it would still compile.
@@ -13,6 +13,7 @@ declare -A allowed=(
   [gates]="core gates"
   [engine]="core engine"
   [server]="core engine journal gates server"
+  [fleet]="core engine journal gates server fleet"
   [cli]="core cli"
 )
 status=0

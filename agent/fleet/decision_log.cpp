@@ -1,0 +1,67 @@
+#include "agent/fleet/decision_log.hpp"
+
+#include "agent/core/event_kinds.hpp"
+#include "agent/core/units.hpp"
+#include "agent/journal/journal.hpp"
+
+namespace cutover::fleet {
+
+namespace ek = agent::event_kind;
+
+bool IsSafeDecision(const std::string& kind) {
+  return kind == ek::kReverted || kind == ek::kAborted || kind == ek::kBreach;
+}
+
+std::optional<std::uint32_t> DecidedWeight(const v1::Event& event) {
+  const std::string& k = event.kind();
+  if (k == ek::kWeightSet || k == ek::kStepAdvanced || k == ek::kCompleted || k == ek::kPromoted ||
+      k == ek::kReverted || k == ek::kAborted)
+    return agent::PercentToBp(event.weight_after());
+  return std::nullopt;
+}
+
+Commit CommitDecision(PgLink& link, const Decider& decider, v1::Event* event) {
+  event->set_node(decider.node);
+  event->set_sequence(0);
+  const std::string json = agent::EventToJson(*event);
+  const auto weight = DecidedWeight(*event);
+  const double seconds = static_cast<double>(event->time().seconds()) + event->time().nanos() / 1e9;
+  const std::vector<PgLink::Param> params = {
+      decider.node,
+      std::to_string(decider.lease_epoch),
+      IsSafeDecision(event->kind()) ? "false" : "true",
+      decider.origin,
+      event->cutover(),
+      event->kind(),
+      event->rollout_id(),
+      weight ? PgLink::Param(std::to_string(*weight)) : std::nullopt,
+      std::to_string(seconds),
+      json};
+  for (int attempt = 0;; ++attempt) {
+    try {
+      const PgResult r = link.Exec(
+          "SELECT outcome, decided_epoch, journal_sequence FROM cutover_fleet_decide("
+          "$1, $2::bigint, $3::boolean, $4, $5, $6, $7, $8::integer, $9::double precision, "
+          "$10::jsonb)",
+          params);
+      Commit c;
+      const std::string outcome = Text(r.get(), 0, 0);
+      c.epoch = static_cast<std::uint64_t>(Int(r.get(), 0, 1));
+      c.sequence = static_cast<std::uint64_t>(Int(r.get(), 0, 2));
+      c.outcome = outcome == "ok"           ? Commit::Outcome::kCommitted
+                  : outcome == "superseded" ? Commit::Outcome::kSuperseded
+                                            : Commit::Outcome::kStale;
+      if (c.outcome == Commit::Outcome::kCommitted) {
+        event->set_sequence(c.sequence);
+        event->set_epoch(c.epoch);
+      }
+      return c;
+    } catch (const FleetDbError& e) {
+      // A single agent's PgJournal appends (agent_started) number their own
+      // entries: the two may meet on one sequence; the next try takes the next.
+      if (e.sqlstate() != "23505" || attempt >= 4) throw;
+    }
+  }
+}
+
+}  // namespace cutover::fleet
