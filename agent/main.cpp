@@ -1,6 +1,7 @@
 // cutover-agent: the gRPC sidecar that watches the module's counters, runs
 // stepped rollouts and reverts by itself. Wiring only: every decision lives
 // in the controller and the rollout engine.
+#include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -8,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -18,6 +21,7 @@
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/version.hpp"
 #include "agent/fleet/fleet.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/server/controller.hpp"
@@ -26,6 +30,7 @@
 #include "agent/server/metrics.hpp"
 #include "agent/server/service.hpp"
 #include "agent/server/tick_loop.hpp"
+#include "agent/server/worker.hpp"
 
 using namespace cutover::agent;
 
@@ -37,6 +42,25 @@ std::string ReadSecret(const std::string& flag, const std::string& path) {
   } catch (const SecretFileError& e) {
     throw UsageError(e.what());
   }
+}
+
+// The group the unix sockets get: --socket-group, else the state file's
+// (nginx's workers' group, which the agent is in to map the file), so the
+// operators of that group may use cutoverctl. nullopt: leave the agent's own.
+std::optional<gid_t> SocketGroup(const AgentFlags& flags) {
+  if (!flags.socket_group.empty()) {
+    const group* g = ::getgrnam(flags.socket_group.c_str());
+    if (g == nullptr) throw UsageError("--socket-group: no group \"" + flags.socket_group + "\"");
+    return g->gr_gid;
+  }
+  struct stat st {};
+  if (::stat(flags.state_file.c_str(), &st) != 0) {
+    LogWarning("the state file " + flags.state_file +
+               " does not exist yet: the unix sockets keep the agent's group (give "
+               "--socket-group to choose)");
+    return std::nullopt;
+  }
+  return st.st_gid;
 }
 
 // Rollout ids: time-ordered and unique enough to tell rollouts apart in a journal.
@@ -64,6 +88,12 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     tcp_credentials = grpc::SslServerCredentials(ssl);
   }
 
+  bool unix_listener = false;
+  for (const auto& listen : flags.listen) unix_listener = unix_listener || IsUnixAddress(listen);
+  // -1: keep the agent's own group (chown's "no change").
+  const gid_t socket_group =
+      unix_listener ? SocketGroup(flags).value_or(static_cast<gid_t>(-1)) : static_cast<gid_t>(-1);
+
   RealClock clock;
   // Alone, the journal is --journal's; in a fleet it is the fleet's
   // database, which also holds the lease, the heartbeats and the decisions.
@@ -90,12 +120,14 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   }
 
   GateRunner gate_runner;
+  Worker metric_runner;  // analysis.metrics queries, off the tick and apart from the gates
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
   deps.journal = journal;
   deps.clock = &clock;
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
+  deps.metric_runner = &metric_runner;
   deps.new_rollout_id = RolloutIds();
   if (metrics) deps.listeners.push_back(metrics.get());
   if (fleet) {
@@ -140,7 +172,17 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     LogError("cannot listen on every --listen address");
     return 1;
   }
-  for (const auto& path : sockets) ::chmod(path.c_str(), 0660);
+  for (const auto& path : sockets) {
+    ::chmod(path.c_str(), 0660);
+    if (socket_group != static_cast<gid_t>(-1) &&
+        ::chown(path.c_str(), static_cast<uid_t>(-1), socket_group) != 0) {
+      const group* g = ::getgrgid(socket_group);
+      LogError("cannot give " + path + " the group " +
+               (g != nullptr ? std::string(g->gr_name) : std::to_string(socket_group)) + ": " +
+               std::strerror(errno) + " (is the agent in that group?)");
+      return 1;
+    }
+  }
   server->GetHealthCheckService()->SetServingStatus(true);
 
   {
@@ -173,6 +215,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   gate_runner.Stop();  // its callbacks reach into the controller
+  metric_runner.Stop();
   for (const auto& path : sockets) ::unlink(path.c_str());
   LogInfo("stopped");
   return 0;
@@ -185,12 +228,16 @@ int main(int argc, char** argv) {
   try {
     flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const UsageError& e) {
-    if (std::string(e.what()).empty()) {
-      std::cout << Usage();
-      return 0;
-    }
     std::cerr << "cutover-agent: " << e.what() << "\n" << Usage();
     return 2;
+  }
+  if (flags.help) {
+    std::cout << Help();
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << VersionText("cutover-agent");
+    return 0;
   }
   // Block the stop signals in every thread (gRPC's and prometheus-cpp's
   // included, hence before any is created); main waits for them.

@@ -2,7 +2,7 @@
 # The agent's libraries include only what their layer may use, as the build
 # links them (agent/CMakeLists.txt):
 #   core    <- engine <- server <- fleet
-#   journal, gates: on core;  cli: on core (never the server)
+#   journal, gates, analysis: on core;  cli: on core (never the server)
 # A header of a higher layer included from a lower one fails this check even
 # where it would still compile.
 set -euo pipefail
@@ -11,9 +11,10 @@ declare -A allowed=(
   [core]="core"
   [journal]="core journal"
   [gates]="core gates"
+  [analysis]="core analysis"
   [engine]="core engine"
-  [server]="core engine journal gates server"
-  [fleet]="core engine journal gates server fleet"
+  [server]="core engine journal gates analysis server"
+  [fleet]="core engine journal gates analysis server fleet"
   [cli]="core cli"
 )
 status=0

@@ -146,12 +146,10 @@ fi
 [[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
 APP=$BUILD_DIR/demo/cutover-demo-app
 MODULE=$BUILD_DIR/ngx_module/ngx_http_cutover_module.so
-# Where agent/ builds them; else wherever they are in the tree (but not in
-# cpack's staging directories).
+# Where agent/ builds them; else wherever they are in the tree.
 built() {
   [[ -x $BUILD_DIR/$1 ]] && { echo "$BUILD_DIR/$1"; return; }
-  find "$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x \
-    -not -path '*/_CPack_Packages/*' | head -n 1
+  find "$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x | head -n 1
 }
 AGENT=$(built agent/cutover-agent)
 CTL=$(built agent/cli/cutoverctl)
@@ -301,7 +299,7 @@ on_breach: revert
 gates:
   - reversibility: {policy: warn, max_writes: 0}
 EOF
-"$CTL" rollout start app "$WORK/release1.yaml" | sed 's/^/   /'
+"$CTL" rollout start app "$WORK/release1.yaml" --release 2.0 | sed 's/^/   /'
 "$CTL" watch app &
 WATCH_PID=$!
 PIDS+=("$WATCH_PID")
@@ -347,7 +345,7 @@ analysis:
   failure_threshold: 1
 on_breach: revert
 EOF
-"$CTL" rollout start app "$WORK/release2.yaml" | sed 's/^/   /'
+"$CTL" rollout start app "$WORK/release2.yaml" --release 2.1 | sed 's/^/   /'
 "$CTL" watch app &
 WATCH_PID=$!
 PIDS+=("$WATCH_PID")
@@ -369,7 +367,7 @@ say "${red}reverted by the agent${off}: every request back on the live slot"
 # ------------------------------------------------------------------ summary
 stop_pid "$LOAD_PID"
 act "Summary"
-say "Answers through nginx per step (as the load generator saw them):"
+say "Answers through nginx per weight in force, by its epoch (as the load generator saw them):"
 sed 's/^/   /' "$WORK/load.report"
 say ""
 say "fault injected -> first answer routed under the reverted weight: $((REVERT_MS - FAULT_MS)) ms"
@@ -377,5 +375,6 @@ say "  (epoch $EPOCH_AT_25 at 25%; the agent judges a 2s window every 100ms tick
 say "orders written on PostgreSQL during release 1: $GREEN_WRITES_RELEASE1"
 say "  (SQLite never saw them: a revert to blue then would have stranded them,"
 say "   which is what the reversibility gate reports)"
-say "journal: $("$CTL" history app --limit 1000 | wc -l) decisions recorded"
+# One line per event under the table's header line.
+say "journal: $(("$("$CTL" history app --limit 1000 | wc -l)" - 1)) events recorded"
 printf '\n%sdone%s: everything this script started is being stopped.\n' "$bold" "$off"

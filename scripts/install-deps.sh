@@ -13,6 +13,11 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
   libcpp-httplib-dev nlohmann-json3-dev
   wrk curl procps iproute2 openssl python3 bc valgrind file clang-format
+  # packages: debhelper builds them, help2man the manual pages, lintian checks them
+  debhelper help2man lintian
+  # checks of conf/ and docker/: promtool (Prometheus rules and config),
+  # docker-compose 1.29 (the compose file; no engine needed to validate it)
+  prometheus docker-compose
 )
 
 missing=()
@@ -34,8 +39,9 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts the packaged nginx and a PostgreSQL cluster on install; the
-# tests and the demo run their own on free ports, so stop the system ones.
+# Debian starts the packaged nginx, Prometheus and a PostgreSQL cluster on
+# install; the tests and the demo run their own on free ports, so stop the
+# system ones.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  systemctl stop nginx 2>/dev/null || true
+  systemctl stop nginx prometheus 2>/dev/null || true
 fi

@@ -1,6 +1,13 @@
 #include "agent/cli/agent_client.hpp"
 
+#include <grp.h>
 #include <grpcpp/grpcpp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <optional>
 
 #include "agent/core/secret_file.hpp"
 
@@ -75,10 +82,34 @@ void AgentClient::Prepare(grpc::ClientContext* context, std::chrono::millisecond
   if (!options_.token.empty()) context->AddMetadata("authorization", "Bearer " + options_.token);
 }
 
+std::optional<CliError> UnixSocketProblem(const std::string& address) {
+  if (!address.starts_with("unix:")) return std::nullopt;
+  std::string path = address.substr(5);
+  if (path.starts_with("//")) path = path.substr(2);
+  if (::access(path.c_str(), R_OK | W_OK) == 0 || errno != EACCES) return std::nullopt;
+  // Say who may, so the operator knows which group to join.
+  struct stat st {};
+  std::string who;
+  if (::stat(path.c_str(), &st) == 0) {
+    const group* g = ::getgrgid(st.st_gid);
+    const std::string name = g != nullptr ? g->gr_name : std::to_string(st.st_gid);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    who = " (mode " + std::string(mode) + ", group " + name + "): join group " + name +
+          " (usermod -aG " + name + " $USER, then log in again), or use sudo";
+  } else {
+    who = ": a directory on the way is closed to you";
+  }
+  return CliError(kExitUsage, "permission denied on the agent's socket " + path + who);
+}
+
 void AgentClient::Throw(const std::string& rpc, const grpc::Status& status) const {
   const ExitCode code = MapStatus(status.error_code());
   std::string message;
   if (code == kExitUnreachable) {
+    // An agent that is there but whose socket refuses this user is not
+    // "unreachable": say what is wrong and how to fix it.
+    if (auto denied = UnixSocketProblem(options_.address)) throw *denied;
     message = "cannot reach the agent at " + options_.address + " (" + rpc + ": " +
               status.error_message() +
               "); is cutover-agent running? (set --agent or $CUTOVER_AGENT)";
@@ -127,7 +158,13 @@ v1::RolloutResponse AgentClient::RolloutAction(const std::string& action,
     return Call("PromoteRollout", &Stub::PromoteRollout, request, options_.timeout);
   if (action == "abort")
     return Call("AbortRollout", &Stub::AbortRollout, request, options_.timeout);
+  if (action == "retry")
+    return Call("RetryRollout", &Stub::RetryRollout, request, options_.timeout);
   throw UsageError("unknown rollout action \"" + action + "\"");
+}
+
+v1::SetPeerStateResponse AgentClient::SetPeerState(const v1::SetPeerStateRequest& request) {
+  return Call("SetPeerState", &Stub::SetPeerState, request, options_.timeout);
 }
 
 v1::GetHistoryResponse AgentClient::GetHistory(const v1::GetHistoryRequest& request) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/cli/errors.hpp"
@@ -29,6 +30,10 @@ struct AgentOptions {
 // agent refused (1).
 ExitCode MapStatus(int grpc_status_code);
 
+// For a unix: address whose socket this user may not open (EACCES), the
+// error that says so (exit 2), naming the socket's group to join.
+std::optional<CliError> UnixSocketProblem(const std::string& address);
+
 // Reads the token file (surrounding whitespace trimmed). Throws a usage error
 // when it cannot be read or is empty.
 std::string ReadTokenFile(const std::string& path);
@@ -46,9 +51,10 @@ class AgentClient {
   cutover::v1::GetStatusResponse GetStatus(const std::string& cutover);
   cutover::v1::SetWeightResponse SetWeight(const cutover::v1::SetWeightRequest& request);
   cutover::v1::RolloutResponse StartRollout(const cutover::v1::StartRolloutRequest& request);
-  // `action`: "pause", "resume", "promote" or "abort".
+  // `action`: "pause", "resume", "promote", "abort" or "retry".
   cutover::v1::RolloutResponse RolloutAction(const std::string& action,
                                              const cutover::v1::RolloutActionRequest& request);
+  cutover::v1::SetPeerStateResponse SetPeerState(const cutover::v1::SetPeerStateRequest& request);
   cutover::v1::GetHistoryResponse GetHistory(const cutover::v1::GetHistoryRequest& request);
   cutover::v1::PreflightResponse Preflight(const cutover::v1::PreflightRequest& request,
                                            std::chrono::milliseconds timeout);

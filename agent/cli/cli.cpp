@@ -8,16 +8,23 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/plan.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/version.hpp"
 
 namespace cutover::cli {
 
 namespace {
 
-const FlagSpec kReason{"reason", "TEXT", "why, recorded in the journal with your name"};
+const FlagSpec kReason{"reason", "TEXT",
+                       "why, recorded in the journal beside the actor (\"unix\" over the socket, "
+                       "else the caller's address)"};
+const FlagSpec kRelease{"release", "NAME",
+                        "what the new slot runs (e.g. v1.3.0): journaled, shown in status and "
+                        "watch, a metrics label"};
 
 std::string ExitCodesHelp() {
   return "exit codes: 0 success, 1 a check or verdict failed (or the agent refused),\n"
-         "            2 usage error (unknown verb, bad flag, bad plan file), 3 agent unreachable\n";
+         "            2 usage error (unknown verb, bad flag, bad plan file; a socket you may\n"
+         "            not use: permission denied), 3 agent unreachable\n";
 }
 
 std::string FlagsHelp(const std::vector<FlagSpec>& flags) {
@@ -65,7 +72,8 @@ std::string CommandHelp(const Command& c) {
 }
 
 std::string RolloutHelp() {
-  std::string out = "usage: cutoverctl rollout start|pause|resume|promote|abort CUTOVER ...\n\n";
+  std::string out =
+      "usage: cutoverctl rollout start|pause|resume|promote|abort|retry CUTOVER ...\n\n";
   for (const auto& c : Commands())
     if (c.path.starts_with("rollout "))
       out += "  " + c.path + " " + c.args + "\n      " + c.summary + "\n";
@@ -131,6 +139,7 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {"json", "", "machine-readable output (protobuf JSON mapping for agent answers)"},
       {"timeout", "DURATION", "how long to wait for one answer (default 10s)"},
       {"help", "", "describe the command"},
+      {"version", "", "print the version and the state-file layout, and exit"},
   };
   return flags;
 }
@@ -148,15 +157,19 @@ const std::vector<Command>& Commands() {
        .run = &RunStatus},
       {.path = "watch",
        .args = "CUTOVER",
-       .summary = "follow a rollout live until it ends",
-       .details =
-           "Redraws in place on a terminal; prints one line per refresh when piped\n"
-           "(one JSON status per line with --json). Ends when the rollout ends: exit 0 when\n"
-           "it completed (or there is none), 1 when it was reverted or aborted. Rides out\n"
-           "an agent restart: retries for 60s once the agent has answered, then exit 3.\n",
+       .summary = "follow the cutover live, rollout after rollout, until interrupted",
+       .details = "Redraws in place on a terminal; prints one line per refresh when piped\n"
+                  "(one JSON status per line with --json). Shows the split, each slot's release,\n"
+                  "the step and its hold, and the numbers the agent judged the new slot on beside\n"
+                  "the plan's thresholds. Keeps going across rollouts and agent restarts until\n"
+                  "interrupted (Ctrl-C). With --exit-on-end (or --once) it ends with the rollout,\n"
+                  "for CI: exit 0 when it completed (or there is none), 1 when it was reverted or\n"
+                  "aborted, 3 when the agent stays away for 60s.\n",
        .min_args = 1,
        .max_args = 1,
-       .flags = {{"interval", "DURATION", "time between refreshes (default 1s)"}},
+       .flags = {{"interval", "DURATION", "time between refreshes (default 1s)"},
+                 {"exit-on-end", "", "end with the rollout, with its exit code (CI)"},
+                 {"once", "", "the same as --exit-on-end"}},
        .run = &RunWatch},
       {.path = "set-weight",
        .args = "CUTOVER PERCENT",
@@ -173,7 +186,7 @@ const std::vector<Command>& Commands() {
            "The plan is checked here first; a bad plan names its line and field and exits 2.\n",
        .min_args = 2,
        .max_args = 2,
-       .flags = {kReason},
+       .flags = {kReason, kRelease},
        .run = &RunRolloutStart},
       {.path = "rollout pause",
        .args = "CUTOVER",
@@ -191,10 +204,13 @@ const std::vector<Command>& Commands() {
        .run = &RunRolloutAction},
       {.path = "rollout promote",
        .args = "CUTOVER",
-       .summary = "go to 100% of the new slot now and end the rollout",
+       .summary = "go to 100% of the new slot now and end the rollout (--step: one step)",
+       .details = "Without --step: the new slot takes every request and the rollout completes.\n"
+                  "With --step: the next step now, whatever its hold and gates (from the last\n"
+                  "step, the same as without). Either is journaled with your reason.\n",
        .min_args = 1,
        .max_args = 1,
-       .flags = {kReason},
+       .flags = {kReason, {"step", "", "advance one step now instead of all the way"}},
        .run = &RunRolloutAction},
       {.path = "rollout abort",
        .args = "CUTOVER",
@@ -203,6 +219,41 @@ const std::vector<Command>& Commands() {
        .max_args = 1,
        .flags = {kReason},
        .run = &RunRolloutAction},
+      {.path = "rollout retry",
+       .args = "CUTOVER",
+       .summary = "start the last rollout's plan again, after a revert or an abort",
+       .details = "The plan the last rollout ran, from the slot that is live now, with the same\n"
+                  "release unless --release names another. After a restart of the agent the plan\n"
+                  "comes from the journal, whose gate DSNs hold no passwords.\n",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {kReason, kRelease},
+       .run = &RunRolloutAction},
+      {.path = "drain",
+       .args = "CUTOVER SLOT ADDRESS",
+       .summary = "send one peer of a slot no new request while its slot has another up",
+       .details = "SLOT is blue or green; ADDRESS as the slot's upstream lists it (see status).\n"
+                  "Stored in the state file: the next request honours it, without a reload.\n"
+                  "When every other peer of the slot is drained or down, draining peers serve.\n",
+       .min_args = 3,
+       .max_args = 3,
+       .flags = {kReason},
+       .run = &RunPeerState},
+      {.path = "down",
+       .args = "CUTOVER SLOT ADDRESS",
+       .summary = "never send one peer of a slot a request",
+       .details = "As drain, but the peer is never picked; a slot with no peer left fails over.\n",
+       .min_args = 3,
+       .max_args = 3,
+       .flags = {kReason},
+       .run = &RunPeerState},
+      {.path = "up",
+       .args = "CUTOVER SLOT ADDRESS",
+       .summary = "put a drained or downed peer back into its slot's balancer",
+       .min_args = 3,
+       .max_args = 3,
+       .flags = {kReason},
+       .run = &RunPeerState},
       {.path = "history",
        .args = "CUTOVER",
        .summary = "the journal of decisions, newest first",
@@ -281,6 +332,10 @@ int RunCli(const std::vector<std::string>& args, const Environment& env, std::os
         out << GeneralHelp();
         return kExitOk;
       }
+      if (globals.Has("version")) {
+        out << agent::VersionText("cutoverctl");
+        return kExitOk;
+      }
       err << GeneralHelp();
       throw UsageError("no command given");
     }
@@ -296,10 +351,11 @@ int RunCli(const std::vector<std::string>& args, const Environment& env, std::os
           out << RolloutHelp();
           return kExitOk;
         }
-        throw UsageError(verb.path == "rollout"
-                             ? "rollout needs one of: start, pause, resume, promote, abort"
-                             : "unknown command \"" + verb.path +
-                                   "\" (rollout takes start, pause, resume, promote, abort)");
+        throw UsageError(
+            verb.path == "rollout"
+                ? "rollout needs one of: start, pause, resume, promote, abort, retry"
+                : "unknown command \"" + verb.path +
+                      "\" (rollout takes start, pause, resume, promote, abort, retry)");
       }
       throw UsageError("unknown command \"" + verb.path + "\" (see cutoverctl --help)");
     }
@@ -320,6 +376,7 @@ int RunCli(const std::vector<std::string>& args, const Environment& env, std::os
                             : " (unexpected \"" + ctx.args.positionals.back() + "\")"));
     ctx.json = json;
     ctx.stdout_is_tty = env.stdout_is_tty;
+    ctx.terminal_width = env.terminal_width;
     ctx.agent_address =
         ctx.args.Get("agent").value_or(env.agent.empty() ? kDefaultAgent : env.agent);
     if (const auto t = ctx.args.Get("timeout")) {

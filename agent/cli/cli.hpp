@@ -11,6 +11,7 @@ namespace cutover::cli {
 struct Environment {
   std::string agent;  // $CUTOVER_AGENT, "" when unset
   bool stdout_is_tty = false;
+  std::size_t terminal_width = 0;  // columns of the terminal on stdout, 0 when not one
 };
 
 // `args` excludes the program name. Returns the process exit code.

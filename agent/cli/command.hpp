@@ -18,6 +18,7 @@ struct Context {
   ParsedArgs args;   // the verb's positionals; its flags and the global ones
   bool json = false;
   bool stdout_is_tty = false;
+  std::size_t terminal_width = 0;  // 0: not a terminal, print tables whole
   std::string agent_address;
   std::chrono::milliseconds timeout{10000};
   std::ostream* out = nullptr;
@@ -48,7 +49,8 @@ int RunStatus(Context& ctx);
 int RunWatch(Context& ctx);
 int RunSetWeight(Context& ctx);
 int RunRolloutStart(Context& ctx);
-int RunRolloutAction(Context& ctx);  // pause, resume, promote, abort: the verb is in args
+int RunRolloutAction(Context& ctx);  // pause, resume, promote, abort, retry: the verb is in args
+int RunPeerState(Context& ctx);      // drain, down, up
 int RunHistory(Context& ctx);
 int RunPreflight(Context& ctx);
 int RunSample(Context& ctx);

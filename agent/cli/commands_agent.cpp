@@ -1,7 +1,4 @@
 // The verbs that talk to cutover-agent.
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <ostream>
 #include <thread>
@@ -45,23 +42,6 @@ std::chrono::milliseconds PreflightDeadline(const v1::Plan& plan, std::chrono::m
   return total;
 }
 
-// Lines cut to the terminal's width: a wrapped line would throw off the
-// cursor-up count that redraws the frame in place.
-std::string FitToTerminal(const std::string& frame) {
-  winsize size{};
-  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0 || size.ws_col == 0) return frame;
-  const std::size_t width = size.ws_col - 1;
-  std::string out;
-  std::size_t start = 0;
-  while (start < frame.size()) {
-    std::size_t end = frame.find('\n', start);
-    if (end == std::string::npos) end = frame.size();
-    out += frame.substr(start, std::min(end - start, width)) + "\n";
-    start = end + 1;
-  }
-  return out;
-}
-
 // How long watch keeps retrying an agent that answered before and then went away.
 constexpr std::chrono::seconds kWatchReconnectFor{60};
 
@@ -69,14 +49,16 @@ constexpr std::chrono::seconds kWatchReconnectFor{60};
 // refresh when piped, one JSON status per line with --json.
 class WatchView {
  public:
-  WatchView(std::ostream& out, std::ostream& err, bool redraw, bool json)
-      : out_(out), err_(err), redraw_(redraw), json_(json) {}
+  // `width`: the terminal's columns when redrawing. Lines are cut one short
+  // of it: a wrapped line would throw off the cursor-up count of the redraw.
+  WatchView(std::ostream& out, std::ostream& err, bool redraw, bool json, std::size_t width)
+      : out_(out), err_(err), redraw_(redraw), json_(json), width_(width > 1 ? width - 1 : 0) {}
 
   void Show(const v1::GetStatusResponse& status) {
     if (json_)
       out_ << ProtoToJson(status) << "\n";
     else if (redraw_)
-      Draw(FitToTerminal(RenderWatchFrame(status.cutover())), "");
+      Draw(FitLines(RenderWatchFrame(status.cutover()), width_), "");
     else
       out_ << RenderWatchLine(status.cutover());
     out_.flush();
@@ -87,7 +69,7 @@ class WatchView {
     if (json_)
       err_ << "cutoverctl: " << text << "\n";
     else if (redraw_)
-      Draw(last_frame_, FitToTerminal(text + "\n"));
+      Draw(last_frame_, FitLines(text + "\n", width_));
     else
       out_ << text << "\n";
     out_.flush();
@@ -107,6 +89,7 @@ class WatchView {
   std::ostream& err_;
   bool redraw_;
   bool json_;
+  std::size_t width_;
   std::size_t drawn_lines_ = 0;
   std::string last_frame_;
 };
@@ -117,10 +100,10 @@ int RunStatus(Context& ctx) {
   AgentClient agent = ctx.Agent();
   if (ctx.args.positionals.empty()) {
     const auto list = agent.ListCutovers();
-    Print(ctx, list, RenderCutoverList(list));
+    Print(ctx, list, RenderCutoverList(list, ctx.terminal_width));
   } else {
     const auto status = agent.GetStatus(ctx.Arg(0));
-    Print(ctx, status, RenderCutover(status.cutover()));
+    Print(ctx, status, RenderCutover(status.cutover(), ctx.terminal_width));
   }
   return kExitOk;
 }
@@ -133,8 +116,11 @@ int RunWatch(Context& ctx) {
     if (!d || d->count() <= 0) throw UsageError("--interval: " + (d ? "must be above zero" : why));
     interval = *d;
   }
+  // Follow the cutover for good (a release day's window), or end with the
+  // rollout in force, with its exit code (CI).
+  const bool exit_on_end = ctx.args.Has("exit-on-end") || ctx.args.Has("once");
   AgentClient agent = ctx.Agent();
-  WatchView view(*ctx.out, *ctx.err, ctx.stdout_is_tty && !ctx.json, ctx.json);
+  WatchView view(*ctx.out, *ctx.err, ctx.stdout_is_tty && !ctx.json, ctx.json, ctx.terminal_width);
   bool answered_once = false;
   bool unreachable = false;
   std::chrono::steady_clock::time_point unreachable_since;
@@ -149,16 +135,20 @@ int RunWatch(Context& ctx) {
       const auto now = std::chrono::steady_clock::now();
       if (!unreachable) unreachable_since = now;
       unreachable = true;
-      if (now - unreachable_since > kWatchReconnectFor) throw;
+      if (exit_on_end && now - unreachable_since > kWatchReconnectFor) throw;
       view.Notice("agent unreachable for " +
                   agent::FormatDuration(
                       std::chrono::duration_cast<std::chrono::seconds>(now - unreachable_since)) +
-                  ", retrying (gives up after " + agent::FormatDuration(kWatchReconnectFor) + ")");
+                  ", retrying" +
+                  (exit_on_end
+                       ? " (gives up after " + agent::FormatDuration(kWatchReconnectFor) + ")"
+                       : ""));
       continue;
     }
     answered_once = true;
     unreachable = false;
     view.Show(status);
+    if (!exit_on_end) continue;
     const auto& cutover = status.cutover();
     const auto state =
         cutover.has_rollout() ? cutover.rollout().state() : v1::ROLLOUT_STATE_UNSPECIFIED;
@@ -186,6 +176,7 @@ int RunRolloutStart(Context& ctx) {
   request.set_cutover(ctx.Arg(0));
   *request.mutable_plan() = LoadPlanOrThrow(ctx.Arg(1));
   request.set_reason(ctx.args.Get("reason").value_or(""));
+  request.set_release(ctx.args.Get("release").value_or(""));
   const auto answer = ctx.Agent().StartRollout(request);
   Print(ctx, answer,
         RenderRollout(answer.rollout()) + "follow it with: cutoverctl watch " + ctx.Arg(0) + "\n");
@@ -197,8 +188,32 @@ int RunRolloutAction(Context& ctx) {
   v1::RolloutActionRequest request;
   request.set_cutover(ctx.Arg(0));
   request.set_reason(ctx.args.Get("reason").value_or(""));
+  request.set_release(ctx.args.Get("release").value_or(""));
+  request.set_one_step(ctx.args.Has("step"));
   const auto answer = ctx.Agent().RolloutAction(action, request);
-  Print(ctx, answer, RenderRollout(answer.rollout()));
+  Print(ctx, answer,
+        RenderRollout(answer.rollout()) +
+            (action == "retry" ? "follow it with: cutoverctl watch " + ctx.Arg(0) + "\n" : ""));
+  return kExitOk;
+}
+
+int RunPeerState(Context& ctx) {
+  v1::SetPeerStateRequest request;
+  request.set_cutover(ctx.Arg(0));
+  const std::string& slot = ctx.Arg(1);
+  if (slot == "blue")
+    request.set_slot(v1::SLOT_BLUE);
+  else if (slot == "green")
+    request.set_slot(v1::SLOT_GREEN);
+  else
+    throw UsageError("SLOT: \"" + slot + "\" is not blue or green");
+  request.set_address(ctx.Arg(2));
+  request.set_state(ctx.verb == "drain"  ? v1::PEER_STATE_DRAIN
+                    : ctx.verb == "down" ? v1::PEER_STATE_DOWN
+                                         : v1::PEER_STATE_UP);
+  request.set_reason(ctx.args.Get("reason").value_or(""));
+  const auto answer = ctx.Agent().SetPeerState(request);
+  Print(ctx, answer, RenderPeerState(answer));
   return kExitOk;
 }
 
@@ -209,7 +224,7 @@ int RunHistory(Context& ctx) {
   if (const auto limit = ctx.args.Get("limit"))
     request.set_limit(static_cast<std::uint32_t>(ParseCount("limit", *limit, 1, 100000)));
   const auto answer = ctx.Agent().GetHistory(request);
-  Print(ctx, answer, RenderHistory(answer));
+  Print(ctx, answer, RenderHistory(answer, ctx.terminal_width));
   return kExitOk;
 }
 

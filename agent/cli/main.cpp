@@ -1,4 +1,4 @@
-#include <curl/curl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -7,13 +7,14 @@
 #include "agent/cli/cli.hpp"
 
 int main(int argc, char** argv) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   cutover::cli::Environment env;
   if (const char* agent = std::getenv("CUTOVER_AGENT")) env.agent = agent;
   env.stdout_is_tty = ::isatty(STDOUT_FILENO) != 0;
+  winsize size{};
+  if (env.stdout_is_tty && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0)
+    env.terminal_width = size.ws_col;
   const std::vector<std::string> args(argv + 1, argv + argc);
   const int code = cutover::cli::RunCli(args, env, std::cout, std::cerr);
   std::cout.flush();
-  curl_global_cleanup();
   return code;
 }

@@ -158,17 +158,14 @@ class PlanReader {
     if (!n.IsMap()) Fail(n, "analysis", "expected a mapping (window, min_requests, ...)");
     CheckKeys(n, "analysis",
               {"window", "min_requests", "max_error_rate", "max_p99", "max_error_ratio_vs_blue",
-               "failure_threshold"});
+               "failure_threshold", "min_stalled", "warn_error_rate", "warn_p99",
+               "warn_error_ratio_vs_blue", "compare", "metrics"});
     const YAML::Node window = Required(n, "analysis", "window");
     *a->mutable_window() = Duration(window, "analysis.window");
     if (IsZero(a->window())) Fail(window, "analysis.window", "must be above zero");
     if (const auto v = n["min_requests"]) a->set_min_requests(Unsigned(v, "analysis.min_requests"));
-    if (const auto v = n["max_error_rate"]) {
-      std::string why;
-      const auto p = agent::ParsePercentWithSign(Scalar(v, "analysis.max_error_rate"), &why);
-      if (!p) Fail(v, "analysis.max_error_rate", why);
-      a->set_max_error_rate(*p / 100.0);
-    }
+    if (const auto v = n["max_error_rate"])
+      a->set_max_error_rate(Rate(v, "analysis.max_error_rate"));
     if (const auto v = n["max_p99"]) *a->mutable_max_p99() = Duration(v, "analysis.max_p99");
     if (const auto v = n["max_error_ratio_vs_blue"])
       a->set_max_error_ratio_vs_blue(NonNegative(v, "analysis.max_error_ratio_vs_blue"));
@@ -178,6 +175,92 @@ class PlanReader {
         Fail(v, "analysis.failure_threshold",
              "must be at most " + std::to_string(agent::kMaxFailureThreshold));
       a->set_failure_threshold(static_cast<std::uint32_t>(t));
+    }
+    if (const auto v = n["min_stalled"]) a->set_min_stalled(Unsigned32(v, "analysis.min_stalled"));
+    if (const auto v = n["warn_error_rate"])
+      a->set_warn_error_rate(Rate(v, "analysis.warn_error_rate"));
+    if (const auto v = n["warn_p99"]) *a->mutable_warn_p99() = Duration(v, "analysis.warn_p99");
+    if (const auto v = n["warn_error_ratio_vs_blue"])
+      a->set_warn_error_ratio_vs_blue(NonNegative(v, "analysis.warn_error_ratio_vs_blue"));
+    if (const auto v = n["compare"]) ReadCompare(v, a->mutable_compare());
+    if (const auto v = n["metrics"]) ReadMetrics(v, a);
+  }
+
+  // "1%": a share of requests (the '%' is required: 0.01 could mean either).
+  double Rate(const YAML::Node& v, const std::string& field) {
+    std::string why;
+    const auto p = agent::ParsePercentWithSign(Scalar(v, field), &why);
+    if (!p) Fail(v, field, why);
+    return *p / 100.0;
+  }
+
+  std::uint32_t Unsigned32(const YAML::Node& v, const std::string& field) {
+    const std::uint64_t u = Unsigned(v, field);
+    if (u > 1'000'000) Fail(v, field, "must be at most 1000000");
+    return static_cast<std::uint32_t>(u);
+  }
+
+  // Any finite number, negative ones too (a metric's threshold).
+  double Real(const YAML::Node& n, const std::string& field) {
+    const std::string s = Scalar(n, field);
+    double value = 0;
+    const char* begin = s.data() + (s.size() > 1 && s[0] == '+' ? 1 : 0);
+    const auto [end, ec] = std::from_chars(begin, s.data() + s.size(), value);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(value))
+      Fail(n, field, "\"" + s + "\" is not a number");
+    return value;
+  }
+
+  void ReadCompare(const YAML::Node& n, v1::Compare* c) {
+    const std::string f = "analysis.compare";
+    if (!n.IsMap()) Fail(n, f, "expected a mapping {method: sequential, alpha: 0.01}");
+    CheckKeys(n, f, {"method", "alpha", "latency", "promote_early"});
+    const YAML::Node method = Required(n, f, "method");
+    if (Scalar(method, f + ".method") != "sequential")
+      Fail(method, f + ".method", "\"" + method.Scalar() + "\" is not sequential");
+    c->set_method(v1::COMPARE_METHOD_SEQUENTIAL);
+    if (const auto v = n["alpha"]) {
+      const double alpha = NonNegative(v, f + ".alpha");
+      if (alpha <= 0 || alpha > agent::kMaxCompareAlpha)
+        Fail(v, f + ".alpha", "must be above 0 and at most 0.5");
+      c->set_alpha(alpha);
+    }
+    if (const auto v = n["latency"]) c->set_latency(Bool(v, f + ".latency"));
+    if (const auto v = n["promote_early"]) c->set_promote_early(Bool(v, f + ".promote_early"));
+  }
+
+  void ReadMetrics(const YAML::Node& n, v1::Analysis* a) {
+    if (!n.IsSequence())
+      Fail(n, "analysis.metrics", "must be a list of {name, prometheus, query, ...}");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node item = n[i];
+      const std::string f = "analysis.metrics[" + std::to_string(i) + "]";
+      if (!item.IsMap()) Fail(item, f, "expected {name, prometheus, query, max/min, ...}");
+      CheckKeys(item, f,
+                {"name", "prometheus", "query", "max", "min", "warn_max", "warn_min", "interval",
+                 "timeout", "failure_limit"});
+      v1::MetricCheck* m = a->add_metrics();
+      const YAML::Node name = Required(item, f, "name");
+      m->set_name(NonEmptyString(name, f + ".name"));
+      if (!names.insert(m->name()).second) Fail(name, f + ".name", "given to two metrics");
+      m->set_prometheus(NonEmptyString(Required(item, f, "prometheus"), f + ".prometheus"));
+      m->set_query(NonEmptyString(Required(item, f, "query"), f + ".query"));
+      if (const auto v = item["max"]) m->set_max(Real(v, f + ".max"));
+      if (const auto v = item["min"]) m->set_min(Real(v, f + ".min"));
+      if (const auto v = item["warn_max"]) m->set_warn_max(Real(v, f + ".warn_max"));
+      if (const auto v = item["warn_min"]) m->set_warn_min(Real(v, f + ".warn_min"));
+      if (!m->has_max() && !m->has_min()) Fail(item, f, "needs a threshold: max, min or both");
+      if (const auto v = item["interval"]) {
+        *m->mutable_interval() = Duration(v, f + ".interval");
+        if (IsZero(m->interval())) Fail(v, f + ".interval", "must be above zero");
+      }
+      if (const auto v = item["timeout"]) {
+        *m->mutable_timeout() = Duration(v, f + ".timeout");
+        if (IsZero(m->timeout())) Fail(v, f + ".timeout", "must be above zero");
+      }
+      if (const auto v = item["failure_limit"])
+        m->set_failure_limit(Unsigned32(v, f + ".failure_limit"));
     }
   }
 
@@ -193,6 +276,7 @@ class PlanReader {
     for (std::size_t i = 0; i < gates.size(); ++i) {
       const YAML::Node item = gates[i];
       const std::string field = "gates[" + std::to_string(i) + "]";
+      if (item.IsMap() && item.size() > 1) MisplacedGateKey(item, field);
       if (!item.IsMap() || item.size() != 1)
         Fail(item, field,
              "each gate is one of replication_lag, sql, parity, reversibility (one per list item)");
@@ -232,6 +316,32 @@ class PlanReader {
         *gate->mutable_timeout() = Duration(t, path + ".timeout");
         if (IsZero(gate->timeout())) Fail(t, path + ".timeout", "must be above zero");
       }
+    }
+  }
+
+  static bool IsGateKind(const std::string& key) {
+    return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility";
+  }
+
+  // A list item with one gate and other keys beside it: the other keys were
+  // meant for the gate but are indented as its siblings (`- sql: {...}` then
+  // `  timeout: 3s` on the next line). Name the key and where it goes.
+  void MisplacedGateKey(const YAML::Node& item, const std::string& field) {
+    std::string kind;
+    int kinds = 0;
+    for (const auto& kv : item)
+      if (IsGateKind(kv.first.Scalar())) {
+        kind = kv.first.Scalar();
+        ++kinds;
+      }
+    if (kinds != 1) return;
+    for (const auto& kv : item) {
+      const std::string key = kv.first.Scalar();
+      if (key == kind) continue;
+      Fail(kv.first, field + "." + key,
+           "\"" + key + "\" is beside the " + kind + " gate, not inside it: it belongs in the " +
+               kind + " mapping (- " + kind + ": {..., " + key + ": ...}, or indented under " +
+               kind + ":)");
     }
   }
 

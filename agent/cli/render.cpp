@@ -1,30 +1,92 @@
 #include "agent/cli/render.hpp"
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <set>
 #include <sstream>
 
+#include "agent/core/analysis_defaults.hpp"
 #include "agent/core/units.hpp"
 
 namespace cutover::cli {
 
 namespace v1 = cutover::v1;
 
-std::string Table::Render() const {
+std::size_t DisplayWidth(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  }));
+}
+
+namespace {
+
+// The first `width` columns of `text`, "…" in the last one when cut.
+std::string Cut(const std::string& text, std::size_t width) {
+  if (DisplayWidth(text) <= width) return text;
+  if (width == 0) return "";
+  std::string out;
+  std::size_t columns = 0;
+  for (char c : text) {
+    const bool starts = (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    if (starts && ++columns == width) break;
+    out += c;
+  }
+  return out + "\u2026";
+}
+
+}  // namespace
+
+std::string FitLines(const std::string& text, std::size_t width) {
+  if (width == 0) return text;
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += Cut(text.substr(start, end - start), width) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string Table::Render(std::size_t max_width) const {
   std::vector<std::size_t> widths;
   for (const auto& row : rows_) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (std::size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+  }
+  if (max_width > 0 && !widths.empty()) {
+    // Narrow the widest column, one column of text at a time, never below
+    // its header (or 6): the wide free-text columns give way first.
+    std::vector<std::size_t> floor(widths.size());
+    for (std::size_t i = 0; i < widths.size(); ++i)
+      floor[i] = std::min(
+          widths[i], std::max<std::size_t>(6, i < rows_[0].size() ? DisplayWidth(rows_[0][i]) : 0));
+    std::size_t total = 2 * (widths.size() - 1);
+    for (auto w : widths) total += w;
+    while (total > max_width) {
+      std::size_t widest = widths.size();
+      for (std::size_t i = 0; i < widths.size(); ++i)
+        if (widths[i] > floor[i] && (widest == widths.size() || widths[i] > widths[widest]))
+          widest = i;
+      if (widest == widths.size()) break;
+      --widths[widest];
+      --total;
+    }
   }
   std::string out;
   for (const auto& row : rows_) {
     std::string line;
     for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+      const std::string cell = Cut(row[i], widths[i]);
+      line += cell;
+      if (i + 1 < row.size()) line += std::string(widths[i] - DisplayWidth(cell) + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
@@ -57,6 +119,17 @@ std::string StateName(v1::RolloutState state) {
       return "aborted";
     default:
       return "none";
+  }
+}
+
+std::string PeerStateName(v1::PeerState state) {
+  switch (state) {
+    case v1::PEER_STATE_DRAIN:
+      return "drain";
+    case v1::PEER_STATE_DOWN:
+      return "down";
+    default:
+      return "up";
   }
 }
 
@@ -99,11 +172,132 @@ std::string ProgressBar(double fraction, int width) {
 
 namespace {
 
+// "2e+09", "0.01", "1.5": a number as short as it reads.
+std::string Short(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", value);
+  return buf;
+}
+
 std::string Number(double value, int decimals = 1) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
   return buf;
 }
+
+namespace pb = google::protobuf;
+
+// What people call a Measurement field; a field without a name here is
+// shown by its own ("max_error_ratio_vs_blue" as "max error ratio vs blue").
+std::string MeasureLabel(const std::string& field) {
+  static const std::map<std::string, std::string> kLabels = {
+      {"window", "window"},
+      {"requests", "requests"},
+      {"errors", "errors"},
+      {"error_rate", "5xx"},
+      {"p99_ms", "p99"},
+      {"blue_error_rate", "old slot 5xx"},
+      {"max_error_ratio_vs_blue", "5xx ratio to old slot at most"},
+  };
+  if (auto it = kLabels.find(field); it != kLabels.end()) return it->second;
+  std::string label = field;
+  std::replace(label.begin(), label.end(), '_', ' ');
+  return label;
+}
+
+// A field's value by what its name says it is: a rate is a fraction shown
+// as a percentage, *_ms milliseconds, a ratio a factor.
+std::string MeasureValue(const v1::Measurement& m, const pb::FieldDescriptor* f) {
+  const pb::Reflection* r = m.GetReflection();
+  const std::string& name = f->name();
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+      if (f->message_type()->full_name() == "google.protobuf.Duration") {
+        const auto& d = static_cast<const pb::Duration&>(r->GetMessage(m, f));
+        return agent::FormatDuration(ToNanos(d));
+      }
+      if (f->message_type()->full_name() == "google.protobuf.Timestamp")
+        return FormatTimestamp(static_cast<const pb::Timestamp&>(r->GetMessage(m, f)));
+      return "?";
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: {
+      const double v = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_DOUBLE ? r->GetDouble(m, f)
+                                                                            : r->GetFloat(m, f);
+      if (name.ends_with("_rate")) return agent::FormatFraction(v);
+      if (name.ends_with("_ms")) return FormatMillis(v);
+      if (name.find("ratio") != std::string::npos) return Number(v, 2) + "x";
+      return Number(v, 2);
+    }
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      return std::to_string(r->GetUInt64(m, f));
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      return std::to_string(r->GetUInt32(m, f));
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      return std::to_string(r->GetInt64(m, f));
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      return std::to_string(r->GetInt32(m, f));
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return r->GetBool(m, f) ? "yes" : "no";
+    case pb::FieldDescriptor::CPPTYPE_ENUM:
+      return r->GetEnum(m, f)->name();
+    default:
+      return r->GetString(m, f);
+  }
+}
+
+// The numbers every judged window has, shown even at zero.
+bool IsCore(const std::string& field) {
+  static const std::set<std::string> kCore = {"window",     "requests", "errors",
+                                              "error_rate", "p99_ms",   "blue_error_rate"};
+  return kCore.contains(field);
+}
+
+bool IsThreshold(const std::string& field) {
+  return field.starts_with("max_") || field.starts_with("min_") || field.starts_with("warn_");
+}
+
+// A threshold of zero is "no limit" in every Analysis field: for proto3's
+// implicit presence, HasField is "not zero".
+bool IsSet(const v1::Measurement& m, const pb::FieldDescriptor* f) {
+  return !f->is_repeated() && m.GetReflection()->HasField(m, f);
+}
+
+}  // namespace
+
+std::string JudgedText(const v1::Measurement& m) {
+  const pb::Descriptor* d = m.GetDescriptor();
+  std::vector<std::string> parts;
+  std::set<const pb::FieldDescriptor*> paired;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    if (f->is_repeated() || IsThreshold(f->name())) continue;
+    // The window's own numbers always; the rest (stalls, the comparison,
+    // the metric behind a decision) only when they say something.
+    if (!IsCore(f->name()) && !IsSet(m, f)) continue;
+    std::string text = MeasureLabel(f->name()) + " " + MeasureValue(m, f);
+    std::string limits;
+    for (const char* prefix : {"min_", "warn_", "max_"}) {
+      const pb::FieldDescriptor* t = d->FindFieldByName(prefix + f->name());
+      if (t == nullptr) continue;
+      paired.insert(t);
+      if (!IsSet(m, t)) continue;
+      const std::string word = std::string(prefix).substr(0, std::string(prefix).size() - 1);
+      limits += (limits.empty() ? "" : ", ") + word + " " + MeasureValue(m, t);
+    }
+    if (!limits.empty()) text += " (" + limits + ")";
+    parts.push_back(text);
+  }
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    if (f->is_repeated() || !IsThreshold(f->name()) || paired.contains(f) || !IsSet(m, f)) continue;
+    parts.push_back(MeasureLabel(f->name()) + " " + MeasureValue(m, f));
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+namespace {
 
 bool HasRollout(const v1::Cutover& c) {
   return c.has_rollout() && c.rollout().state() != v1::ROLLOUT_STATE_UNSPECIFIED;
@@ -145,7 +339,9 @@ double HoldFraction(const v1::Rollout& r) {
 
 std::string Rollout1Line(const v1::Rollout& r) {
   std::string line = "rollout " + r.id() + ": " + StateName(r.state()) + ", " +
-                     SlotName(r.from_slot()) + " -> " + SlotName(r.to_slot()) + ", " + StepText(r);
+                     SlotName(r.from_slot()) + " -> " + SlotName(r.to_slot()) +
+                     (r.release().empty() ? "" : " (release " + r.release() + ")") + ", " +
+                     StepText(r);
   if (!RolloutEnded(r.state())) {
     line += ", hold " + HoldText(r) + ", " + std::to_string(r.step_healthy_requests()) +
             " healthy requests";
@@ -166,11 +362,11 @@ std::string GateLines(const google::protobuf::RepeatedPtrField<v1::GateResult>& 
 
 void SlotRow(Table* table, const std::string& slot, const std::string& upstream, double weight,
              const v1::SlotStats& s) {
-  table->Add({slot, upstream, agent::FormatPercent(weight), Number(s.requests_per_second()),
-              agent::FormatFraction(s.error_rate()), FormatMillis(s.p99_ms()),
-              std::to_string(s.window_requests()), std::to_string(s.requests()),
-              std::to_string(s.responses_5xx()), std::to_string(s.failures()),
-              std::to_string(s.failovers())});
+  table->Add({slot, upstream, s.release().empty() ? "-" : s.release(), agent::FormatPercent(weight),
+              Number(s.requests_per_second()), agent::FormatFraction(s.error_rate()),
+              FormatMillis(s.p99_ms()), std::to_string(s.window_requests()),
+              std::to_string(s.requests()), std::to_string(s.responses_5xx()),
+              std::to_string(s.failures()), std::to_string(s.failovers())});
 }
 
 // "gates: sql FAIL (lag 12s > 5s), parity pass": what a gate event saw.
@@ -182,6 +378,33 @@ std::string GatesText(const v1::Event& e) {
     if (!g.passed() || g.warning()) text += " (" + g.detail() + ")";
   }
   return text;
+}
+
+// What the judge sees beyond the window: stalls, the sequential statistics,
+// the metric checks and the warnings in force.
+std::string JudgeLines(const v1::Rollout& r) {
+  const auto& m = r.judged();
+  std::string out;
+  if (m.stalled() > 0 || m.waiting() > 0)
+    out += "waiting: " + std::to_string(m.waiting()) + " requests, " + std::to_string(m.stalled()) +
+           " longer than the maximum P99\n";
+  if (m.compare_bound() > 0) {
+    out += "compare: errors " + Short(m.compare_statistic()) + " (" +
+           std::to_string(m.compare_new_errors()) + " new vs " +
+           Number(m.compare_expected_new_errors(), 1) + " expected), latency " +
+           Short(m.latency_statistic()) + "; reverts at " + Short(m.compare_bound()) + "\n";
+  }
+  for (const auto& metric : r.metrics())
+    out += "metric " + metric.name() + ": " +
+           (metric.measured() ? Short(metric.value()) : std::string("not measured")) +
+           (metric.healthy() ? " (healthy)" : "") +
+           (metric.detail().empty() || metric.measured() ? "" : " - " + metric.detail()) + "\n";
+  if (r.warnings_size() > 0) {
+    std::string list;
+    for (const auto& w : r.warnings()) list += (list.empty() ? "" : ", ") + w;
+    out += "warnings: " + list + "\n";
+  }
+  return out;
 }
 
 std::string MeasurementText(const v1::Event& e) {
@@ -199,7 +422,7 @@ std::string MeasurementText(const v1::Event& e) {
 
 }  // namespace
 
-std::string RenderCutoverList(const v1::ListCutoversResponse& list) {
+std::string RenderCutoverList(const v1::ListCutoversResponse& list, std::size_t width) {
   if (list.cutovers_size() == 0) return "no cutovers (is nginx running with a cutover upstream?)\n";
   Table table({"CUTOVER", "BLUE", "GREEN", "SPLIT (BLUE/GREEN)", "EPOCH", "LIVE", "ROLLOUT"});
   std::string fleets;
@@ -212,20 +435,32 @@ std::string RenderCutoverList(const v1::ListCutoversResponse& list) {
          std::to_string(c.epoch()), SlotName(c.live_slot()), rollout});
     if (c.has_fleet()) fleets += c.name() + ": " + FleetSummary(c.fleet()) + "\n";
   }
-  return table.Render() + fleets;
+  return table.Render(width) + fleets;
 }
 
-std::string RenderCutover(const v1::Cutover& c) {
+std::string RenderCutover(const v1::Cutover& c, std::size_t width) {
   std::string out = "cutover " + c.name() + "  epoch " + std::to_string(c.epoch()) +
                     "  live slot " + SlotName(c.live_slot()) + "\n";
-  Table table({"SLOT", "UPSTREAM", "WEIGHT", "REQ/S", "5XX RATE", "P99", "WINDOW REQ", "REQUESTS",
-               "5XX", "FAILURES", "FAILOVERS"});
+  Table table({"SLOT", "UPSTREAM", "RELEASE", "WEIGHT", "REQ/S", "5XX RATE", "P99", "WINDOW REQ",
+               "REQUESTS", "5XX", "FAILURES", "FAILOVERS"});
   SlotRow(&table, "blue", c.blue_upstream(), c.blue_percent(), c.blue());
   SlotRow(&table, "green", c.green_upstream(), c.green_percent(), c.green());
-  out += table.Render();
-  if (c.has_fleet()) out += RenderFleet(c.fleet());
+  out += table.Render(width);
+  if (c.peers_size() > 0) {
+    Table peers({"PEER", "SLOT", "STATE", "REQUESTS", "5XX", "FAILURES"});
+    for (const auto& p : c.peers())
+      peers.Add({p.address(), SlotName(p.slot()), PeerStateName(p.state()),
+                 std::to_string(p.requests()), std::to_string(p.responses_5xx()),
+                 std::to_string(p.failures())});
+    out += peers.Render(width);
+  }
+  if (!c.green().waits_counted())
+    out +=
+        "note: nginx's module predates the waiting counters (state-file revision 0): a slot "
+        "that stops answering is seen only when nginx times its requests out\n";
+  if (c.has_fleet()) out += RenderFleet(c.fleet(), width);
   if (!HasRollout(c)) return out + "rollout: none\n";
-  return out + RenderRollout(c.rollout());
+  return out + FitLines(RenderRollout(c.rollout()), width);
 }
 
 std::string FleetSummary(const v1::FleetStatus& f) {
@@ -243,7 +478,7 @@ std::string FleetSummary(const v1::FleetStatus& f) {
   return out;
 }
 
-std::string RenderFleet(const v1::FleetStatus& f) {
+std::string RenderFleet(const v1::FleetStatus& f, std::size_t width) {
   std::string out = FleetSummary(f) + "\n";
   if (!f.connected())
     out += "as of " + FormatTimestamp(f.as_of()) + " (this node keeps its last weights)\n";
@@ -255,7 +490,7 @@ std::string RenderFleet(const v1::FleetStatus& f) {
                agent::FormatPercent(n.applied_green_percent()), std::to_string(n.applied_epoch()),
                agent::FormatDuration(ToNanos(n.heartbeat_age())) + " ago", state});
   }
-  return out + table.Render();
+  return out + table.Render(width);
 }
 
 std::string RenderRollout(const v1::Rollout& r) {
@@ -263,12 +498,14 @@ std::string RenderRollout(const v1::Rollout& r) {
   if (r.awaiting_apply() && !RolloutEnded(r.state()))
     out += "waiting for every live node of the fleet to apply the step (its hold starts then)\n";
   if (!r.pause_reason().empty()) out += "paused because: " + r.pause_reason() + "\n";
+  if (r.has_judged()) out += "judged: " + JudgedText(r.judged()) + "\n";
   if (!r.last_decision().empty()) out += "last decision: " + r.last_decision() + "\n";
   if (r.gates_size() > 0) out += GateLines(r.gates());
+  if (!RolloutEnded(r.state())) out += JudgeLines(r);
   return out;
 }
 
-std::string RenderHistory(const v1::GetHistoryResponse& history) {
+std::string RenderHistory(const v1::GetHistoryResponse& history, std::size_t width) {
   if (history.events_size() == 0) return "no events\n";
   Table table({"SEQ", "TIME", "KIND", "STEP", "GREEN", "EPOCH", "ACTOR", "REASON", "MEASURED"});
   for (const auto& e : history.events()) {
@@ -277,11 +514,14 @@ std::string RenderHistory(const v1::GetHistoryResponse& history) {
     std::string green = agent::FormatPercent(e.weight_after());
     if (e.weight_before() != e.weight_after())
       green = agent::FormatPercent(e.weight_before()) + " -> " + green;
+    std::string reason = e.reason();
+    if (!e.release().empty())
+      reason = "release " + e.release() + (reason.empty() ? "" : ": " + reason);
     table.Add({std::to_string(e.sequence()), FormatTimestamp(e.time()), e.kind(), step, green,
                std::to_string(e.epoch()), e.actor().empty() ? "-" : e.actor(),
-               e.reason().empty() ? "-" : e.reason(), MeasurementText(e)});
+               reason.empty() ? "-" : reason, MeasurementText(e)});
   }
-  return table.Render();
+  return table.Render(width);
 }
 
 std::string RenderPlan(const v1::Plan& plan) {
@@ -301,6 +541,37 @@ std::string RenderPlan(const v1::Plan& plan) {
     out += ", 5xx rate at most " + Number(a.max_error_ratio_vs_blue(), 2) + "x blue's";
   out +=
       ", act after " + std::to_string(std::max(1u, a.failure_threshold())) + " failing window(s)\n";
+  if (ToNanos(a.max_p99()).count() > 0)
+    out += "stall: " + std::to_string(agent::MinStalled(a)) +
+           " requests waiting longer than the maximum P99 (over 1% of the window) act at once\n";
+  std::string warn;
+  if (a.warn_error_rate() > 0) warn += ", 5xx above " + agent::FormatFraction(a.warn_error_rate());
+  if (ToNanos(a.warn_p99()).count() > 0)
+    warn += ", P99 above " + agent::FormatDuration(ToNanos(a.warn_p99()));
+  if (a.warn_error_ratio_vs_blue() > 0)
+    warn += ", 5xx rate above " + Number(a.warn_error_ratio_vs_blue(), 2) + "x blue's";
+  if (!warn.empty()) out += "warn (no action): " + warn.substr(2) + "\n";
+  if (a.has_compare()) {
+    const auto& c = a.compare();
+    out += "compare: sequential, alpha " + Short(agent::CompareAlpha(c)) + " (reverts at " +
+           Short(1.0 / agent::CompareAlpha(c)) + "), " +
+           (agent::CompareLatency(c) ? "errors and latency" : "errors") +
+           (c.promote_early() ? ", promotes early once 5xx is shown below " +
+                                    agent::FormatFraction(a.max_error_rate())
+                              : "") +
+           "\n";
+  }
+  for (const auto& m : a.metrics()) {
+    std::string limits;
+    if (m.has_max()) limits += ", max " + Short(m.max());
+    if (m.has_min()) limits += ", min " + Short(m.min());
+    if (m.has_warn_max()) limits += ", warn above " + Short(m.warn_max());
+    if (m.has_warn_min()) limits += ", warn below " + Short(m.warn_min());
+    out += "metric " + m.name() + ": " + m.query() + " on " + m.prometheus() + limits + ", every " +
+           agent::FormatDuration(agent::MetricInterval(m)) + " (timeout " +
+           agent::FormatDuration(agent::MetricTimeout(m)) + "), pause after " +
+           std::to_string(agent::MetricFailureLimit(m)) + " failed queries in a row\n";
+  }
   out += std::string("on breach: ") +
          (plan.on_breach() == v1::BREACH_ACTION_PAUSE ? "pause" : "revert") + "\n";
   out += "gates: " + std::to_string(plan.gates_size()) + "\n";
@@ -326,6 +597,13 @@ std::string RenderSetWeight(const v1::SetWeightResponse& response) {
   return out;
 }
 
+std::string RenderPeerState(const v1::SetPeerStateResponse& response) {
+  const auto& peer = response.event().peer();
+  return response.cutover().name() + ": " + SlotName(peer.slot()) + " peer " + peer.address() +
+         " " + PeerStateName(peer.before()) + " -> " + PeerStateName(peer.after()) +
+         " (from the next request on)\n";
+}
+
 std::string RenderWatchFrame(const v1::Cutover& c) {
   std::string out = c.name() + "  split blue " + agent::FormatPercent(c.blue_percent()) +
                     " / green " + agent::FormatPercent(c.green_percent()) + "  epoch " +
@@ -334,16 +612,22 @@ std::string RenderWatchFrame(const v1::Cutover& c) {
     out += "no rollout\n";
   } else {
     const auto& r = c.rollout();
-    out += "rollout " + r.id() + "  " + StateName(r.state()) + "  " + StepText(r) + "\n";
+    out += "rollout " + r.id() + "  " + StateName(r.state()) + "  " + StepText(r) +
+           (r.release().empty() ? "" : "  release " + r.release()) + "\n";
     if (!RolloutEnded(r.state()))
       out += "hold   " + ProgressBar(HoldFraction(r), 30) + " " + HoldText(r) + ", " +
              std::to_string(r.step_healthy_requests()) + " healthy requests\n";
     if (!r.pause_reason().empty()) out += "paused because: " + r.pause_reason() + "\n";
+    // What the agent judged the new slot on, against the plan's thresholds:
+    // the numbers behind its decisions, not the status window's.
+    if (r.has_judged())
+      out += "judged " + SlotName(r.to_slot()) + ": " + JudgedText(r.judged()) + "\n";
   }
-  Table table({"", "REQ/S", "5XX RATE", "P99", "WINDOW REQ"});
+  Table table({"", "RELEASE", "REQ/S", "5XX RATE", "P99", "WINDOW REQ"});
   for (const auto& [name, s] : {std::pair{"green", &c.green()}, std::pair{"blue", &c.blue()}})
-    table.Add({name, Number(s->requests_per_second()), agent::FormatFraction(s->error_rate()),
-               FormatMillis(s->p99_ms()), std::to_string(s->window_requests())});
+    table.Add({name, s->release().empty() ? "-" : s->release(), Number(s->requests_per_second()),
+               agent::FormatFraction(s->error_rate()), FormatMillis(s->p99_ms()),
+               std::to_string(s->window_requests())});
   out += table.Render();
   if (HasRollout(c) && !c.rollout().last_decision().empty())
     out += "last decision: " + c.rollout().last_decision() + "\n";
@@ -357,7 +641,9 @@ std::string RenderWatchLine(const v1::Cutover& c) {
   if (HasRollout(c)) {
     const auto& r = c.rollout();
     line += " " + StateName(r.state()) + " " + StepText(r);
+    if (!r.release().empty()) line += " release " + r.release();
     if (!RolloutEnded(r.state())) line += " hold " + HoldText(r);
+    if (r.has_judged()) line += " judged: " + JudgedText(r.judged()) + ";";
   }
   line += " green 5xx " + agent::FormatFraction(c.green().error_rate()) + " p99 " +
           FormatMillis(c.green().p99_ms()) + " blue 5xx " +

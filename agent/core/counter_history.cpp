@@ -28,10 +28,10 @@ void CounterHistory::SetRetention(std::chrono::nanoseconds retention) {
 }
 
 WindowStats CounterHistory::Window(const std::string& cutover, state::Slot slot,
-                                   std::chrono::nanoseconds window) const {
+                                   const WindowQuery& query) const {
   auto it = histories_.find(cutover);
   if (it == histories_.end()) return WindowStats{};
-  return it->second[static_cast<std::size_t>(slot)].Window(window);
+  return it->second[static_cast<std::size_t>(slot)].Window(query);
 }
 
 }  // namespace cutover::agent

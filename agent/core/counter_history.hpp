@@ -20,8 +20,11 @@ class CounterHistory {
   // Grows (never shrinks below the default) the history kept: the longest
   // analysis window in use.
   void SetRetention(std::chrono::nanoseconds retention);
+  WindowStats Window(const std::string& cutover, state::Slot slot, const WindowQuery& query) const;
   WindowStats Window(const std::string& cutover, state::Slot slot,
-                     std::chrono::nanoseconds window) const;
+                     std::chrono::nanoseconds window) const {
+    return Window(cutover, slot, WindowQuery{window});
+  }
   // Forgets every sample (the state file was replaced: counters restart).
   void Clear() { histories_.clear(); }
 

@@ -20,5 +20,9 @@ inline constexpr char kResumed[] = "resumed";
 inline constexpr char kPromoted[] = "promoted";
 inline constexpr char kCompleted[] = "completed";
 inline constexpr char kAborted[] = "aborted";
+inline constexpr char kPeerStateSet[] = "peer_state_set";
+// A signal crossed its warning level (warn_error_rate, warn_p99, a metric's
+// warn_max...): journaled once, acts on nothing.
+inline constexpr char kWarning[] = "warning";
 
 }  // namespace cutover::agent::event_kind

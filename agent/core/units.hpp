@@ -81,6 +81,30 @@ inline state::Slot FromProto(v1::Slot s) {
   return s == v1::SLOT_GREEN ? state::Slot::kGreen : state::Slot::kBlue;
 }
 
+inline v1::PeerState ToProto(state::PeerAdmin a) {
+  switch (a) {
+    case state::PeerAdmin::kDrain:
+      return v1::PEER_STATE_DRAIN;
+    case state::PeerAdmin::kDown:
+      return v1::PEER_STATE_DOWN;
+    default:
+      return v1::PEER_STATE_UP;
+  }
+}
+// nullopt for PEER_STATE_UNSPECIFIED (and values the proto does not know).
+inline std::optional<state::PeerAdmin> FromProto(v1::PeerState s) {
+  switch (s) {
+    case v1::PEER_STATE_UP:
+      return state::PeerAdmin::kUp;
+    case v1::PEER_STATE_DRAIN:
+      return state::PeerAdmin::kDrain;
+    case v1::PEER_STATE_DOWN:
+      return state::PeerAdmin::kDown;
+    default:
+      return std::nullopt;
+  }
+}
+
 inline Nanos FromProto(const google::protobuf::Duration& d) {
   return std::chrono::seconds(d.seconds()) + Nanos(d.nanos());
 }

@@ -1,7 +1,10 @@
 #include "agent/core/validation.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <string_view>
+#include <tuple>
 
 #include "agent/core/units.hpp"
 #include "cutover/percent.hpp"
@@ -32,6 +35,134 @@ void ValidateDuration(const std::string& field, const google::protobuf::Duration
     throw InvalidArgument(field, "is longer than " + FormatDuration(kMaxDuration));
 }
 
+bool Finite(double v) { return std::isfinite(v); }
+
+void ValidateFraction(const std::string& field, double v) {
+  if (!Finite(v) || v < 0.0 || v > 1.0)
+    throw InvalidArgument(field,
+                          "must be a fraction between 0 and 1 (0.01 is 1%), got " + Number(v));
+}
+
+// http://host[:port][/path] or https://...: no credentials (nothing to keep
+// out of the journal), no query or fragment (the agent adds its own query).
+void ValidatePrometheusUrl(const std::string& field, const std::string& url) {
+  const std::string_view u(url);
+  std::size_t rest = 0;
+  if (u.rfind("http://", 0) == 0)
+    rest = 7;
+  else if (u.rfind("https://", 0) == 0)
+    rest = 8;
+  else
+    throw InvalidArgument(field, "must be an http:// or https:// URL");
+  const std::size_t slash = u.find('/', rest);
+  const std::string_view authority =
+      u.substr(rest, slash == std::string_view::npos ? std::string_view::npos : slash - rest);
+  if (authority.empty()) throw InvalidArgument(field, "has no host");
+  if (authority.find('@') != std::string_view::npos)
+    throw InvalidArgument(field, "must not hold credentials (user:password@)");
+  if (u.find_first_of("?#") != std::string_view::npos)
+    throw InvalidArgument(field, "must not have a query or fragment (it is the API's base URL)");
+  for (char c : u)
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+      throw InvalidArgument(field, "must not contain spaces or control characters");
+}
+
+void ValidateMetric(const v1::MetricCheck& m, const std::string& f) {
+  if (m.name().empty()) throw InvalidArgument(f + ".name", "must not be empty");
+  if (m.name().size() > kMaxMetricNameLength)
+    throw InvalidArgument(f + ".name",
+                          "longer than " + std::to_string(kMaxMetricNameLength) + " characters");
+  for (char c : m.name())
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      throw InvalidArgument(f + ".name", "may hold only a-z, 0-9 and _, got \"" + m.name() + "\"");
+  if (m.prometheus().empty()) throw InvalidArgument(f + ".prometheus", "is required");
+  ValidatePrometheusUrl(f + ".prometheus", m.prometheus());
+  if (m.query().empty()) throw InvalidArgument(f + ".query", "must not be empty");
+  if (m.query().size() > kMaxMetricQueryLength)
+    throw InvalidArgument(f + ".query",
+                          "longer than " + std::to_string(kMaxMetricQueryLength) + " bytes");
+  if (!m.has_max() && !m.has_min()) throw InvalidArgument(f, "needs a threshold: max, min or both");
+  for (const auto& [key, has, v] :
+       {std::tuple{"max", m.has_max(), m.max()}, std::tuple{"min", m.has_min(), m.min()},
+        std::tuple{"warn_max", m.has_warn_max(), m.warn_max()},
+        std::tuple{"warn_min", m.has_warn_min(), m.warn_min()}})
+    if (has && !Finite(v)) throw InvalidArgument(f + "." + key, "must be a number");
+  if (m.has_max() && m.has_min() && m.min() >= m.max())
+    throw InvalidArgument(f + ".min",
+                          "must be below max (" + Number(m.max()) + "), got " + Number(m.min()));
+  if (m.has_warn_max() && m.has_max() && m.warn_max() >= m.max())
+    throw InvalidArgument(f + ".warn_max", "must be below max (" + Number(m.max()) +
+                                               "): a warning comes before the action, got " +
+                                               Number(m.warn_max()));
+  if (m.has_warn_min() && m.has_min() && m.warn_min() <= m.min())
+    throw InvalidArgument(f + ".warn_min", "must be above min (" + Number(m.min()) +
+                                               "): a warning comes before the action, got " +
+                                               Number(m.warn_min()));
+  ValidateDuration(f + ".interval", m.interval(), false);
+  if (FromProto(m.interval()) > Nanos(0) && FromProto(m.interval()) < kMinMetricInterval)
+    throw InvalidArgument(f + ".interval",
+                          "must be at least " + FormatDuration(kMinMetricInterval));
+  ValidateDuration(f + ".timeout", m.timeout(), false);
+  if (m.failure_limit() > kMaxFailureThreshold)
+    throw InvalidArgument(f + ".failure_limit",
+                          "must be at most " + std::to_string(kMaxFailureThreshold));
+}
+
+// The judge's keys: stalls, warning levels, the sequential comparison and
+// the metric checks. A warning level must come before the threshold it
+// warns of.
+void ValidateJudgeKeys(const v1::Analysis& analysis, const std::string& a) {
+  if (analysis.warn_error_rate() != 0) {
+    ValidateFraction(a + ".warn_error_rate", analysis.warn_error_rate());
+    if (analysis.warn_error_rate() >= analysis.max_error_rate())
+      throw InvalidArgument(a + ".warn_error_rate",
+                            "must be below max_error_rate (" + Number(analysis.max_error_rate()) +
+                                "): a warning comes before the action, got " +
+                                Number(analysis.warn_error_rate()));
+  }
+  ValidateDuration(a + ".warn_p99", analysis.warn_p99(), false);
+  const Nanos max_p99 = FromProto(analysis.max_p99());
+  if (max_p99 > Nanos(0) && FromProto(analysis.warn_p99()) >= max_p99)
+    throw InvalidArgument(a + ".warn_p99", "must be below max_p99 (" + FormatDuration(max_p99) +
+                                               "): a warning comes before the action, got " +
+                                               FormatDuration(FromProto(analysis.warn_p99())));
+  const double warn_ratio = analysis.warn_error_ratio_vs_blue();
+  if (!Finite(warn_ratio) || warn_ratio < 0.0)
+    throw InvalidArgument(a + ".warn_error_ratio_vs_blue",
+                          "must be 0 (off) or positive, got " + Number(warn_ratio));
+  if (warn_ratio > 0 && analysis.max_error_ratio_vs_blue() > 0 &&
+      warn_ratio >= analysis.max_error_ratio_vs_blue())
+    throw InvalidArgument(a + ".warn_error_ratio_vs_blue",
+                          "must be below max_error_ratio_vs_blue (" +
+                              Number(analysis.max_error_ratio_vs_blue()) +
+                              "): a warning comes before the action, got " + Number(warn_ratio));
+  if (analysis.has_compare()) {
+    const v1::Compare& c = analysis.compare();
+    const std::string f = a + ".compare";
+    if (c.method() != v1::COMPARE_METHOD_SEQUENTIAL)
+      throw InvalidArgument(f + ".method", "must be sequential");
+    if (!Finite(c.alpha()) || c.alpha() < 0.0 || c.alpha() > kMaxCompareAlpha)
+      throw InvalidArgument(
+          f + ".alpha",
+          "must be above 0 and at most " + Number(kMaxCompareAlpha) + ", got " + Number(c.alpha()));
+    if (c.promote_early() && analysis.max_error_rate() <= 0)
+      throw InvalidArgument(f + ".promote_early",
+                            "needs max_error_rate above 0: early promotion shows the error rate "
+                            "is below it");
+  }
+  if (analysis.metrics_size() > static_cast<int>(kMaxMetricChecks))
+    throw InvalidArgument(a + ".metrics", "at most " + std::to_string(kMaxMetricChecks));
+  for (int i = 0; i < analysis.metrics_size(); ++i) {
+    const std::string f = a + ".metrics[" + std::to_string(i) + "]";
+    ValidateMetric(analysis.metrics(i), f);
+    for (int j = 0; j < i; ++j)
+      if (analysis.metrics(j).name() == analysis.metrics(i).name())
+        throw InvalidArgument(f + ".name", "\"" + analysis.metrics(i).name() +
+                                               "\" is already metrics[" + std::to_string(j) +
+                                               "]'s name");
+  }
+}
+
 }  // namespace
 
 void ValidatePercent(const std::string& field, double percent) {
@@ -51,6 +182,29 @@ void ValidateCutoverName(const std::string& field, const std::string& name) {
   if (name.empty()) throw InvalidArgument(field, "must not be empty");
   if (name.size() >= state::kNameSize)
     throw InvalidArgument(field, "longer than " + std::to_string(state::kNameSize - 1) + " bytes");
+}
+
+namespace {
+
+bool Printable(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+}  // namespace
+
+void ValidateRelease(const std::string& field, const std::string& release) {
+  if (release.empty()) return;
+  if (release.size() > kMaxReleaseSize)
+    throw InvalidArgument(field, "longer than " + std::to_string(kMaxReleaseSize) + " characters");
+  if (!Printable(release)) throw InvalidArgument(field, "only printable ASCII characters");
+  if (release.front() == ' ' || release.back() == ' ')
+    throw InvalidArgument(field, "must not begin or end with a blank");
+}
+
+void ValidatePeerAddress(const std::string& field, const std::string& address) {
+  if (address.empty()) throw InvalidArgument(field, "must not be empty");
+  if (address.size() > 255 || !Printable(address))
+    throw InvalidArgument(field, "not an address (printable, at most 255 characters)");
 }
 
 void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {
@@ -86,6 +240,7 @@ void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {
   if (analysis.failure_threshold() > kMaxFailureThreshold)
     throw InvalidArgument(a + ".failure_threshold",
                           "must be at most " + std::to_string(kMaxFailureThreshold));
+  ValidateJudgeKeys(analysis, a);
   if (!v1::BreachAction_IsValid(plan.on_breach()))
     throw InvalidArgument(prefix + ".on_breach", "must be revert or pause");
 }

@@ -20,15 +20,23 @@ struct WindowStats {
   std::chrono::nanoseconds span{0};  // time actually covered by the samples
   std::uint64_t requests = 0;        // served by the slot
   std::uint64_t responses_5xx = 0;
-  std::uint64_t failures = 0;  // failed attempts (connect errors, timeouts)
+  std::uint64_t failures = 0;   // failed attempts (connect errors, timeouts, abandoned)
+  std::uint64_t abandoned = 0;  // of the failures: the client left before the response header
   std::uint64_t writes = 0;
+  std::array<std::uint64_t, state::kLatencyBuckets> latency{};  // the histogram's delta
   double p50_ms = 0, p95_ms = 0, p99_ms = 0;
+  // Attempts waiting for a response header at the window's end, and of those
+  // at least how many have waited longer than the stall limit asked for
+  // (SlotHistory::Window): requests the histogram has not seen yet.
+  std::uint64_t waiting = 0;
+  std::uint64_t stalled = 0;
 
+  // Everything that was tried: served, and failed attempts.
+  std::uint64_t tried() const { return requests + failures; }
   // 5xx and failed attempts over everything that was tried.
   std::uint64_t errors() const { return responses_5xx + failures; }
   double error_rate() const {
-    const std::uint64_t tried = requests + failures;
-    return tried == 0 ? 0.0 : static_cast<double>(errors()) / static_cast<double>(tried);
+    return tried() == 0 ? 0.0 : static_cast<double>(errors()) / static_cast<double>(tried());
   }
   double requests_per_second() const {
     const double s = std::chrono::duration<double>(span).count();
@@ -38,6 +46,18 @@ struct WindowStats {
 
 WindowStats Difference(const state::SlotSnapshot& newer, const state::SlotSnapshot& older,
                        std::chrono::nanoseconds span);
+
+// Which part of the history a window may use.
+struct WindowQuery {
+  std::chrono::nanoseconds window{0};
+  // Fresh evidence: only samples taken after this time may be the window's
+  // base (the weight in force reached nginx before the next sample). The
+  // default lets every sample be one.
+  SteadyTime evidence_after = SteadyTime::min();
+  // Count as stalled the attempts that started after the evidence began and
+  // have waited longer than this without a response header; zero: none.
+  std::chrono::nanoseconds stall_after{0};
+};
 
 // The history of one slot's cumulative counters, thinned so that it never
 // holds more than about kMaxSamples over its retention, whatever the tick.
@@ -51,8 +71,10 @@ class SlotHistory {
   // history starts again from this sample.
   void Add(SteadyTime at, const state::SlotSnapshot& totals);
   void SetRetention(std::chrono::nanoseconds retention) { retention_ = retention; }
-  // The window ending at the newest sample; empty stats before two samples.
-  WindowStats Window(std::chrono::nanoseconds window) const;
+  // The window ending at the newest sample; empty stats before two samples,
+  // or before two samples were taken after query.evidence_after.
+  WindowStats Window(const WindowQuery& query) const;
+  WindowStats Window(std::chrono::nanoseconds window) const { return Window(WindowQuery{window}); }
   const state::SlotSnapshot* Latest() const {
     return samples_.empty() ? nullptr : &samples_.back().totals;
   }
@@ -65,5 +87,14 @@ class SlotHistory {
   std::chrono::nanoseconds retention_;
   std::deque<Sample> samples_;
 };
+
+// At least how many attempts of `newest` that started after `base` have
+// waited since `cut` or longer without a response header: attempts started
+// by `cut` less every attempt that stopped waiting by `newest`. With only two
+// monotonic counters nothing tighter holds (the ends may be the oldest
+// starts'); attempts already waiting at `base` (a worker killed mid-attempt
+// leaks its waits forever) are never counted.
+std::uint64_t StalledSince(const state::SlotSnapshot& base, const state::SlotSnapshot& cut,
+                           const state::SlotSnapshot& newest);
 
 }  // namespace cutover::agent

@@ -1,7 +1,9 @@
 #include "agent/engine/rollout_engine.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
+#include "agent/core/analysis_defaults.hpp"
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/units.hpp"
 
@@ -15,7 +17,17 @@ std::string FirstFailure(const std::vector<gates::GateOutcome>& outcomes) {
   return "";
 }
 
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 }  // namespace
+
+std::string StepLabel(int step, int steps) {
+  return "step " + std::to_string(step + 1) + "/" + std::to_string(steps);
+}
 
 void ToProto(const gates::GateOutcome& outcome, v1::GateResult* out) {
   out->set_name(outcome.name);
@@ -31,7 +43,11 @@ RolloutEngine::RolloutEngine(std::string id, std::string cutover, v1::Plan plan,
       cutover_(std::move(cutover)),
       plan_(std::move(plan)),
       from_(from_slot),
-      options_(options) {}
+      options_(options),
+      metrics_(static_cast<std::size_t>(plan_.analysis().metrics_size())) {
+  if (plan_.analysis().compare().method() == v1::COMPARE_METHOD_SEQUENTIAL)
+    comparison_.emplace(plan_.analysis(), plan_.steps_size());
+}
 
 std::uint64_t RolloutEngine::MinRequests() const {
   return std::max<std::uint64_t>(plan_.analysis().min_requests(), 1);
@@ -77,7 +93,9 @@ void RolloutEngine::Record(const Decision& d) {
 }
 
 std::vector<Decision> RolloutEngine::Start(WallTime now, std::uint32_t current_green_bp,
-                                           const std::string& reason, const std::string& actor) {
+                                           const std::string& reason, const std::string& actor,
+                                           const std::string& release) {
+  release_ = release;
   started_at_ = now;
   step_started_at_ = now;
   next_gate_attempt_ = now;
@@ -88,6 +106,7 @@ std::vector<Decision> RolloutEngine::Start(WallTime now, std::uint32_t current_g
   *started.event.mutable_plan() = plan_;
   started.event.set_from_slot(agent::ToProto(from_));
   started.event.set_to_slot(agent::ToProto(to_slot()));
+  started.event.set_release(release_);
   Record(started);
   out.push_back(std::move(started));
   if (options_.gates.checks_steps) {
@@ -112,6 +131,7 @@ std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>
   engine.next_gate_attempt_ = started;
   engine.start_green_bp_ = PercentToBp(first.weight_before());
   engine.green_bp_ = engine.start_green_bp_;
+  engine.release_ = first.release();
   for (const v1::Event& e : events) {
     if (e.rollout_id() != engine.id_) continue;
     const WallTime t = FromProto(e.time());
@@ -147,7 +167,11 @@ std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>
     }
     engine.green_bp_ = PercentToBp(e.weight_after());
     engine.last_decision_ = kind + (e.reason().empty() ? "" : ": " + e.reason());
+    if (e.has_measurement()) engine.judged_ = e.measurement();
   }
+  // The agent only judges on what it saw itself: the comparison starts again
+  // with the step in force (one component: still one test, at alpha).
+  if (engine.comparison_ && engine.step_ >= 0) engine.comparison_->BeginStep();
   return engine;
 }
 
@@ -159,7 +183,7 @@ std::vector<Decision> RolloutEngine::CheckWeightAfterRestore(WallTime now, state
   Decision d =
       PauseWith(now,
                 "after a restart the state file holds " + FormatBpPercent(control.weight_bp) +
-                    " green, not step " + std::to_string(step_) + "'s " +
+                    " green, not " + StepLabel(step_, plan_.steps_size()) + "'s " +
                     FormatBpPercent(expected) + ": paused for an operator",
                 "agent");
   return {std::move(d)};
@@ -180,14 +204,16 @@ std::optional<GateRequest> RolloutEngine::TakeGateRequest() {
 }
 
 Decision RolloutEngine::Advance(int step, WallTime now, const v1::Measurement* measurement,
-                                const std::vector<gates::GateOutcome>* outcomes) {
+                                const std::vector<gates::GateOutcome>* outcomes,
+                                const std::string& actor, const std::string& why) {
   const std::uint32_t target = StepGreenBp(step);
   Decision d{target, NewEvent(event_kind::kStepAdvanced, now,
-                              "step " + std::to_string(step) + ": " +
+                              StepLabel(step, plan_.steps_size()) + ": " +
                                   FormatBpPercent(PercentToBp(plan_.steps(step).percent())) +
                                   " to " + state::SlotName(to_slot()) + ", hold " +
-                                  FormatDuration(FromProto(plan_.steps(step).hold())),
-                              "agent")};
+                                  FormatDuration(FromProto(plan_.steps(step).hold())) +
+                                  (why.empty() ? "" : " (" + why + ")"),
+                              actor)};
   d.event.set_step(step);
   d.event.set_weight_after(BpToPercent(target));
   if (measurement != nullptr) *d.event.mutable_measurement() = *measurement;
@@ -200,6 +226,10 @@ Decision RolloutEngine::Advance(int step, WallTime now, const v1::Measurement* m
   consecutive_failing_ = 0;
   inconclusive_reported_ = false;
   phase_ = options_.await_apply ? Phase::kAwaitingApply : Phase::kWatching;
+  // Each step warns afresh, and its metric checks measure it afresh.
+  warnings_.clear();
+  for (auto& m : metrics_) m.breaches = 0;
+  if (comparison_) comparison_->BeginStep();
   Record(d);
   return d;
 }
@@ -212,9 +242,13 @@ std::vector<Decision> RolloutEngine::StepApplied(WallTime now) {
   next_gate_attempt_ = now;
   step_healthy_requests_ = 0;
   inconclusive_reported_ = false;
+  // The step's evidence starts here: nothing from the partial split counts.
+  warnings_.clear();
+  for (auto& m : metrics_) m.breaches = 0;
+  if (comparison_) comparison_->BeginStep();
   Decision d{std::nullopt, NewEvent(event_kind::kStepApplied, now,
-                                    "step " + std::to_string(step_) +
-                                        " applied by every live node: its hold starts",
+                                    StepLabel(step_, plan_.steps_size()) +
+                                        " applied by every live node of the fleet: its hold starts",
                                     "agent")};
   Record(d);
   return {std::move(d)};
@@ -288,15 +322,18 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
   std::uint64_t served = 0;
   if (!counters_seen_) {
     counters_seen_ = true;
-    writes_at_start_ = obs.new_slot_writes_total;
-  } else if (obs.new_slot_requests_total >= last_requests_total_) {
-    served = obs.new_slot_requests_total - last_requests_total_;
+    writes_at_start_ = obs.new_totals.writes;
+  } else if (obs.new_totals.requests >= last_requests_total_) {
+    served = obs.new_totals.requests - last_requests_total_;
   }
-  last_requests_total_ = obs.new_slot_requests_total;
-  writes_total_ = obs.new_slot_writes_total;
+  last_requests_total_ = obs.new_totals.requests;
+  writes_total_ = obs.new_totals.writes;
   green_bp_ = obs.control.weight_bp;
 
-  if (state_ != v1::ROLLOUT_STATE_RUNNING) return {};
+  if (state_ != v1::ROLLOUT_STATE_RUNNING) {
+    if (comparison_) comparison_->Rebase();  // a paused rollout's ticks are no evidence
+    return {};
+  }
   if (phase_ == Phase::kAwaitingRevertGates) return {};
   const WallTime now = obs.now;
 
@@ -309,7 +346,27 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
     return {Advance(0, now, nullptr, nullptr)};
   }
 
-  const Verdict verdict = JudgeWindow(plan_.analysis(), obs.new_slot, obs.old_slot);
+  if (comparison_) comparison_->Observe(obs.control.epoch, obs.new_totals, obs.old_totals);
+  Verdict verdict = JudgeWindow(plan_.analysis(), obs.new_slot, obs.old_slot);
+  if (comparison_) comparison_->Fill(&verdict.measurement);
+  if (obs.evidence_since != WallTime{})
+    *verdict.measurement.mutable_evidence_since() = ToProtoTimestamp(obs.evidence_since);
+  judged_ = verdict.measurement;
+  std::vector<Decision> out = Warn(now, verdict.warnings, verdict.measurement);
+
+  // The sequential comparison is valid at every tick: crossing its bound is a
+  // breach at once (failure_threshold counts windows, not evidence).
+  const Comparison::Finding finding =
+      comparison_ ? comparison_->finding() : Comparison::Finding::kNone;
+  if (finding != Comparison::Finding::kNone) {
+    Verdict found = verdict;
+    found.kind = Verdict::Kind::kFailing;
+    found.reason = comparison_->Reason(finding);
+    found.measurement.set_signal(finding == Comparison::Finding::kErrorsWorse ? "compare_errors"
+                                                                              : "compare_latency");
+    for (Decision& d : Breach(now, found)) out.push_back(std::move(d));
+    return out;
+  }
   if (verdict.failing()) {
     // Windows slide every tick; a failure counts again only once a whole
     // window has passed, so the threshold counts distinct windows.
@@ -317,39 +374,178 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
       ++consecutive_failing_;
       last_failure_counted_ = now;
     }
-    if (consecutive_failing_ >= FailureThreshold()) return Breach(now, verdict);
-    return {};
+    if (consecutive_failing_ >= FailureThreshold())
+      for (Decision& d : Breach(now, verdict)) out.push_back(std::move(d));
+    return out;
   }
   // Not every node has the step's weight yet: nothing counts towards it.
-  if (phase_ == Phase::kAwaitingApply) return {};
+  if (phase_ == Phase::kAwaitingApply) return out;
   if (verdict.healthy()) {
     consecutive_failing_ = 0;
     step_healthy_requests_ += served;
   }
-  if (phase_ == Phase::kAwaitingStepGates) return {};
+  if (phase_ == Phase::kAwaitingStepGates) return out;
 
   const Nanos hold = FromProto(plan_.steps(step_).hold());
-  if (HoldElapsed(now) < hold) return {};
-  if (verdict.healthy() && step_healthy_requests_ >= MinRequests()) {
-    if (step_ + 1 >= plan_.steps_size()) return Complete(now, verdict.measurement);
-    if (!options_.gates.checks_steps)
-      return {Advance(step_ + 1, now, &verdict.measurement, nullptr)};
+  const bool hold_over = HoldElapsed(now) >= hold;
+  const bool early = !hold_over && comparison_ && comparison_->promote_ready();
+  if (!hold_over && !early) return out;
+  std::string metrics_why;
+  const bool metrics_fresh = MetricsFresh(&metrics_why);
+  if (verdict.healthy() && step_healthy_requests_ >= MinRequests() && metrics_fresh) {
+    v1::Measurement m = verdict.measurement;
+    if (early) m.set_signal("promote_early");
+    if (step_ + 1 >= plan_.steps_size()) {
+      for (Decision& d : Complete(now, m)) out.push_back(std::move(d));
+      return out;
+    }
+    if (!options_.gates.checks_steps) {
+      out.push_back(Advance(step_ + 1, now, &m, nullptr));
+      if (early)
+        out.back().event.set_reason(out.back().event.reason() + " (early: " +
+                                    comparison_->Reason(Comparison::Finding::kNone) + ")");
+      return out;
+    }
     if (now >= next_gate_attempt_) {
-      last_measurement_ = verdict.measurement;
+      last_measurement_ = m;
       RequestGates(step_ + 1, false);
     }
-    return {};
+    return out;
   }
-  if (!inconclusive_reported_ && !verdict.healthy()) {
+  if (hold_over && !inconclusive_reported_ && (!verdict.healthy() || !metrics_fresh)) {
     // Reported once per step: the hold is over but the numbers do not allow a move.
     inconclusive_reported_ = true;
+    const std::string why = !verdict.healthy() ? verdict.reason : metrics_why;
     Decision d{std::nullopt, NewEvent(event_kind::kInconclusive, now,
-                                      "hold over, not advancing: " + verdict.reason, "agent")};
+                                      "hold over, not advancing: " + why, "agent")};
     *d.event.mutable_measurement() = verdict.measurement;
     Record(d);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<Decision> RolloutEngine::Warn(WallTime now, const std::vector<WarningLevel>& levels,
+                                          const v1::Measurement& measurement) {
+  std::vector<Decision> out;
+  for (const WarningLevel& level : levels) {
+    WarningLatch& latch = warnings_[level.signal];
+    if (level.crossed && !latch.active) {
+      latch = WarningLatch{true, now};
+      Decision d{std::nullopt, NewEvent(event_kind::kWarning, now,
+                                        "warning: " + level.reason + " (not acting)", "agent")};
+      *d.event.mutable_measurement() = measurement;
+      d.event.mutable_measurement()->set_signal(
+          level.signal.rfind("metric:", 0) == 0 ? "metric" : level.signal);
+      Record(d);
+      out.push_back(std::move(d));
+    } else if (!level.crossed && latch.active && now - latch.since >= Window()) {
+      latch.active = false;  // below for a whole window: the next crossing warns again
+    } else if (level.crossed) {
+      latch.since = now;
+    }
+  }
+  return out;
+}
+
+bool RolloutEngine::MetricsFresh(std::string* why) const {
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    const MetricState& m = metrics_[i];
+    const std::string& name = plan_.analysis().metrics(static_cast<int>(i)).name();
+    if (!m.last.measured || m.last.at < step_started_at_) {
+      *why = "metric " + name + " has no measurement since the step began" +
+             (m.last.detail.empty() || m.last.measured ? "" : " (last: " + m.last.detail + ")");
+      return false;
+    }
+    if (!m.within) {
+      *why = "metric " + name + " is outside its thresholds (" + Number(m.last.value) + ")";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<MetricRequest> RolloutEngine::TakeMetricRequests(WallTime now) {
+  std::vector<MetricRequest> out;
+  if (state_ != v1::ROLLOUT_STATE_RUNNING || step_ < 0 || phase_ == Phase::kAwaitingRevertGates)
+    return out;
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    MetricState& m = metrics_[i];
+    if (m.in_flight != 0 || now < m.next_due) continue;
+    m.in_flight = next_metric_request_id_++;
+    out.push_back(MetricRequest{m.in_flight, static_cast<int>(i)});
+  }
+  return out;
+}
+
+void RolloutEngine::FillMetric(int index, const MetricState& state, v1::Measurement* m) const {
+  const v1::MetricCheck& check = plan_.analysis().metrics(index);
+  m->set_metric(check.name());
+  m->set_metric_value(state.last.value);
+  m->set_metric_detail(state.last.detail);
+  if (check.has_max()) m->set_metric_max(check.max());
+  if (check.has_min()) m->set_metric_min(check.min());
+  m->set_metric_failures(state.failures);
+}
+
+std::vector<Decision> RolloutEngine::OnMetricResult(std::uint64_t request_id,
+                                                    const MetricResult& result, WallTime now) {
+  auto it = std::find_if(metrics_.begin(), metrics_.end(),
+                         [&](const MetricState& m) { return m.in_flight == request_id; });
+  if (request_id == 0 || it == metrics_.end()) return {};  // stale
+  const int index = static_cast<int>(it - metrics_.begin());
+  const v1::MetricCheck& check = plan_.analysis().metrics(index);
+  MetricState& m = *it;
+  m.in_flight = 0;
+  m.next_due = result.at + MetricInterval(check);
+  m.last = result;
+  m.within = false;
+  if (state_ != v1::ROLLOUT_STATE_RUNNING || phase_ == Phase::kAwaitingRevertGates) return {};
+
+  v1::Measurement measurement = judged_;
+  if (!result.measured) {
+    // Inconclusive, never healthy; a run of them means the rollout goes blind.
+    ++m.failures;
+    if (m.failures < MetricFailureLimit(check)) return {};
+    FillMetric(index, m, &measurement);
+    measurement.set_signal("metric_failed");
+    Decision d =
+        PauseWith(now,
+                  "metric " + check.name() + ": " + std::to_string(m.failures) +
+                      " queries in a row failed or returned nothing (last: " + result.detail + ")",
+                  "agent");
+    *d.event.mutable_measurement() = measurement;
+    m.failures = 0;
     return {std::move(d)};
   }
-  return {};
+  m.failures = 0;
+  const bool above = check.has_max() && result.value > check.max();
+  const bool below = check.has_min() && result.value < check.min();
+  FillMetric(index, m, &measurement);
+  if (above || below) {
+    ++m.breaches;
+    if (m.breaches < FailureThreshold()) return {};
+    Verdict v;
+    v.kind = Verdict::Kind::kFailing;
+    v.reason = "metric " + check.name() + " = " + Number(result.value) +
+               (above ? ", above the maximum " + Number(check.max())
+                      : ", below the minimum " + Number(check.min()));
+    v.measurement = measurement;
+    v.measurement.set_signal("metric");
+    return Breach(now, v);
+  }
+  m.breaches = 0;
+  m.within = true;
+  std::vector<WarningLevel> levels;
+  if (check.has_warn_max() || check.has_warn_min()) {
+    const bool warn_above = check.has_warn_max() && result.value > check.warn_max();
+    const bool warn_below = check.has_warn_min() && result.value < check.warn_min();
+    levels.push_back({"metric:" + check.name(), warn_above || warn_below,
+                      "metric " + check.name() + " = " + Number(result.value) +
+                          (warn_above ? ", above the warning level " + Number(check.warn_max())
+                                      : ", below the warning level " + Number(check.warn_min()))});
+  }
+  return Warn(now, levels, measurement);
 }
 
 std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
@@ -380,10 +576,11 @@ std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
   phase_ = Phase::kWatching;
   if (!passed) {
     next_gate_attempt_ = now + GateRetry();
-    Decision d{std::nullopt, NewEvent(event_kind::kGateFailed, now,
-                                      "holding before step " + std::to_string(request.step) + ": " +
-                                          FirstFailure(outcomes),
-                                      "agent")};
+    Decision d{std::nullopt,
+               NewEvent(event_kind::kGateFailed, now,
+                        "holding before " + StepLabel(request.step, plan_.steps_size()) + ": " +
+                            FirstFailure(outcomes),
+                        "agent")};
     for (const auto& o : outcomes) agent::ToProto(o, d.event.add_gates());
     Record(d);
     return {std::move(d)};
@@ -407,6 +604,7 @@ std::vector<Decision> RolloutEngine::Resume(WallTime now, const std::string& rea
   state_ = v1::ROLLOUT_STATE_RUNNING;
   if (phase_ != Phase::kAwaitingApply) phase_ = Phase::kWatching;
   consecutive_failing_ = 0;
+  for (auto& m : metrics_) m.failures = m.breaches = 0;
   inconclusive_reported_ = false;
   pause_reason_.clear();
   Decision d{std::nullopt, NewEvent(event_kind::kResumed, now, reason, actor)};
@@ -425,6 +623,19 @@ std::vector<Decision> RolloutEngine::Promote(WallTime now, const std::string& re
   pending_gates_.reset();
   Record(d);
   return {std::move(d)};
+}
+
+std::vector<Decision> RolloutEngine::PromoteStep(WallTime now, const std::string& reason,
+                                                 const std::string& actor) {
+  if (state_ != v1::ROLLOUT_STATE_RUNNING)
+    throw PreconditionFailed("rollout " + id_ + " is not running" +
+                             (state_ == v1::ROLLOUT_STATE_PAUSED ? " (resume it first)" : ""));
+  // The last step promoted is the whole rollout promoted.
+  if (step_ + 1 >= plan_.steps_size()) return Promote(now, reason, actor);
+  // An operator's override, as promote is: pending step gates are not waited for.
+  pending_gates_.reset();
+  return {Advance(step_ + 1, now, nullptr, nullptr, actor,
+                  "promoted by " + actor + (reason.empty() ? "" : ": " + reason))};
 }
 
 std::vector<Decision> RolloutEngine::Abort(WallTime now, const std::string& reason,
@@ -460,6 +671,22 @@ v1::Rollout RolloutEngine::ToProto(WallTime now) const {
   r.set_last_decision(last_decision_);
   r.set_pause_reason(pause_reason_);
   for (const auto& o : last_gates_) agent::ToProto(o, r.add_gates());
+  // A judged window always has its (positive) span: none before the first tick.
+  if (judged_.has_window()) *r.mutable_judged() = judged_;
+  r.set_release(release_);
+  for (std::size_t i = 0; i < metrics_.size(); ++i) {
+    const MetricState& m = metrics_[i];
+    v1::MetricStatus* ms = r.add_metrics();
+    ms->set_name(plan_.analysis().metrics(static_cast<int>(i)).name());
+    ms->set_measured(m.last.measured);
+    ms->set_value(m.last.value);
+    ms->set_healthy(m.within && m.last.at >= step_started_at_);
+    ms->set_detail(m.last.detail);
+    ms->set_consecutive_failures(m.failures);
+    if (m.last.at != WallTime{}) *ms->mutable_measured_at() = ToProtoTimestamp(m.last.at);
+  }
+  for (const auto& [signal, latch] : warnings_)
+    if (latch.active) r.add_warnings(signal);
   r.set_awaiting_apply(phase_ == Phase::kAwaitingApply);
   return r;
 }

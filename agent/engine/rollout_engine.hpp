@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 #include "agent/core/clock.hpp"
 #include "agent/core/gate.hpp"
 #include "agent/core/window.hpp"
+#include "agent/engine/comparison.hpp"
 #include "agent/engine/judge.hpp"
 #include "cutover/state_layout.hpp"
 #include "cutover/v1/cutover.pb.h"
@@ -32,10 +34,31 @@ class PreconditionFailed : public std::runtime_error {
 struct Observation {
   WallTime now;
   state::Control control{0, 0};  // the weight and epoch in force
-  WindowStats new_slot;          // over the plan's analysis window
+  // Over the plan's analysis window, no further back than the evidence
+  // allows (after the weight in force reached nginx), with the new slot's
+  // requests waiting longer than max_p99 counted as stalled.
+  WindowStats new_slot;
   WindowStats old_slot;
-  std::uint64_t new_slot_requests_total = 0;  // monotonic counters of the new slot
-  std::uint64_t new_slot_writes_total = 0;
+  WallTime evidence_since{};  // where the windows may start (for the journal)
+  // The slots' monotonic counters now: the step's served requests, the
+  // writes a revert would strand, and each tick's increments for the
+  // sequential comparison.
+  state::SlotSnapshot new_totals;
+  state::SlotSnapshot old_totals;
+};
+
+// A query of analysis.metrics[index] the engine wants run (off the tick).
+struct MetricRequest {
+  std::uint64_t id = 0;
+  int index = 0;
+};
+
+// What a query returned.
+struct MetricResult {
+  bool measured = false;  // it answered with exactly one value
+  double value = 0;
+  std::string detail;  // what it returned, or why it failed
+  WallTime at{};       // when it was sent
 };
 
 // Store the weight first (when there is one), then journal the event: a
@@ -75,10 +98,11 @@ class RolloutEngine {
   RolloutEngine(std::string id, std::string cutover, v1::Plan plan, state::Slot from_slot,
                 Options options);
 
-  // Begins the rollout: journals rollout_started and, when no gate guards
-  // the first step, moves to it at once.
+  // Begins the rollout: journals rollout_started (with the release rolled
+  // out, if named) and, when no gate guards the first step, moves to it at once.
   std::vector<Decision> Start(WallTime now, std::uint32_t current_green_bp,
-                              const std::string& reason, const std::string& actor);
+                              const std::string& reason, const std::string& actor,
+                              const std::string& release = "");
 
   // Rebuilds a rollout from its journaled events (the first must be its
   // rollout_started); nullopt when they do not describe one.
@@ -99,11 +123,21 @@ class RolloutEngine {
   // starts now (journaled as step_applied, which a restore starts it from).
   std::vector<Decision> StepApplied(WallTime now);
   bool awaiting_apply() const { return phase_ == Phase::kAwaitingApply; }
+  // The metric queries that are due (each at its interval, one at a time,
+  // while the rollout runs a step); the controller runs them off the tick
+  // and hands each result to OnMetricResult.
+  std::vector<MetricRequest> TakeMetricRequests(WallTime now);
+  std::vector<Decision> OnMetricResult(std::uint64_t request_id, const MetricResult& result,
+                                       WallTime now);
 
   // Manual actions. Throw PreconditionFailed when the state forbids them.
   std::vector<Decision> Pause(WallTime now, const std::string& reason, const std::string& actor);
   std::vector<Decision> Resume(WallTime now, const std::string& reason, const std::string& actor);
   std::vector<Decision> Promote(WallTime now, const std::string& reason, const std::string& actor);
+  // One step now, whatever its hold and its gates (an operator's override,
+  // journaled as a step_advanced by that actor); from the last step, Promote.
+  std::vector<Decision> PromoteStep(WallTime now, const std::string& reason,
+                                    const std::string& actor);
   std::vector<Decision> Abort(WallTime now, const std::string& reason, const std::string& actor);
 
   v1::Rollout ToProto(WallTime now) const;
@@ -113,6 +147,7 @@ class RolloutEngine {
   }
   const std::string& id() const { return id_; }
   const std::string& cutover() const { return cutover_; }
+  const std::string& release() const { return release_; }
   const v1::Plan& plan() const { return plan_; }
   int step() const { return step_; }
   state::Slot from_slot() const { return from_; }
@@ -125,6 +160,18 @@ class RolloutEngine {
 
  private:
   enum class Phase { kWatching, kAwaitingStepGates, kAwaitingRevertGates, kAwaitingApply };
+  struct MetricState {
+    WallTime next_due{};
+    std::uint64_t in_flight = 0;  // the request id waited for; 0: none
+    MetricResult last;
+    bool within = false;         // the last result measured and inside its thresholds
+    std::uint32_t failures = 0;  // consecutive queries failed or empty
+    std::uint32_t breaches = 0;  // consecutive results outside the thresholds
+  };
+  struct WarningLatch {
+    bool active = false;
+    WallTime since{};
+  };
 
   v1::Event NewEvent(const std::string& kind, WallTime now, const std::string& reason,
                      const std::string& actor) const;
@@ -134,13 +181,21 @@ class RolloutEngine {
   std::uint32_t FailureThreshold() const;
   void RequestGates(int step, bool before_revert);
   Decision Advance(int step, WallTime now, const v1::Measurement* measurement,
-                   const std::vector<gates::GateOutcome>* outcomes);
+                   const std::vector<gates::GateOutcome>* outcomes,
+                   const std::string& actor = "agent", const std::string& why = "");
   std::vector<Decision> Complete(WallTime now, const v1::Measurement& measurement);
   std::vector<Decision> Breach(WallTime now, const Verdict& verdict);
   Decision Revert(WallTime now, const std::string& reason, const v1::Measurement* measurement,
                   const std::vector<gates::GateOutcome>* outcomes);
   Decision PauseWith(WallTime now, const std::string& reason, const std::string& actor);
   void Record(const Decision& d);
+  // Journals a warning for each level newly crossed; re-arms a level once it
+  // has been below for a whole window.
+  std::vector<Decision> Warn(WallTime now, const std::vector<WarningLevel>& levels,
+                             const v1::Measurement& measurement);
+  // Every metric check measured healthy since the step began; else why not.
+  bool MetricsFresh(std::string* why) const;
+  void FillMetric(int index, const MetricState& state, v1::Measurement* m) const;
 
   std::string id_;
   std::string cutover_;
@@ -174,7 +229,16 @@ class RolloutEngine {
   std::string breach_reason_;
   std::string last_decision_;
   std::string pause_reason_;
+  v1::Measurement judged_;  // the last window judged (with the comparison's statistics)
+  std::string release_;
+  std::optional<Comparison> comparison_;          // analysis.compare
+  std::map<std::string, WarningLatch> warnings_;  // by signal
+  std::vector<MetricState> metrics_;              // like plan.analysis.metrics
+  std::uint64_t next_metric_request_id_ = 1;
 };
+
+// How people see a step: "step 2/4" for plan.steps[1].
+std::string StepLabel(int step, int steps);
 
 void ToProto(const gates::GateOutcome& outcome, v1::GateResult* out);
 

@@ -12,6 +12,10 @@ bool IsSafeDecision(const std::string& kind) {
   return kind == ek::kReverted || kind == ek::kAborted || kind == ek::kBreach;
 }
 
+bool NeedsLease(const std::string& kind) {
+  return !IsSafeDecision(kind) && kind != ek::kPeerStateSet;
+}
+
 std::optional<std::uint32_t> DecidedWeight(const v1::Event& event) {
   const std::string& k = event.kind();
   if (k == ek::kWeightSet || k == ek::kStepAdvanced || k == ek::kCompleted || k == ek::kPromoted ||
@@ -29,7 +33,7 @@ Commit CommitDecision(PgLink& link, const Decider& decider, v1::Event* event) {
   const std::vector<PgLink::Param> params = {
       decider.node,
       std::to_string(decider.lease_epoch),
-      IsSafeDecision(event->kind()) ? "false" : "true",
+      NeedsLease(event->kind()) ? "true" : "false",
       decider.origin,
       event->cutover(),
       event->kind(),

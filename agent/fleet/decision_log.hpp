@@ -14,9 +14,12 @@
 namespace cutover::fleet {
 
 // Decisions that send traffic back to the slot that was live at the start
-// (and the breach that explains one): any node may make them, at any time.
-// Everything else needs the lease.
+// (and the breach that explains one): any node may make them, at any time,
+// for the rollout the fleet runs.
 bool IsSafeDecision(const std::string& kind);
+// Whether journaling `kind` needs the lease: everything but the safe
+// decisions and what is one node's own (a peer's admin state in its nginx).
+bool NeedsLease(const std::string& kind);
 // The decided weight an event puts in force (its weight_after), if its kind moves one.
 std::optional<std::uint32_t> DecidedWeight(const v1::Event& event);
 

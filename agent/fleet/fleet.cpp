@@ -505,7 +505,8 @@ bool Fleet::Tail() {
 void Fleet::Queue(std::vector<v1::Event> events, const std::string& origin) {
   {
     std::lock_guard lock(mutex_);
-    if (!events.empty()) pending_safe_[events.front().cutover()] = events.front().rollout_id();
+    if (!events.empty() && IsSafeDecision(events.back().kind()))
+      pending_safe_[events.front().cutover()] = events.front().rollout_id();
     outbox_.push_back(Pending{std::move(events), origin});
   }
   const std::uint64_t one = 1;
@@ -586,6 +587,8 @@ std::tuple<int, std::string, std::string> Execute(agent::Controller& controller,
       response = rollout_action(&agent::Controller::PromoteRollout);
     } else if (verb == "AbortRollout") {
       response = rollout_action(&agent::Controller::AbortRollout);
+    } else if (verb == "RetryRollout") {
+      response = rollout_action(&agent::Controller::RetryRollout);
     } else {
       throw ApiError(grpc::StatusCode::UNIMPLEMENTED, "the decider does not know " + verb);
     }
@@ -728,7 +731,7 @@ void Fleet::CommitFromController(v1::Event& event) {
     std::lock_guard lock(control_mutex_);
     c = CommitDecision(control_, decider, &event);
   } catch (const FleetDbError& e) {
-    if (safe) {
+    if (!NeedsLease(event.kind())) {
       // Back to safety stands here already; the fleet hears of it when the
       // database answers again.
       LogWarning("fleet: " + event.cutover() + ": " + event.kind() +

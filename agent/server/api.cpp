@@ -138,6 +138,24 @@ v1::RolloutResponse Api::AbortRollout(const Caller& caller,
   return response;
 }
 
+v1::RolloutResponse Api::RetryRollout(const Caller& caller,
+                                      const v1::RolloutActionRequest& request) {
+  authorizer_.Require(caller);
+  v1::RolloutResponse response;
+  if (!Forwarded("RetryRollout", caller, request, &response))
+    *response.mutable_rollout() = controller_.RetryRollout(request, caller.actor());
+  return response;
+}
+
+// A peer's admin state is this node's nginx's: never handed on.
+v1::SetPeerStateResponse Api::SetPeerState(const Caller& caller,
+                                           const v1::SetPeerStateRequest& request) {
+  authorizer_.Require(caller);
+  v1::SetPeerStateResponse response = controller_.SetPeerState(request, caller.actor());
+  Annotate(response.mutable_cutover());
+  return response;
+}
+
 v1::GetHistoryResponse Api::GetHistory(const Caller&, const v1::GetHistoryRequest& request) {
   v1::GetHistoryResponse response;
   for (auto& e : controller_.GetHistory(request)) *response.add_events() = std::move(e);

@@ -73,6 +73,9 @@ class Api {
   v1::GetHistoryResponse GetHistory(const Caller&, const v1::GetHistoryRequest&);
   v1::PreflightResponse Preflight(const Caller&, const v1::PreflightRequest&);
   EventWatch WatchEvents(const Caller&, const v1::WatchEventsRequest&);
+  // operator UX (14)
+  v1::RolloutResponse RetryRollout(const Caller&, const v1::RolloutActionRequest&);
+  v1::SetPeerStateResponse SetPeerState(const Caller&, const v1::SetPeerStateRequest&);
 
   // Ends every watch (the agent is stopping).
   void Shutdown() { controller_.bus().Close(); }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "agent/analysis/prometheus.hpp"
+#include "agent/core/analysis_defaults.hpp"
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
 #include "agent/core/units.hpp"
@@ -24,6 +26,14 @@ std::string EventLine(const v1::Event& e) {
 
 }  // namespace
 
+WindowQuery JudgeQuery(const v1::Analysis& analysis, SteadyTime evidence_after) {
+  WindowQuery q;
+  q.window = FromProto(analysis.window());
+  q.evidence_after = evidence_after;
+  q.stall_after = FromProto(analysis.max_p99());
+  return q;
+}
+
 // A rollout as callers see it: without the passwords of its gates' DSNs.
 static v1::Rollout RolloutView(const RolloutEngine& engine, WallTime now) {
   v1::Rollout r = engine.ToProto(now);
@@ -36,11 +46,23 @@ std::string ActorFromPeer(const std::string& peer) {
   return peer.empty() ? "unknown" : peer;
 }
 
+// The Prometheus client, as the engine wants its answers.
+static MetricResult QueryMetric(const v1::MetricCheck& check) {
+  const analysis::QueryAnswer a =
+      analysis::QueryPrometheus(check.prometheus(), check.query(), MetricTimeout(check));
+  MetricResult r;
+  r.measured = a.measured;
+  r.value = a.value;
+  r.detail = a.detail;
+  return r;
+}
+
 Controller::Controller(Dependencies deps, Options options)
     : deps_(std::move(deps)),
       options_(options),
       history_(options.default_window),
       pooled_history_(options.default_window) {
+  if (!deps_.metric_query) deps_.metric_query = QueryMetric;
   if (deps_.role != nullptr) role_generation_ = deps_.role->Generation();
 }
 
@@ -127,10 +149,11 @@ std::optional<v1::Event> Controller::RestoreLocked() {
   }
   rollouts_ = std::move(restored);
   {
-    // Gate answers to the engines just replaced would match their request ids.
+    // Answers to the engines just replaced would match their request ids.
     std::lock_guard replies_lock(replies_mutex_);
     replies_.clear();
   }
+  for (const auto& e : events) NoteRelease(e);
   UpdateRetention();
   if (events.empty()) return std::nullopt;
   return events.back();
@@ -155,6 +178,16 @@ void Controller::FollowRole() {
   }
 }
 
+// A rollout_started that names a release: its new slot runs that release
+// from now on (whatever becomes of the rollout: a reverted slot still runs it).
+void Controller::NoteRelease(const v1::Event& event) {
+  if (event.kind() != event_kind::kRolloutStarted || event.release().empty()) return;
+  auto& slots = releases_[event.cutover()];
+  slots[static_cast<std::size_t>(FromProto(event.to_slot()))] = event.release();
+  for (ControllerListener* listener : deps_.listeners)
+    listener->OnReleases(event.cutover(), slots[0], slots[1]);
+}
+
 void Controller::Publish(v1::Event& event) {
   if (event.has_plan()) RedactPlan(event.mutable_plan());
   try {
@@ -166,6 +199,7 @@ void Controller::Publish(v1::Event& event) {
   LogInfo(EventLine(event));
   bus_.Publish(event);
   for (ControllerListener* listener : deps_.listeners) listener->OnEvent(event);
+  NoteRelease(event);
 }
 
 void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
@@ -178,8 +212,9 @@ void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions)
     if (d.store_green_bp) {
       try {
         epoch = StoreWeight(engine.cutover(), *d.store_green_bp, d.event);
+        WeightStored(engine.cutover(), epoch);
       } catch (const ApiError&) {
-        throw;  // refused: nothing of the batch stands
+        throw;  // refused (a fleet's): nothing of the batch stands
       } catch (const std::exception& e) {
         LogError(engine.cutover() + ": cannot store weight: " + e.what());
         d.event.set_reason(d.event.reason() + " [weight store failed: " + e.what() + "]");
@@ -208,6 +243,11 @@ GateProfile Controller::ProfileOf(const GateSet& gates) const {
   return p;
 }
 
+void Controller::Reply(EngineReply reply) {
+  std::lock_guard lock(replies_mutex_);
+  replies_.push_back(std::move(reply));
+}
+
 void Controller::DispatchGates(RolloutEntry& slot) {
   auto request = slot.engine->TakeGateRequest();
   if (!request) return;
@@ -215,23 +255,41 @@ void Controller::DispatchGates(RolloutEntry& slot) {
   context.cutover = slot.engine->cutover();
   context.before_revert = request->before_revert;
   context.writes_on_new_slot = request->writes_on_new_slot;
-  GateReply reply{slot.engine->cutover(), slot.engine->id(), request->id, {}};
+  auto done = [this, cutover = slot.engine->cutover(), id = slot.engine->id(),
+               request_id = request->id](std::vector<gates::GateOutcome> outcomes) {
+    Reply(
+        {cutover, id, [request_id, outcomes = std::move(outcomes)](RolloutEngine& e, WallTime now) {
+           return e.OnGateResults(request_id, outcomes, now);
+         }});
+  };
   if (deps_.gate_runner == nullptr) {
-    reply.outcomes = EvaluateGates(*slot.gates, context);
-    std::lock_guard lock(replies_mutex_);
-    replies_.push_back(std::move(reply));
-    return;
+    done(EvaluateGates(*slot.gates, context));
+  } else {
+    deps_.gate_runner->Submit(slot.gates, context, std::move(done));
   }
-  deps_.gate_runner->Submit(slot.gates, context,
-                            [this, reply](std::vector<gates::GateOutcome> outcomes) mutable {
-                              reply.outcomes = std::move(outcomes);
-                              std::lock_guard lock(replies_mutex_);
-                              replies_.push_back(std::move(reply));
-                            });
 }
 
-void Controller::DrainGateReplies(WallTime now) {
-  std::vector<GateReply> replies;
+void Controller::DispatchMetrics(RolloutEntry& slot, WallTime now) {
+  for (const MetricRequest& request : slot.engine->TakeMetricRequests(now)) {
+    auto job = [this, cutover = slot.engine->cutover(), id = slot.engine->id(), request,
+                check = slot.engine->plan().analysis().metrics(request.index)] {
+      const WallTime sent = deps_.clock->Now();
+      MetricResult result = deps_.metric_query(check);
+      result.at = sent;
+      Reply({cutover, id, [request_id = request.id, result](RolloutEngine& e, WallTime at) {
+               return e.OnMetricResult(request_id, result, at);
+             }});
+    };
+    if (deps_.metric_runner == nullptr) {
+      job();
+    } else {
+      deps_.metric_runner->Submit(std::move(job));
+    }
+  }
+}
+
+void Controller::DrainReplies(WallTime now) {
+  std::vector<EngineReply> replies;
   {
     std::lock_guard lock(replies_mutex_);
     replies.swap(replies_);
@@ -239,16 +297,21 @@ void Controller::DrainGateReplies(WallTime now) {
   for (auto& reply : replies) {
     auto it = rollouts_.find(reply.cutover);
     if (it == rollouts_.end() || it->second.engine->id() != reply.rollout_id) continue;
-    Execute(*it->second.engine,
-            it->second.engine->OnGateResults(reply.request_id, reply.outcomes, now));
+    Execute(*it->second.engine, reply.apply(*it->second.engine, now));
   }
+}
+
+void Controller::WeightStored(const std::string& cutover, std::uint64_t epoch) {
+  evidence_[cutover] =
+      Evidence{epoch, last_tick_at_.value_or(SteadyTime::min()), deps_.clock->Now()};
 }
 
 void Controller::UpdateRetention() {
   Nanos longest = options_.default_window;
   for (const auto& [name, slot] : rollouts_)
     if (slot.engine->active())
-      longest = std::max(longest, FromProto(slot.engine->plan().analysis().window()));
+      longest = std::max({longest, FromProto(slot.engine->plan().analysis().window()),
+                          FromProto(slot.engine->plan().analysis().max_p99())});
   // A little more than the window, so a full window always has a base sample.
   history_.SetRetention(longest + longest / 10);
   pooled_history_.SetRetention(longest + longest / 10);
@@ -262,6 +325,15 @@ void Controller::Tick(SteadyTime at) {
   const WallTime now = deps_.clock->Now();
   std::vector<state::RecordSnapshot> records = file_->SnapshotAll();
   history_.Add(at, records);
+  const SteadyTime previous_tick = last_tick_at_.value_or(SteadyTime::min());
+  last_tick_at_ = at;
+  if (!records.empty() && records.front().revision < 1 && !warned_revision_) {
+    warned_revision_ = true;
+    LogWarning("state file " + deps_.state_path +
+               ": nginx's module predates the waiting counters (layout revision 0): a slot that "
+               "stops answering is seen only when nginx times its requests out; upgrade the "
+               "module and restart nginx");
+  }
   // In a fleet the rollouts are judged on every live node's counters.
   std::vector<state::RecordSnapshot> pooled;
   if (deps_.pool != nullptr) {
@@ -272,7 +344,7 @@ void Controller::Tick(SteadyTime at) {
   const CounterHistory& judged_history = deps_.pool != nullptr ? pooled_history_ : history_;
   FollowRole();
   const bool deciding = Deciding();
-  if (deciding) DrainGateReplies(now);
+  if (deciding) DrainReplies(now);
   for (auto& [cutover, slot] : rollouts_) {
     RolloutEngine& engine = *slot.engine;
     if (!deciding || !engine.active()) continue;
@@ -286,16 +358,23 @@ void Controller::Tick(SteadyTime at) {
       }
       if (engine.awaiting_apply() && deps_.role->Applied(cutover))
         Execute(engine, engine.StepApplied(now));
-      const Nanos window = FromProto(engine.plan().analysis().window());
+      // A weight stored by someone else (or before this agent started) counts
+      // from the first sample that shows it.
+      Evidence& evidence = evidence_[cutover];
+      if (evidence.epoch != record->control.epoch)
+        evidence = Evidence{record->control.epoch, previous_tick, now};
+      const WindowQuery query = JudgeQuery(engine.plan().analysis(), evidence.after);
       Observation obs;
       obs.now = now;
       obs.control = record->control;
-      obs.new_slot = judged_history.Window(cutover, engine.to_slot(), window);
-      obs.old_slot = judged_history.Window(cutover, engine.from_slot(), window);
-      obs.new_slot_requests_total = record->slot(engine.to_slot()).requests;
-      obs.new_slot_writes_total = record->slot(engine.to_slot()).writes;
+      obs.new_slot = judged_history.Window(cutover, engine.to_slot(), query);
+      obs.old_slot = judged_history.Window(cutover, engine.from_slot(), query);
+      obs.evidence_since = evidence.since;
+      obs.new_totals = record->slot(engine.to_slot());
+      obs.old_totals = record->slot(engine.from_slot());
       Execute(engine, engine.Tick(obs));
       DispatchGates(slot);
+      DispatchMetrics(slot, now);
     } catch (const ApiError& e) {
       // A decision the fleet refused: nothing of it stands, and the role's
       // next generation rebuilds this rollout from the shared journal.
@@ -312,7 +391,7 @@ void Controller::Tick(SteadyTime at) {
 // ------------------------------------------------------------------ status
 
 v1::SlotStats Controller::Stats(const state::RecordSnapshot& record, state::Slot slot,
-                                Nanos window) {
+                                const WindowQuery& query) {
   const state::SlotSnapshot& s = record.slot(slot);
   v1::SlotStats out;
   out.set_requests(s.requests);
@@ -324,13 +403,22 @@ v1::SlotStats Controller::Stats(const state::RecordSnapshot& record, state::Slot
   out.set_failures(s.failures);
   out.set_failovers(s.failovers);
   out.set_writes(s.writes);
-  const WindowStats w = history_.Window(record.name, slot, window);
+  out.set_waiting(s.Waiting());
+  out.set_waits_started(s.waits_started);
+  out.set_waits_ended(s.waits_ended);
+  out.set_abandoned(s.abandoned);
+  out.set_no_live_peer(s.no_live_peer);
+  out.set_waits_counted(record.revision >= 1);
+  const WindowStats w = history_.Window(record.name, slot, query);
   out.set_requests_per_second(w.requests_per_second());
   out.set_error_rate(w.error_rate());
   out.set_p50_ms(w.p50_ms);
   out.set_p95_ms(w.p95_ms);
   out.set_p99_ms(w.p99_ms);
   out.set_window_requests(w.requests);
+  out.set_stalled(w.stalled);
+  if (auto it = releases_.find(record.name); it != releases_.end())
+    out.set_release(it->second[static_cast<std::size_t>(slot)]);
   return out;
 }
 
@@ -343,15 +431,22 @@ v1::Cutover Controller::Describe(const state::RecordSnapshot& record, WallTime n
   c.set_blue_percent(BpToPercent(state::kWeightScale - record.control.weight_bp));
   c.set_epoch(record.control.epoch);
   c.set_live_slot(ToProto(LiveSlot(record.control.weight_bp)));
-  Nanos window = options_.default_window;
+  // What the judge sees while a rollout is active; the default window otherwise.
+  WindowQuery query{options_.default_window};
   auto it = rollouts_.find(record.name);
   if (it != rollouts_.end()) {
-    if (it->second.engine->active())
-      window = FromProto(it->second.engine->plan().analysis().window());
-    *c.mutable_rollout() = RolloutView(*it->second.engine, now);
+    const RolloutEngine& engine = *it->second.engine;
+    *c.mutable_rollout() = RolloutView(engine, now);
+    auto evidence = evidence_.find(record.name);
+    if (engine.active() && evidence != evidence_.end()) {
+      query = JudgeQuery(engine.plan().analysis(), evidence->second.after);
+      *c.mutable_rollout()->mutable_evidence_since() = ToProtoTimestamp(evidence->second.since);
+    } else if (engine.active()) {
+      query.window = FromProto(engine.plan().analysis().window());
+    }
   }
-  *c.mutable_blue() = Stats(record, state::Slot::kBlue, window);
-  *c.mutable_green() = Stats(record, state::Slot::kGreen, window);
+  *c.mutable_blue() = Stats(record, state::Slot::kBlue, query);
+  *c.mutable_green() = Stats(record, state::Slot::kGreen, query);
   for (const auto& p : record.peers) {
     v1::PeerStats* ps = c.add_peers();
     ps->set_slot(ToProto(p.slot));
@@ -359,6 +454,7 @@ v1::Cutover Controller::Describe(const state::RecordSnapshot& record, WallTime n
     ps->set_requests(p.requests);
     ps->set_responses_5xx(p.responses[4]);
     ps->set_failures(p.failures);
+    ps->set_state(ToProto(p.admin));
   }
   return c;
 }
@@ -402,7 +498,9 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
   event.set_weight_before(BpToPercent(before.control.weight_bp));
   event.set_weight_after(BpToPercent(bp));
   event.set_actor(actor);
-  event.set_epoch(StoreWeight(request.cutover(), bp, event));
+  const std::uint64_t epoch = StoreWeight(request.cutover(), bp, event);
+  WeightStored(request.cutover(), epoch);
+  event.set_epoch(epoch);
   Publish(event);
   v1::SetWeightResponse response;
   *response.mutable_cutover() = Describe(*File().Snapshot(request.cutover()), deps_.clock->Now());
@@ -434,6 +532,11 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
   std::lock_guard lock(mutex_);
   std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
                                                       request.plan(), /*cutover_required=*/true);
+  try {
+    ValidateRelease("release", request.release());
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
   const state::RecordSnapshot record = Snapshot("cutover", request.cutover());
   auto it = rollouts_.find(request.cutover());
   if (it != rollouts_.end() && it->second.engine->active())
@@ -442,18 +545,129 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
         "cutover \"" + request.cutover() + "\": rollout " + it->second.engine->id() + " is still " +
             (it->second.engine->state() == v1::ROLLOUT_STATE_RUNNING ? "running" : "paused") +
             "; promote or abort it first");
+  return Launch(request.cutover(), request.plan(), gates, record, request.reason(), actor,
+                request.release());
+}
+
+// A new rollout of `plan` from the slot live now (the caller holds the lock).
+v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
+                               std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,
+                               const std::string& reason, const std::string& actor,
+                               const std::string& release) {
   const state::Slot from = LiveSlot(record.control.weight_bp);
-  auto engine = std::make_unique<RolloutEngine>(deps_.new_rollout_id(), request.cutover(),
-                                                request.plan(), from, EngineOptions(*gates));
+  auto engine = std::make_unique<RolloutEngine>(deps_.new_rollout_id(), cutover, plan, from,
+                                                EngineOptions(*gates));
   const WallTime now = deps_.clock->Now();
-  auto decisions = engine->Start(now, record.control.weight_bp, request.reason(), actor);
+  auto decisions = engine->Start(now, record.control.weight_bp, reason, actor, release);
+  if (record.revision < 1) {
+    // Said once, in the rollout's own record: its judge cannot see a stall.
+    Decision note{std::nullopt, decisions.front().event};
+    note.event.clear_plan();
+    note.event.clear_from_slot();
+    note.event.clear_to_slot();
+    note.event.set_kind(event_kind::kWarning);
+    note.event.set_actor("agent");
+    note.event.set_reason(
+        "nginx's module predates the waiting counters (state-file revision 0): a slot that stops "
+        "answering is seen only when nginx times its requests out, not after max_p99");
+    note.event.mutable_measurement()->set_signal("stall");
+    decisions.insert(decisions.begin() + 1, std::move(note));
+  }
   RolloutEntry entry{std::move(engine), gates, true};
   Execute(*entry.engine, std::move(decisions));  // refused (a fleet's): it never started
-  RolloutEntry& slot = rollouts_[request.cutover()];
+  RolloutEntry& slot = rollouts_[cutover];
   slot = std::move(entry);
   DispatchGates(slot);
   UpdateRetention();
   return RolloutView(*slot.engine, now);
+}
+
+v1::Rollout Controller::RetryRollout(const v1::RolloutActionRequest& request,
+                                     const std::string& actor) {
+  std::lock_guard lock(mutex_);
+  try {
+    ValidateRelease("release", request.release());
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
+  RolloutEntry& last = ActiveRollout(request.cutover());
+  const RolloutEngine& engine = *last.engine;
+  const v1::RolloutState state = engine.state();
+  if (state != v1::ROLLOUT_STATE_REVERTED && state != v1::ROLLOUT_STATE_ABORTED)
+    throw ApiError(grpc::StatusCode::FAILED_PRECONDITION,
+                   "cutover \"" + request.cutover() + "\": rollout " + engine.id() + " is " +
+                       v1::RolloutState_Name(state) +
+                       (engine.active() ? "; only a reverted or aborted rollout is retried"
+                                        : "; its slot is live now: start a new rollout"));
+  const state::RecordSnapshot record = Snapshot("cutover", request.cutover());
+  // The plan as the rollout had it (in memory with its gates' credentials;
+  // after a restart, as the journal kept it, without their passwords).
+  const v1::Plan plan = engine.plan();
+  const std::string release = request.release().empty() ? engine.release() : request.release();
+  const std::string reason =
+      "retry of " + engine.id() + (request.reason().empty() ? "" : ": " + request.reason());
+  return Launch(request.cutover(), plan, last.gates, record, reason, actor, release);
+}
+
+v1::SetPeerStateResponse Controller::SetPeerState(const v1::SetPeerStateRequest& request,
+                                                  const std::string& actor) {
+  std::lock_guard lock(mutex_);
+  const auto admin = FromProto(request.state());
+  try {
+    if (request.slot() != v1::SLOT_BLUE && request.slot() != v1::SLOT_GREEN)
+      throw InvalidArgument("slot", "must be SLOT_BLUE or SLOT_GREEN");
+    ValidatePeerAddress("address", request.address());
+    if (!admin) throw InvalidArgument("state", "must be PEER_STATE_UP, _DRAIN or _DOWN");
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
+  const state::RecordSnapshot before = Snapshot("cutover", request.cutover());
+  const state::Slot slot = FromProto(request.slot());
+  // The peer as the file stores its address (long ones are shortened).
+  const std::string stored(state::PeerKey(request.address()).view());
+  const state::PeerSnapshot* peer = nullptr;
+  std::string known;
+  for (const auto& p : before.peers) {
+    if (p.slot != slot) continue;
+    known += (known.empty() ? "" : ", ") + p.address;
+    if (p.address == stored) peer = &p;
+  }
+  if (peer == nullptr)
+    throw ApiError(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        "address: cutover \"" + request.cutover() + "\" has no " + state::SlotName(slot) +
+            " peer \"" + request.address() + "\" (" +
+            (known.empty() ? "it has none"
+                           : "its " + std::string(state::SlotName(slot)) + " peers: " + known) +
+            ")");
+  try {
+    File().SetPeerState(request.cutover(), slot, request.address(), *admin);
+  } catch (const state::StateFileError& e) {
+    // A module too old to honour peer states: nothing was stored.
+    throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, e.what());
+  }
+  v1::Event event;
+  *event.mutable_time() = ToProtoTimestamp(deps_.clock->Now());
+  event.set_cutover(request.cutover());
+  event.set_kind(event_kind::kPeerStateSet);
+  event.set_step(-1);
+  event.set_weight_before(BpToPercent(before.control.weight_bp));
+  event.set_weight_after(BpToPercent(before.control.weight_bp));
+  event.set_epoch(before.control.epoch);
+  event.set_actor(actor);
+  event.set_reason(std::string(state::SlotName(slot)) + " peer " + peer->address + ": " +
+                   state::PeerAdminName(peer->admin) + " -> " + state::PeerAdminName(*admin) +
+                   (request.reason().empty() ? "" : " (" + request.reason() + ")"));
+  v1::PeerChange* change = event.mutable_peer();
+  change->set_slot(request.slot());
+  change->set_address(peer->address);
+  change->set_before(ToProto(peer->admin));
+  change->set_after(ToProto(*admin));
+  Publish(event);
+  v1::SetPeerStateResponse response;
+  *response.mutable_cutover() = Describe(*File().Snapshot(request.cutover()), deps_.clock->Now());
+  *response.mutable_event() = event;
+  return response;
 }
 
 Controller::RolloutEntry& Controller::ActiveRollout(const std::string& cutover) {
@@ -499,7 +713,7 @@ v1::Rollout Controller::ResumeRollout(const v1::RolloutActionRequest& r, const s
   return ManualAction(r, a, &RolloutEngine::Resume);
 }
 v1::Rollout Controller::PromoteRollout(const v1::RolloutActionRequest& r, const std::string& a) {
-  return ManualAction(r, a, &RolloutEngine::Promote);
+  return ManualAction(r, a, r.one_step() ? &RolloutEngine::PromoteStep : &RolloutEngine::Promote);
 }
 v1::Rollout Controller::AbortRollout(const v1::RolloutActionRequest& r, const std::string& a) {
   return ManualAction(r, a, &RolloutEngine::Abort);
@@ -517,11 +731,22 @@ std::vector<v1::Event> Controller::GetHistory(const v1::GetHistoryRequest& reque
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT,
                    "limit: at most " + std::to_string(kMaxHistoryLimit));
   const std::size_t limit = request.limit() == 0 ? kDefaultHistoryLimit : request.limit();
+  std::vector<v1::Event> events;
   try {
-    return deps_.journal->History(request.cutover(), limit);
+    events = deps_.journal->History(request.cutover(), limit);
   } catch (const JournalError& e) {
     throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
   }
+  // A name neither nginx nor the journal knows is a mistake, as in GetStatus
+  // (one nginx no longer has still has its history).
+  if (events.empty() && !request.cutover().empty()) {
+    std::lock_guard lock(mutex_);
+    if (EnsureFile() && !file_->Snapshot(request.cutover()))
+      throw ApiError(grpc::StatusCode::INVALID_ARGUMENT,
+                     "cutover: unknown cutover \"" + request.cutover() + "\" (not in " +
+                         deps_.state_path + " nor in the journal)");
+  }
+  return events;
 }
 
 std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::uint64_t since) {

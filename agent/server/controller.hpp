@@ -22,6 +22,7 @@
 #include "agent/server/event_bus.hpp"
 #include "agent/server/gate_runner.hpp"
 #include "agent/server/seams.hpp"
+#include "agent/server/worker.hpp"
 #include "cutover/state_file.hpp"
 #include "cutover/v1/cutover.pb.h"
 
@@ -45,6 +46,12 @@ class ControllerListener {
   virtual void OnTick(const std::vector<state::RecordSnapshot>& records,
                       const std::map<std::string, v1::Rollout>& rollouts) = 0;
   virtual void OnEvent(const v1::Event& event) = 0;
+  // The releases the cutover's slots run changed (a rollout named one, or the
+  // journal said so at start): blue's and green's, "" when unknown.
+  virtual void OnReleases(const std::string& cutover, const std::string& blue,
+                          const std::string& green) {
+    (void)cutover, (void)blue, (void)green;
+  }
 };
 
 class Controller {
@@ -60,6 +67,9 @@ class Controller {
     const Clock* clock = nullptr;
     GateFactory gate_factory;
     GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
+    // Runs one analysis.metrics query (default: the Prometheus client).
+    std::function<MetricResult(const v1::MetricCheck&)> metric_query;
+    Worker* metric_runner = nullptr;  // null: metric queries run inline (tests)
     std::function<std::string()> new_rollout_id;
     std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
     // One node of a fleet (agent/fleet): where decided weights go, what is
@@ -84,6 +94,10 @@ class Controller {
   v1::Rollout ResumeRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   v1::Rollout PromoteRollout(const v1::RolloutActionRequest& request, const std::string& actor);
   v1::Rollout AbortRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  // The last rollout's plan again (it must have been reverted or aborted).
+  v1::Rollout RetryRollout(const v1::RolloutActionRequest& request, const std::string& actor);
+  v1::SetPeerStateResponse SetPeerState(const v1::SetPeerStateRequest& request,
+                                        const std::string& actor);
   std::vector<v1::Event> GetHistory(const v1::GetHistoryRequest& request);
   // Events from sequence `since` on (inclusive), from the journal: WatchEvents' replay.
   std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since);
@@ -100,18 +114,27 @@ class Controller {
     std::shared_ptr<GateSet> gates;
     bool weight_checked = false;  // after a restore, against the state file
   };
-  struct GateReply {
+  // What a worker thread (gates, metric queries) hands back: applied to the
+  // engine of `rollout_id` at the next tick, if that rollout is still there.
+  struct EngineReply {
     std::string cutover;
     std::string rollout_id;
-    std::uint64_t request_id;
-    std::vector<gates::GateOutcome> outcomes;
+    std::function<std::vector<Decision>(RolloutEngine&, WallTime)> apply;
+  };
+  // Fresh evidence: the epoch in force and the time of the newest sample
+  // taken before it was stored; only later samples may start a window.
+  struct Evidence {
+    std::uint64_t epoch = 0;
+    SteadyTime after = SteadyTime::min();
+    WallTime since{};  // when it was stored (or first seen), for the journal
   };
 
   state::StateFile& File();  // throws ApiError(UNAVAILABLE)
   bool EnsureFile();
   state::RecordSnapshot Snapshot(const std::string& field, const std::string& cutover);
   v1::Cutover Describe(const state::RecordSnapshot& record, WallTime now);
-  v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot, Nanos window);
+  v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot,
+                      const WindowQuery& query);
   RolloutEntry& ActiveRollout(const std::string& cutover);
   void Execute(RolloutEngine& engine, std::vector<Decision> decisions);
   std::uint64_t StoreWeight(const std::string& cutover, std::uint32_t green_bp,
@@ -122,8 +145,17 @@ class Controller {
   RolloutEngine::Options EngineOptions(const GateSet& gates) const;
   void Publish(v1::Event& event);
   void DispatchGates(RolloutEntry& slot);
-  void DrainGateReplies(WallTime now);
+  void DispatchMetrics(RolloutEntry& slot, WallTime now);
+  void Reply(EngineReply reply);  // from any thread
+  void DrainReplies(WallTime now);
+  // After the agent stored a weight: evidence starts after the newest sample.
+  void WeightStored(const std::string& cutover, std::uint64_t epoch);
   void UpdateRetention();
+  v1::Rollout Launch(const std::string& cutover, const v1::Plan& plan,
+                     std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,
+                     const std::string& reason, const std::string& actor,
+                     const std::string& release);
+  void NoteRelease(const v1::Event& event);
   GateProfile ProfileOf(const GateSet& gates) const;
   v1::Rollout ManualAction(const v1::RolloutActionRequest& request, const std::string& actor,
                            std::vector<Decision> (RolloutEngine::*action)(WallTime,
@@ -140,11 +172,20 @@ class Controller {
   std::uint64_t role_generation_ = 0;
   std::string follow_error_;  // the last reason the rollouts could not be rebuilt, logged once
   std::map<std::string, RolloutEntry> rollouts_;  // by cutover: the current or last rollout
+  // By cutover: the release each slot runs (blue, green), as rollouts named them.
+  std::map<std::string, std::array<std::string, state::kSlotCount>> releases_;
   EventBus bus_;
 
-  std::mutex replies_mutex_;  // gate replies arrive from the worker thread
-  std::vector<GateReply> replies_;
+  std::mutex replies_mutex_;  // gate and metric replies arrive from worker threads
+  std::vector<EngineReply> replies_;
+  std::map<std::string, Evidence> evidence_;  // by cutover
+  std::optional<SteadyTime> last_tick_at_;    // when the newest sample was taken
+  bool warned_revision_ = false;              // logged that the module predates waits
 };
+
+// The windows a rollout is judged on: its analysis window, no further back
+// than `evidence_after`, stalls counted past max_p99.
+WindowQuery JudgeQuery(const v1::Analysis& analysis, SteadyTime evidence_after);
 
 // "grpc peer" to "actor" for the journal.
 std::string ActorFromPeer(const std::string& peer);

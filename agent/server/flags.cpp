@@ -8,10 +8,69 @@ namespace cutover::agent {
 std::string Usage() {
   return "usage: cutover-agent --state-file PATH\n"
          "                     [--listen unix:/run/cutover/agent.sock | HOST:PORT]...\n"
+         "                     [--socket-group GROUP]\n"
          "                     [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
          "                     [--journal DIR | --journal postgresql://...]\n"
          "                     [--fleet postgresql://... --node NAME]\n"
-         "                     [--metrics HOST:PORT] [--tick 100ms]\n";
+         "                     [--metrics HOST:PORT] [--tick 100ms]\n"
+         "                     [--help] [--version]\n";
+}
+
+std::string Help() {
+  return "cutover-agent: the sidecar of the nginx cutover module. It samples the module's\n"
+         "state file every tick, moves the weight step by step as a rollout plan says,\n"
+         "judges the new slot on sliding windows and sends every request back to the live\n"
+         "slot by itself on a breach. Every decision is journaled with its numbers.\n"
+         "cutoverctl and automation drive it over gRPC.\n"
+         "\n" +
+         Usage() +
+         "\n"
+         "Options:\n"
+         "  --state-file PATH       the module's state file (nginx's cutover_state_file),\n"
+         "                          mapped read-write; required. While it is missing or\n"
+         "                          invalid the agent keeps running, says why once and\n"
+         "                          retries every tick; a file nginx replaces is reopened.\n"
+         "  --listen ADDR           unix:/ABS/PATH (a socket of mode 0660) or HOST:PORT;\n"
+         "                          repeatable. Default: unix:/run/cutover/agent.sock\n"
+         "  --socket-group GROUP    the group of the unix sockets, so its members may use\n"
+         "                          cutoverctl (the agent must be in that group). Default:\n"
+         "                          the state file's group (nginx's workers' group)\n"
+         "  --token-file FILE       bearer token that mutating calls over TCP must carry\n"
+         "                          (authorization: Bearer TOKEN). Without it TCP is\n"
+         "                          read-only. Calls over a unix socket are trusted.\n"
+         "  --tls-cert FILE         PEM certificate: TCP listeners serve TLS (with --tls-key)\n"
+         "  --tls-key FILE          PEM private key of --tls-cert\n"
+         "  --journal DIR|URI       where decisions are journaled: a directory\n"
+         "                          (DIR/journal.jsonl, fsync per entry) or a\n"
+         "                          postgresql:// URI (table cutover_journal).\n"
+         "                          Default: /var/lib/cutover/journal\n"
+         "  --fleet URI             join the fleet whose rollouts, journal, lease and\n"
+         "                          heartbeats live in this postgresql:// database (then\n"
+         "                          also the journal: no other --journal)\n"
+         "  --node NAME             this node's name in the fleet (with --fleet; letters,\n"
+         "                          digits, '.', '_', '-'; one agent per name)\n"
+         "  --metrics HOST:PORT     Prometheus metrics at http://HOST:PORT/metrics; off when\n"
+         "                          not given\n"
+         "  --tick DURATION         how often the state file is sampled and rollouts judged,\n"
+         "                          10ms to 10s. Default: 100ms\n"
+         "  --help                  print this help and exit\n"
+         "  --version               print the version and the state-file layout and exit\n"
+         "\n"
+         "Durations are a number and a unit (ns, us, ms, s, m, h, d), parts combined:\n"
+         "250ms, 1.5s, 1h30m.\n"
+         "\n"
+         "Signals: SIGTERM and SIGINT stop the agent cleanly (streams end, calls in flight\n"
+         "get two seconds, unix sockets are removed). nginx keeps the last weights, and a\n"
+         "restarted agent rebuilds every rollout from its journal.\n"
+         "\n"
+         "Exit status: 0 after a stop signal; 1 when it cannot start (journal, listen\n"
+         "address, TLS files); 2 for a bad flag or an unreadable token file.\n"
+         "\n"
+         "Files: /run/cutover/agent.sock (cutoverctl's default), /var/lib/cutover/journal,\n"
+         "/var/lib/nginx/cutover.state (Debian's packaged nginx), /etc/default/cutover-agent\n"
+         "(CUTOVER_AGENT_OPTS of the systemd unit).\n"
+         "\n"
+         "See also: cutoverctl(1); /usr/share/doc/cutover/ (agent.md, deployment.md).\n";
 }
 
 bool IsUnixAddress(const std::string& listen) { return listen.rfind("unix:", 0) == 0; }
@@ -77,7 +136,14 @@ AgentFlags ParseFlags(const std::vector<std::string>& args) {
       name = name.substr(0, eq);
       has_value = true;
     }
-    if (name == "--help" || name == "-h") throw UsageError("");
+    if (name == "--help" || name == "-h") {
+      flags.help = true;
+      return flags;
+    }
+    if (name == "--version") {
+      flags.version = true;
+      return flags;
+    }
     auto take = [&]() -> std::string {
       if (has_value) return value;
       if (i + 1 >= args.size()) throw UsageError(name + ": needs a value");
@@ -94,6 +160,9 @@ AgentFlags ParseFlags(const std::vector<std::string>& args) {
         ValidateHostPort("--listen", l);
       }
       flags.listen.push_back(l);
+    } else if (name == "--socket-group") {
+      flags.socket_group = take();
+      if (flags.socket_group.empty()) throw UsageError("--socket-group: must not be empty");
     } else if (name == "--token-file") {
       flags.token_file = take();
     } else if (name == "--tls-cert") {

@@ -17,6 +17,7 @@ class UsageError : public std::runtime_error {
 struct AgentFlags {
   std::string state_file;
   std::vector<std::string> listen;  // "unix:/path" or "HOST:PORT"
+  std::string socket_group;         // group of the unix sockets; empty: the state file's
   std::string token_file;
   std::string tls_cert;
   std::string tls_key;
@@ -27,13 +28,20 @@ struct AgentFlags {
   std::string node;
   std::string metrics;  // HOST:PORT, empty: off
   Nanos tick = std::chrono::milliseconds(100);
+  // --help / --version: print and exit 0; the other flags are not checked.
+  bool help = false;
+  bool version = false;
 };
 
 inline constexpr const char* kDefaultListen = "unix:/run/cutover/agent.sock";
 
 // Accepts "--flag value" and "--flag=value"; throws UsageError naming the flag.
 AgentFlags ParseFlags(const std::vector<std::string>& args);
+// The synopsis printed under a usage error.
 std::string Usage();
+// The whole of --help (the manual page is made from it): what the agent does,
+// every flag with its default, durations, signals, files and exit codes.
+std::string Help();
 
 bool IsUnixAddress(const std::string& listen);
 std::string UnixPath(const std::string& listen);  // "unix:/a/b" -> "/a/b"

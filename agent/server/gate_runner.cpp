@@ -40,39 +40,10 @@ std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateC
   return outcomes;
 }
 
-GateRunner::GateRunner() : worker_([this] { Run(); }) {}
-
-GateRunner::~GateRunner() { Stop(); }
-
-void GateRunner::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (worker_.joinable()) worker_.join();
-}
-
 void GateRunner::Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done) {
-  {
-    std::lock_guard lock(mutex_);
-    jobs_.push_back(Job{std::move(gates), std::move(context), std::move(done)});
-  }
-  wake_.notify_one();
-}
-
-void GateRunner::Run() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    job.done(EvaluateGates(*job.gates, job.context));
-  }
+  worker_.Submit([gates = std::move(gates), context = std::move(context), done = std::move(done)] {
+    done(EvaluateGates(*gates, context));
+  });
 }
 
 }  // namespace cutover::agent

@@ -3,15 +3,12 @@
 // a time and hands the outcomes to a callback.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "agent/core/gate.hpp"
+#include "agent/server/worker.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::agent {
@@ -40,29 +37,13 @@ class GateRunner {
  public:
   using Done = std::function<void(std::vector<gates::GateOutcome>)>;
 
-  GateRunner();
-  ~GateRunner();
-  GateRunner(const GateRunner&) = delete;
-  GateRunner& operator=(const GateRunner&) = delete;
-
   void Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done);
   // Drops queued jobs and waits for the one running (its callback runs):
   // call before whatever the callbacks touch is destroyed. Idempotent.
-  void Stop();
+  void Stop() { worker_.Stop(); }
 
  private:
-  struct Job {
-    std::shared_ptr<GateSet> gates;
-    gates::GateContext context;
-    Done done;
-  };
-  void Run();
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> jobs_;
-  bool stopping_ = false;
-  std::thread worker_;
+  Worker worker_;
 };
 
 }  // namespace cutover::agent

@@ -35,6 +35,16 @@ Metrics::Metrics(const std::string& address)
                     .Name("cutover_upstream_failures_total")
                     .Help("Failed upstream attempts by cutover and slot")
                     .Register(*registry_)),
+      failovers_(prometheus::BuildCounter()
+                     .Name("cutover_failovers_total")
+                     .Help("Requests moved to the other slot after a failure or for want of a "
+                           "live peer, by cutover and the slot they left")
+                     .Register(*registry_)),
+      writes_(prometheus::BuildCounter()
+                  .Name("cutover_writes_total")
+                  .Help("Writes (methods other than GET, HEAD, OPTIONS, PROPFIND, TRACE) "
+                        "answered 2xx, by cutover and slot: what a revert would strand")
+                  .Register(*registry_)),
       latency_(prometheus::BuildHistogram()
                    .Name("cutover_upstream_latency_seconds")
                    .Help("Upstream latency by cutover and slot, from the module's histogram")
@@ -49,7 +59,8 @@ Metrics::Metrics(const std::string& address)
                  .Register(*registry_)),
       rollout_step_(prometheus::BuildGauge()
                         .Name("cutover_rollout_step")
-                        .Help("Index of the step in force (-1 before the first)")
+                        .Help("The step in force, numbered from 1 as the CLI and the "
+                              "journal number it (0 before the first step)")
                         .Register(*registry_)),
       rollout_state_(prometheus::BuildGauge()
                          .Name("cutover_rollout_state")
@@ -67,7 +78,23 @@ Metrics::Metrics(const std::string& address)
       last_decision_(prometheus::BuildGauge()
                          .Name("cutover_last_decision_timestamp_seconds")
                          .Help("Unix time of the last journaled decision, by cutover")
-                         .Register(*registry_)) {
+                         .Register(*registry_)),
+      release_(prometheus::BuildGauge()
+                   .Name("cutover_release_info")
+                   .Help("1 for the release each slot runs, as the last rollout to that slot "
+                         "named it (rollout start --release)")
+                   .Register(*registry_)),
+      warnings_(prometheus::BuildCounter()
+                    .Name("cutover_warnings_total")
+                    .Help("Warning levels crossed (journaled warning events), by cutover and "
+                          "signal")
+                    .Register(*registry_)),
+      compare_statistic_(prometheus::BuildGauge()
+                             .Name("cutover_compare_statistic")
+                             .Help("The sequential comparison's statistic for the running "
+                                   "rollout (it reverts at 1/alpha), by cutover and test "
+                                   "(errors, latency)")
+                             .Register(*registry_)) {
   if (!address.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
     exposer_->RegisterCollectable(registry_);
@@ -95,6 +122,10 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
             .Increment(static_cast<double>(Delta(now.responses[c], before.responses[c])));
       failures_.Add({{"cutover", r.name}, {"slot", slot_name}})
           .Increment(static_cast<double>(Delta(now.failures, before.failures)));
+      failovers_.Add({{"cutover", r.name}, {"slot", slot_name}})
+          .Increment(static_cast<double>(Delta(now.failovers, before.failovers)));
+      writes_.Add({{"cutover", r.name}, {"slot", slot_name}})
+          .Increment(static_cast<double>(Delta(now.writes, before.writes)));
       std::vector<double> buckets(state::kLatencyBuckets);
       bool any = false;
       for (std::size_t b = 0; b < state::kLatencyBuckets; ++b) {
@@ -114,8 +145,14 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
     epoch_.Add({{"cutover", r.name}}).Set(static_cast<double>(r.control.epoch));
   }
   for (const auto& [cutover, rollout] : rollouts) {
-    rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step());
+    rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step() + 1);
     rollout_state_.Add({{"cutover", cutover}}).Set(rollout.state());
+    if (rollout.judged().compare_bound() > 0) {
+      compare_statistic_.Add({{"cutover", cutover}, {"test", "errors"}})
+          .Set(rollout.judged().compare_statistic());
+      compare_statistic_.Add({{"cutover", cutover}, {"test", "latency"}})
+          .Set(rollout.judged().latency_statistic());
+    }
   }
 }
 
@@ -124,8 +161,31 @@ void Metrics::OnEvent(const v1::Event& event) {
   decisions_.Add({{"cutover", event.cutover()}, {"kind", event.kind()}}).Increment();
   if (event.kind() == event_kind::kReverted)
     reverts_.Add({{"cutover", event.cutover()}}).Increment();
+  if (event.kind() == event_kind::kWarning) {
+    const auto& m = event.measurement();
+    const std::string signal = m.signal() == "metric" ? "metric:" + m.metric() : m.signal();
+    warnings_.Add({{"cutover", event.cutover()}, {"signal", signal}}).Increment();
+  }
   last_decision_.Add({{"cutover", event.cutover()}})
       .Set(static_cast<double>(event.time().seconds()) + event.time().nanos() / 1e9);
+}
+
+void Metrics::OnReleases(const std::string& cutover, const std::string& blue,
+                         const std::string& green) {
+  std::lock_guard lock(mutex_);
+  auto& series = release_series_[cutover];
+  const std::string releases[state::kSlotCount] = {blue, green};
+  for (std::size_t s = 0; s < state::kSlotCount; ++s) {
+    if (series[s] != nullptr) {
+      release_.Remove(series[s]);
+      series[s] = nullptr;
+    }
+    if (releases[s].empty()) continue;
+    series[s] = &release_.Add({{"cutover", cutover},
+                               {"slot", state::SlotName(static_cast<state::Slot>(s))},
+                               {"release", releases[s]}});
+    series[s]->Set(1);
+  }
 }
 
 }  // namespace cutover::agent

@@ -1,7 +1,9 @@
 // Prometheus metrics (prometheus-cpp) on --metrics: the module's counters
 // per cutover, slot and class, latency histograms built from the module's
-// own buckets, weights, rollout step and state, reverts and the time of the
-// last decision.
+// own buckets, weights, rollout step (numbered from 1, as people see it) and
+// state, reverts, the time of the last decision, and the release each slot
+// runs (an info metric, so the other series keep their labels); warnings by
+// signal and the sequential comparison's statistic.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -27,6 +29,8 @@ class Metrics final : public ControllerListener {
   void OnTick(const std::vector<state::RecordSnapshot>& records,
               const std::map<std::string, v1::Rollout>& rollouts) override;
   void OnEvent(const v1::Event& event) override;
+  void OnReleases(const std::string& cutover, const std::string& blue,
+                  const std::string& green) override;
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
@@ -37,6 +41,8 @@ class Metrics final : public ControllerListener {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Counter>& responses_;
   prometheus::Family<prometheus::Counter>& failures_;
+  prometheus::Family<prometheus::Counter>& failovers_;
+  prometheus::Family<prometheus::Counter>& writes_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Gauge>& weight_;
   prometheus::Family<prometheus::Gauge>& epoch_;
@@ -45,7 +51,12 @@ class Metrics final : public ControllerListener {
   prometheus::Family<prometheus::Counter>& reverts_;
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Gauge>& last_decision_;
+  prometheus::Family<prometheus::Gauge>& release_;
+  prometheus::Family<prometheus::Counter>& warnings_;
+  prometheus::Family<prometheus::Gauge>& compare_statistic_;
   std::map<std::string, std::array<state::SlotSnapshot, state::kSlotCount>> last_;
+  // The cutover_release_info series in force, by cutover and slot.
+  std::map<std::string, std::array<prometheus::Gauge*, state::kSlotCount>> release_series_;
 };
 
 }  // namespace cutover::agent

@@ -88,6 +88,17 @@ grpc::Status CutoverServiceImpl::Preflight(grpc::ServerContext* c, const v1::Pre
   return Unary(c, q, a, &Api::Preflight, api_);
 }
 
+grpc::Status CutoverServiceImpl::RetryRollout(grpc::ServerContext* c,
+                                              const v1::RolloutActionRequest* q,
+                                              v1::RolloutResponse* a) {
+  return Unary(c, q, a, &Api::RetryRollout, api_);
+}
+grpc::Status CutoverServiceImpl::SetPeerState(grpc::ServerContext* c,
+                                              const v1::SetPeerStateRequest* q,
+                                              v1::SetPeerStateResponse* a) {
+  return Unary(c, q, a, &Api::SetPeerState, api_);
+}
+
 grpc::Status CutoverServiceImpl::WatchEvents(grpc::ServerContext* context,
                                              const v1::WatchEventsRequest* request,
                                              grpc::ServerWriter<v1::Event>* writer) {

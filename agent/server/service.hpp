@@ -36,6 +36,11 @@ class CutoverServiceImpl final : public v1::CutoverService::Service {
                           v1::GetHistoryResponse*) override;
   grpc::Status Preflight(grpc::ServerContext*, const v1::PreflightRequest*,
                          v1::PreflightResponse*) override;
+  // operator UX (14)
+  grpc::Status RetryRollout(grpc::ServerContext*, const v1::RolloutActionRequest*,
+                            v1::RolloutResponse*) override;
+  grpc::Status SetPeerState(grpc::ServerContext*, const v1::SetPeerStateRequest*,
+                            v1::SetPeerStateResponse*) override;
 
  private:
   Api& api_;

@@ -69,14 +69,16 @@ class Tally {
     std::lock_guard lock(mutex_);
     std::ostringstream out;
     char line[160];
-    std::snprintf(line, sizeof line, "%-6s %7s %9s %9s %9s %9s %9s %9s %9s\n", "step", "green%",
+    // One row per weight the answers were routed under, named by its epoch
+    // (as `cutoverctl history` shows it): weight changes, not rollout steps.
+    std::snprintf(line, sizeof line, "%-6s %7s %9s %9s %9s %9s %9s %9s %9s\n", "epoch", "green%",
                   "requests", "blue", "green", "blue 5xx", "green 5xx", "blue wr", "green wr");
     out << line;
     SlotTally total_blue, total_green, total_none;
-    int n = 0;
     for (const Step& step : steps_) {
       const SlotTally blue = Get(step, "blue"), green = Get(step, "green"), none = Get(step, "-");
-      std::snprintf(line, sizeof line, "%-6d %7s %9llu %9llu %9llu %9llu %9llu %9llu %9llu\n", ++n,
+      std::snprintf(line, sizeof line, "%-6s %7s %9llu %9llu %9llu %9llu %9llu %9llu %9llu\n",
+                    step.epoch.empty() ? "?" : step.epoch.c_str(),
                     step.weight.empty() ? "?" : step.weight.c_str(),
                     U(blue.requests + green.requests + none.requests), U(blue.requests),
                     U(green.requests), U(blue.server_errors), U(green.server_errors),

@@ -1,6 +1,6 @@
 // The demo's load generator through real nginx with the cutover module: it
-// must tell the slots apart, tally the step it saw, and leave its writes in
-// the slot that answered them. The demo's summary is only as true as this.
+// must tell the slots apart, tally each weight it saw (by its epoch), and
+// leave its writes in the slot that answered them. The demo's summary is only as true as this.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -14,7 +14,7 @@ namespace cutover::test {
 namespace {
 
 struct StepRow {
-  std::string step, green_percent;
+  std::string epoch, green_percent;
   std::uint64_t requests = 0, blue = 0, green = 0, blue_5xx = 0, green_5xx = 0, blue_writes = 0,
                 green_writes = 0;
 };
@@ -27,8 +27,8 @@ std::vector<StepRow> ParseReport(const std::string& report) {
   while (std::getline(lines, line)) {
     std::istringstream in(line);
     StepRow r;
-    in >> r.step;
-    if (r.step.empty() || !std::isdigit(static_cast<unsigned char>(r.step[0]))) continue;
+    in >> r.epoch;
+    if (r.epoch.empty() || !std::isdigit(static_cast<unsigned char>(r.epoch[0]))) continue;
     in >> r.green_percent >> r.requests >> r.blue >> r.green >> r.blue_5xx >> r.green_5xx >>
         r.blue_writes >> r.green_writes;
     if (in) rows.push_back(r);
@@ -68,9 +68,10 @@ TEST(DemoLoad, TalliesEachSlotAndStepThroughTheModule) {
   EXPECT_EQ(ReadFile(dir / "report"), load.out);  // the same table, printed and kept
 
   const auto rows = ParseReport(load.out);
-  ASSERT_EQ(rows.size(), 1u) << load.out;  // one weight all along: one step
+  ASSERT_EQ(rows.size(), 1u) << load.out;  // one weight all along: one row
   const StepRow& step = rows[0];
   EXPECT_EQ(step.green_percent, "50");
+  EXPECT_EQ(load.out.rfind("epoch ", 0), 0u) << load.out;  // rows named by epoch, not "step"
   ASSERT_GT(step.requests, 100u);
   EXPECT_EQ(step.blue + step.green, step.requests);  // every answer named its slot
   EXPECT_GT(step.blue, step.requests / 4);
@@ -83,9 +84,11 @@ TEST(DemoLoad, TalliesEachSlotAndStepThroughTheModule) {
   EXPECT_EQ(OrderCount(http, green), 3 + step.green_writes);
   EXPECT_NE(load.out.find("no answer at all: 0"), std::string::npos) << load.out;
 
-  // The step was announced once, with the epoch and weight nginx reported.
+  // The weight was announced once, with the epoch and weight nginx reported:
+  // the epoch the report's row is named by.
   const std::string events = ReadFile(dir / "events");
   EXPECT_NE(events.find(" weight=50\n"), std::string::npos) << events;
+  EXPECT_NE(events.find(" epoch=" + step.epoch + " "), std::string::npos) << events;
   EXPECT_EQ(std::count(events.begin(), events.end(), '\n'), 1);
 }
 

@@ -44,14 +44,7 @@ class AgentTest : public ::testing::Test {
     stub_ = agent_->UnixStub();
   }
 
-  v1::Cutover Status() {
-    v1::GetStatusRequest req;
-    req.set_cutover("app");
-    v1::GetStatusResponse resp;
-    auto status = stub_->GetStatus(Context().get(), req, &resp);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return resp.cutover();
-  }
+  v1::Cutover Status() { return StatusOf(*stub_, "app"); }
 
   std::uint32_t WeightInFile() {
     return state::StateFile::Open(site_.nginx().state_path(), state::StateFile::Access::kReadOnly)

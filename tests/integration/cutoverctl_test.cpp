@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "support/postgres.hpp"
@@ -16,24 +17,11 @@ namespace {
 
 using nlohmann::json;
 
-// A plan that stays on its first step: no window can ever hold a million requests.
-constexpr const char* kSlowPlan = R"(steps:
-  - {percent: 10, hold: 1h}
-  - {percent: 50, hold: 1h}
-  - {percent: 100, hold: 1h}
-analysis:
-  window: 10s
-  min_requests: 1000000
-  max_error_rate: 5%
-on_breach: revert
-gates: []
-)";
-
 class AgentCli : public ::testing::Test {
  protected:
   void SetUp() override {
     stack_ = std::make_unique<Stack>();
-    WriteFile(stack_->dir() / "plan.yaml", kSlowPlan);
+    WriteFile(stack_->dir() / "plan.yaml", kHoldingPlan);
   }
 
   // `cutoverctl --json ARGS`, expecting exit 0, parsed.
@@ -70,8 +58,8 @@ TEST_F(AgentCli, StatusListsTheCutoverInTextAndJson) {
   r = stack_->Ctl({"status", "app"});
   ASSERT_EQ(r.exit_code, 0) << Said(r);
   EXPECT_NE(r.out.find("cutover app  epoch"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("blue   app_blue   100.00%"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("green  app_green  0.00%"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("blue   app_blue   -        100.00%"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("green  app_green  -        0.00%"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("rollout: none"), std::string::npos) << r.out;
   const json one = Status();
   EXPECT_EQ(one["blue_upstream"], "app_blue");
@@ -140,9 +128,9 @@ TEST_F(AgentCli, RolloutStartPauseResumePromoteWithWatchAndHistory) {
   EXPECT_EQ(resumed["rollout"]["cutover"], "app");
   EXPECT_EQ(Status()["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
 
-  Process watch(
-      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
-      stack_->dir() / "watch");
+  Process watch({CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval",
+                 "100ms", "--exit-on-end"},
+                stack_->dir() / "watch");
   ASSERT_TRUE(WaitFor([&] { return watch.Stdout().find("running step 1/3") != std::string::npos; }))
       << watch.Stdout() << watch.Stderr();
 
@@ -172,9 +160,9 @@ TEST_F(AgentCli, RolloutStartPauseResumePromoteWithWatchAndHistory) {
 TEST_F(AgentCli, WatchRedrawsInPlaceOnATerminal) {
   ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
   constexpr unsigned short kColumns = 60;
-  PtyProcess watch(
-      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
-      kColumns);
+  PtyProcess watch({CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval",
+                    "100ms", "--exit-on-end"},
+                   kColumns);
   // A second frame starts by moving the cursor back up over the first.
   ASSERT_TRUE(WaitFor([&] { return watch.Output().find("A\r\033[J") != std::string::npos; }))
       << watch.Output();
@@ -194,15 +182,21 @@ TEST_F(AgentCli, WatchRedrawsInPlaceOnATerminal) {
     if (out[i] != '\r') plain += out[i];
   }
   std::size_t start = 0;
-  for (std::size_t end; (end = plain.find('\n', start)) != std::string::npos; start = end + 1)
-    EXPECT_LT(end - start, kColumns) << plain.substr(start, end - start);
+  for (std::size_t end; (end = plain.find('\n', start)) != std::string::npos; start = end + 1) {
+    // Columns, not bytes: a cut line ends with "…", three bytes in UTF-8.
+    const std::string line = plain.substr(start, end - start);
+    const auto columns = std::count_if(line.begin(), line.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    });
+    EXPECT_LT(columns, kColumns) << line;
+  }
 }
 
 TEST_F(AgentCli, WatchRidesOutAnAgentRestart) {
   ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", Plan()}).exit_code, 0);
-  Process watch(
-      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
-      stack_->dir() / "watch");
+  Process watch({CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval",
+                 "100ms", "--exit-on-end"},
+                stack_->dir() / "watch");
   ASSERT_TRUE(WaitFor([&] { return watch.Stdout().find("running") != std::string::npos; }))
       << watch.Stdout() << watch.Stderr();
 
@@ -233,7 +227,7 @@ TEST_F(AgentCli, AbortSendsTrafficBackAndWatchExitsOne) {
   EXPECT_EQ(started["rollout"]["plan"]["steps"][0]["hold"], "3600s");
   ASSERT_TRUE(WaitFor([&] { return Status()["green_percent"].get<double>() == 10.0; }));
   Process watch({CUTOVERCTL_BINARY, "--json", "--agent", stack_->agent(), "watch", "app",
-                 "--interval", "100ms"},
+                 "--interval", "100ms", "--exit-on-end"},
                 stack_->dir() / "watch");
   ASSERT_TRUE(WaitFor([&] { return !watch.Stdout().empty(); })) << watch.Stderr();
 
@@ -263,9 +257,9 @@ on_breach: revert
   stack_->green().SetStatus(500);
   ASSERT_EQ(stack_->Ctl({"rollout", "start", "app", stack_->dir() / "fast.yaml"}).exit_code, 0);
   ASSERT_TRUE(WaitFor([&] { return Status()["green_percent"].get<double>() == 50.0; }));
-  Process watch(
-      {CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval", "100ms"},
-      stack_->dir() / "watch");
+  Process watch({CUTOVERCTL_BINARY, "--agent", stack_->agent(), "watch", "app", "--interval",
+                 "100ms", "--exit-on-end"},
+                stack_->dir() / "watch");
   // Real traffic through nginx until the agent has judged green and acted.
   for (int round = 0; round < 200 && watch.Running(); ++round)
     Cutoverctl({"sample", stack_->url(), "--requests", "100", "--concurrency", "4"});
@@ -316,9 +310,9 @@ TEST_F(AgentCli, PreflightWithoutGatesIsGo) {
 
 TEST_F(AgentCli, PreflightWithAnUnreachableDatabaseIsNoGo) {
   WriteFile(stack_->dir() / "gated.yaml",
-            std::string(kSlowPlan) + "  - sql: {dsn: \"postgresql://nobody@127.0.0.1:" +
+            std::string(kHoldingPlan) + "  - sql: {dsn: \"postgresql://nobody@127.0.0.1:" +
                 std::to_string(FreePort()) + "/x\", query: \"select true\", timeout: 2s}\n");
-  // kSlowPlan ends with "gates: []": replace it with a real list.
+  // kHoldingPlan ends with "gates: []": replace it with a real list.
   std::string text = ReadFile(stack_->dir() / "gated.yaml");
   text.replace(text.find("gates: []"), 9, "gates:");
   WriteFile(stack_->dir() / "gated.yaml", text);
@@ -335,7 +329,7 @@ TEST_F(AgentCli, PreflightWithAnUnreachableDatabaseIsNoGo) {
 TEST_F(AgentCli, PreflightEvaluatesGatesOnARealDatabase) {
   Postgres pg;
   const auto plan_with = [&](const std::string& query) {
-    std::string text = kSlowPlan;
+    std::string text = kHoldingPlan;
     text.replace(text.find("gates: []"), 9,
                  "gates:\n  - sql: {dsn: \"" + pg.Uri() + "\", query: \"" + query +
                      "\"}\n"

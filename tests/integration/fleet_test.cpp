@@ -177,7 +177,9 @@ TEST_F(FleetTest, WhenTheDeciderIsKilledAnotherTakesOverAndTheRolloutCompletes) 
   int step0_applied = 0;
   for (const auto& e : journal) {
     if (e.kind() == "step_applied" && e.step() == 0) ++step0_applied;
-    if (e.kind() == "step_advanced" && e.step() == 2) EXPECT_EQ(e.node(), fleet.name(next));
+    if (e.kind() == "step_advanced" && e.step() == 2) {
+      EXPECT_EQ(e.node(), fleet.name(next));
+    }
   }
   EXPECT_EQ(step0_applied, 1);
   // The killed node's agent comes back and converges to the fleet's weight.
@@ -215,7 +217,9 @@ TEST_F(FleetTest, APausedOldDeciderNeverOverwritesANewerDecision) {
   bool taken_over = false;
   for (const auto& e : Journal(fleet, old)) {
     if (e.node() == fleet.name(next)) taken_over = true;
-    if (taken_over) EXPECT_NE(e.node(), fleet.name(old)) << e.kind() << " after the takeover";
+    if (taken_over) {
+      EXPECT_NE(e.node(), fleet.name(old)) << e.kind() << " after the takeover";
+    }
   }
   EXPECT_TRUE(taken_over);
 }

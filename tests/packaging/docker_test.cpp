@@ -61,6 +61,7 @@ TEST(Docker, ImagesBuildOnBookwormWithTheTestsInstallScript) {
     EXPECT_NE(text.find("RUN bash scripts/install-deps.sh"), std::string::npos);
     EXPECT_NE(text.find("cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo"),
               std::string::npos);
+    EXPECT_NE(text.find("bash packaging/build-debs.sh build /debs"), std::string::npos);
     EXPECT_NE(ReadFile(kSource + "/scripts/test.sh").find("bash scripts/install-deps.sh"),
               std::string::npos);
     // Every file the image copies from the repository exists.
@@ -71,9 +72,9 @@ TEST(Docker, ImagesBuildOnBookwormWithTheTestsInstallScript) {
       if (std::regex_match(line, m, std::regex(R"(COPY (\S+) \S+)")) && m[1] != ".") {
         EXPECT_TRUE(fs::exists(kSource + "/" + m[1].str())) << line;
       }
-      // Packages copied from the build stage are ones cpack makes.
+      // Packages copied from the build stage are ones packaging/build-debs.sh makes.
       if (std::regex_match(line, m, std::regex(R"(COPY --from=build /debs/(\S+)_\*\.deb .*)"))) {
-        EXPECT_TRUE(m[1] == "cutover" || m[1] == "cutover-nginx-module") << line;
+        EXPECT_TRUE(m[1] == "cutover" || m[1] == "libnginx-mod-http-cutover") << line;
       }
     }
   }
@@ -112,6 +113,31 @@ TEST(Docker, ComposeNamesOnlyWhatExists) {
             "cutover-shared:/var/lib/cutover-shared");
   EXPECT_EQ(services["agent"]["volumes"][0].as<std::string>(),
             "cutover-shared:/var/lib/cutover-shared");
+}
+
+// Debian 12 ships docker-compose 1.29, others run compose v2. 1.29's own
+// parser (config -q) validates the file against the compose spec it knows;
+// compose v2 reads every file of that spec, and the two differ on top-level
+// keys only: 1.29 refuses `name:`, v2 calls `version:` obsolete. The project
+// name both take from docker/.env is checked through 1.29's own code.
+TEST(Docker, ComposeIsValidForDockerCompose129AndComposeV2) {
+  const auto config =
+      test::Run({"docker-compose", "-f", kSource + "/docker/compose.yaml", "config", "-q"});
+  EXPECT_EQ(config.exit_code, 0) << config.out << config.err;
+  const YAML::Node compose = YAML::LoadFile(kSource + "/docker/compose.yaml");
+  for (const auto& kv : compose) {
+    const std::string key = kv.first.as<std::string>();
+    EXPECT_TRUE(key == "services" || key == "volumes" || key == "networks" || key == "configs" ||
+                key == "secrets" || key.starts_with("x-"))
+        << "top-level key \"" << key << "\" is not read alike by compose 1.29 and v2";
+  }
+  const auto name = test::Run({"/usr/bin/python3", "-c",
+                               "from compose.cli.command import get_project_name\n"
+                               "from compose.config.environment import Environment\n"
+                               "print(get_project_name('" +
+                                   kSource + "/docker', environment=Environment.from_env_file('" +
+                                   kSource + "/docker')))"});
+  EXPECT_EQ(name.out, "cutover\n") << name.err;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "support/agent.hpp"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <stdexcept>
@@ -44,6 +45,8 @@ void AgentProcess::Start() {
   if (!options_.tls_cert.empty())
     argv.insert(argv.end(), {"--tls-cert", options_.tls_cert, "--tls-key", options_.tls_key});
   if (!options_.metrics.empty()) argv.insert(argv.end(), {"--metrics", options_.metrics});
+  if (!options_.socket_group.empty())
+    argv.insert(argv.end(), {"--socket-group", options_.socket_group});
   process_ = Process(argv, log_prefix_);
   const bool up = WaitFor([&] {
     if (!process_.Running()) return true;
@@ -91,6 +94,15 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
+}
+
+v1::Cutover StatusOf(v1::CutoverService::Stub& stub, const std::string& cutover) {
+  v1::GetStatusRequest req;
+  req.set_cutover(cutover);
+  v1::GetStatusResponse resp;
+  auto status = stub.GetStatus(Context().get(), req, &resp);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return resp.cutover();
 }
 
 }  // namespace cutover::test

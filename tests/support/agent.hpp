@@ -27,6 +27,7 @@ struct AgentOptions {
   std::string tls_cert, tls_key;
   std::string metrics;  // HOST:PORT
   std::string tick = "100ms";
+  std::string socket_group;  // --socket-group ("" for the agent's default)
 };
 
 // The usual agent of a test: on `state_file`, journaling into DIR/journal,
@@ -70,5 +71,8 @@ class AgentProcess {
 
 // A deadline on every RPC, so a broken agent fails a test instead of hanging it.
 std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
+
+// GetStatus of one cutover over `stub`; a failing call fails the test.
+v1::Cutover StatusOf(v1::CutoverService::Stub& stub, const std::string& cutover);
 
 }  // namespace cutover::test

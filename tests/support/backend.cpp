@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <stdexcept>
+#include <thread>
 
 #include "support/process.hpp"
 
@@ -13,6 +14,9 @@ Backend::Backend(std::string name)
   auto handle = [this](const httplib::Request& req, httplib::Response& res) {
     ++requests_;
     if (req.method == "POST") ++posts_;
+    // Latency is the experiment here, not a wait for a condition.
+    if (const long ms = delay_ms_.load(); ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     res.status = status_.load();
     if (spoof_) res.set_header("X-Backend-Server", "spoofed");
     res.set_content(name_ + "\n", "text/plain");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,6 +27,8 @@ class Backend {
 
   // Every answer from now on has this status (default 200).
   void SetStatus(int status) { status_ = status; }
+  // Every answer from now on takes at least this long (default 0).
+  void SetDelay(std::chrono::milliseconds delay) { delay_ms_ = delay.count(); }
   // Also send `X-Backend-Server: spoofed` to test that nginx replaces it.
   void SetSpoofHeader(bool on) { spoof_ = on; }
   std::uint64_t requests() const { return requests_; }
@@ -37,6 +40,7 @@ class Backend {
   std::thread thread_;
   int port_ = 0;
   std::atomic<int> status_{200};
+  std::atomic<long> delay_ms_{0};
   std::atomic<bool> spoof_{false};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> posts_{0};

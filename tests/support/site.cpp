@@ -5,21 +5,27 @@
 
 namespace cutover::test {
 
-Site::Site(int workers, bool green_down)
-    : blue_(std::make_unique<Backend>("blue")), green_(std::make_unique<Backend>("green")) {
+Site::Site(const SiteOptions& options) : blue_(std::make_unique<Backend>("blue")) {
+  std::string green_address;
+  if (options.green_process) {
+    green_process_ = std::make_unique<BackendProcess>("green", dir_);
+    green_address = green_process_->address();
+  } else {
+    green_ = std::make_unique<Backend>("green");
+    green_address = green_->address();
+  }
+  if (options.green_down) green_address = "127.0.0.1:" + std::to_string(FreePort());
   port_ = FreePort();
   // No upstream keepalive: the test backend (cpp-httplib) writes headers
   // and body in two writes without TCP_NODELAY, so on a reused connection
   // Nagle and delayed ACKs cost 40 ms a request; fresh connections do not.
-  const std::string body =
-      "  upstream app_blue { server " + blue_->address() + "; }\n" +
-      "  upstream app_green { server " +
-      (green_down ? "127.0.0.1:" + std::to_string(FreePort()) : green_->address()) + "; }\n" +
-      "  upstream app { cutover blue=app_blue green=app_green weight=0; }\n" +
-      "  server {\n    listen 127.0.0.1:" + std::to_string(port_) + ";\n" +
-      "    location / { proxy_pass http://app; }\n" +
-      "    location = /cutover/status { cutover_status; }\n  }\n";
-  nginx_ = std::make_unique<Nginx>(body, workers);
+  const std::string body = "  upstream app_blue { server " + blue_->address() + "; }\n" +
+                           "  upstream app_green { server " + green_address + "; }\n" +
+                           "  upstream app { cutover blue=app_blue green=app_green weight=0; }\n" +
+                           "  server {\n    listen 127.0.0.1:" + std::to_string(port_) + ";\n" +
+                           "    location / { proxy_pass http://app; }\n" +
+                           "    location = /cutover/status { cutover_status; }\n  }\n";
+  nginx_ = std::make_unique<Nginx>(body, options.workers);
   nginx_->Start(port_);
 }
 

@@ -11,24 +11,37 @@
 #include <vector>
 
 #include "support/backend.hpp"
+#include "support/backend_process.hpp"
 #include "support/nginx.hpp"
 
 namespace cutover::test {
 
+struct SiteOptions {
+  int workers = 2;
+  // Green's only peer is a loopback port nobody listens on: every attempt
+  // there fails and nginx fails over to blue.
+  bool green_down = false;
+  // Green runs in a process of its own that a test can freeze (SIGSTOP).
+  bool green_process = false;
+};
+
 // nginx with a `cutover` upstream "app" over one blue and one green backend.
 class Site {
  public:
-  // With `green_down`, green's only peer is a loopback port nobody listens
-  // on: every attempt there fails and nginx fails over to blue.
-  explicit Site(int workers = 2, bool green_down = false);
+  explicit Site(int workers = 2, bool green_down = false)
+      : Site(SiteOptions{workers, green_down, false}) {}
+  explicit Site(const SiteOptions& options);
   std::string Url(const std::string& path = "/") const;
   Nginx& nginx() { return *nginx_; }
   const Nginx& nginx() const { return *nginx_; }
   Backend& blue() { return *blue_; }
-  Backend& green() { return *green_; }
+  Backend& green() { return *green_; }  // the in-process green (not with green_process)
+  BackendProcess& green_process() { return *green_process_; }
 
  private:
+  TempDir dir_{"cutover-site"};
   std::unique_ptr<Backend> blue_, green_;
+  std::unique_ptr<BackendProcess> green_process_;
   int port_ = 0;
   std::unique_ptr<Nginx> nginx_;
 };

@@ -16,7 +16,8 @@ AgentOptions Stack::Options(const TempDir& dir, const Site& site, const StackOpt
   return o;
 }
 
-Stack::Stack(const StackOptions& options) : agent_(Options(dir_, site_, options), dir_ / "agent") {
+Stack::Stack(const StackOptions& options)
+    : site_(options.site), agent_(Options(dir_, site_, options), dir_ / "agent") {
   agent_.Start();
 }
 

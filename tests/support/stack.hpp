@@ -13,10 +13,25 @@
 
 namespace cutover::test {
 
+// A plan that stays on its first step (10% for an hour): no window can ever
+// hold a million requests. For tests that drive a rollout by hand.
+inline constexpr const char* kHoldingPlan = R"(steps:
+  - {percent: 10, hold: 1h}
+  - {percent: 50, hold: 1h}
+  - {percent: 100, hold: 1h}
+analysis:
+  window: 10s
+  min_requests: 1000000
+  max_error_rate: 5%
+on_breach: revert
+gates: []
+)";
+
 struct StackOptions {
   std::string token;     // non-empty: the agent also listens on TCP with this token
   std::string tls_cert;  // and, with these PEM files, serves TLS there
   std::string tls_key;
+  SiteOptions site;  // the nginx site (green in a process of its own, ...)
 };
 
 class Stack {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "agent/cli/errors.hpp"
+#include "cutover/state_layout.hpp"
 #include "support/process.hpp"
 
 namespace cutover::cli {
@@ -64,6 +65,14 @@ TEST_F(CliTest, HelpOnEveryVerb) {
     EXPECT_EQ(r.code, kExitOk) << args[0];
     EXPECT_NE(r.out.find("usage: cutoverctl " + args[0]), std::string::npos) << r.out;
   }
+}
+
+TEST_F(CliTest, VersionNamesTheReleaseAndTheStateFileLayout) {
+  const auto r = Cli({"--version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "cutoverctl " CUTOVER_PROJECT_VERSION " (state-file layout " +
+                       std::to_string(state::kLayoutVersion) + ", revision " +
+                       std::to_string(state::kLayoutRevision) + ")\n");
 }
 
 TEST_F(CliTest, BadFlagsAndArgumentsAreUsageErrors) {

@@ -159,6 +159,9 @@ TEST(PlanErrors, EachBadFieldIsNamed) {
       {steps +
            "analysis: {window: 10s}\ngates:\n  - replication_lag: {dsn: x, max: 5s, timeout: 0s}\n",
        4, "gates[0].replication_lag.timeout", "above zero"},
+      // timeout written as the gate's sibling (the runbook's old mistake) names where it goes.
+      {steps + "analysis: {window: 10s}\ngates:\n  - sql: {dsn: x, query: y}\n    timeout: 3s\n", 5,
+       "gates[0].timeout", "belongs in the sql mapping"},
       {steps + "analysis: {window: 10s}\nanalysys: {}\n", 3, "analysys", "unknown field"},
       {steps + "analysis: {window: 10s}\nanalysis: {window: 20s}\n", 3, "analysis", "given twice"},
       {"steps:\n  - {percent: 50, hold: 1m, hold: 2m}\nanalysis: {window: 10s}\n", 2,
@@ -201,6 +204,107 @@ TEST(PlanFile, ReadsAFileAndNamesItInErrors) {
         << e.what();
   }
   EXPECT_THROW(LoadPlanFile(dir / "absent.yaml"), PlanError);
+}
+
+const char* kJudgePlan = R"(steps:
+  - {percent: 5,   hold: 10m}
+  - {percent: 100, hold: 1h}
+analysis:
+  window: 10s
+  min_requests: 50
+  max_error_rate: 5%
+  warn_error_rate: 1%
+  max_p99: 200ms
+  warn_p99: 150ms
+  max_error_ratio_vs_blue: 3
+  warn_error_ratio_vs_blue: 1.5
+  min_stalled: 5
+  compare: {method: sequential, alpha: 0.01, latency: false, promote_early: true}
+  metrics:
+    - name: green_memory
+      prometheus: http://127.0.0.1:9090
+      query: 'sum(process_resident_memory_bytes{job="green"})'
+      max: 2e9
+      warn_max: 1.5e9
+      interval: 15s
+      timeout: 2s
+      failure_limit: 6
+    - name: pg_up
+      prometheus: http://127.0.0.1:9090
+      query: min(pg_up)
+      min: 1
+)";
+
+TEST(Plan, ReadsTheJudgeKeys) {
+  const v1::Plan plan = ParsePlan(kJudgePlan);
+  const auto& a = plan.analysis();
+  EXPECT_DOUBLE_EQ(a.warn_error_rate(), 0.01);
+  EXPECT_EQ(a.warn_p99().nanos(), 150'000'000);
+  EXPECT_DOUBLE_EQ(a.warn_error_ratio_vs_blue(), 1.5);
+  EXPECT_EQ(a.min_stalled(), 5u);
+  EXPECT_EQ(a.compare().method(), v1::COMPARE_METHOD_SEQUENTIAL);
+  EXPECT_DOUBLE_EQ(a.compare().alpha(), 0.01);
+  ASSERT_TRUE(a.compare().has_latency());
+  EXPECT_FALSE(a.compare().latency());
+  EXPECT_TRUE(a.compare().promote_early());
+  ASSERT_EQ(a.metrics_size(), 2);
+  const auto& m = a.metrics(0);
+  EXPECT_EQ(m.name(), "green_memory");
+  EXPECT_EQ(m.prometheus(), "http://127.0.0.1:9090");
+  EXPECT_EQ(m.query(), "sum(process_resident_memory_bytes{job=\"green\"})");
+  EXPECT_DOUBLE_EQ(m.max(), 2e9);
+  EXPECT_DOUBLE_EQ(m.warn_max(), 1.5e9);
+  EXPECT_FALSE(m.has_min());
+  EXPECT_EQ(m.interval().seconds(), 15);
+  EXPECT_EQ(m.timeout().seconds(), 2);
+  EXPECT_EQ(m.failure_limit(), 6u);
+  EXPECT_TRUE(a.metrics(1).has_min());
+  EXPECT_FALSE(a.metrics(1).has_max());
+  EXPECT_DOUBLE_EQ(a.metrics(1).min(), 1);
+}
+
+TEST(PlanErrors, EachBadJudgeKeyIsNamedWithItsLine) {
+  struct Case {
+    std::string text;
+    int line;
+    std::string field;
+    std::string says;
+  };
+  const std::string head = "steps: [{percent: 50, hold: 1m}]\nanalysis:\n  window: 10s\n";
+  const std::string metric = "  metrics:\n    - name: m\n      prometheus: http://p:9090\n";
+  const std::vector<Case> cases = {
+      {head + "  warn_error_rate: 0.01\n", 4, "analysis.warn_error_rate", "% sign"},
+      {head + "  warn_p99: soon\n", 4, "analysis.warn_p99", "not a duration"},
+      {head + "  min_stalled: -1\n", 4, "analysis.min_stalled", "whole number"},
+      {head + "  compare: sequential\n", 4, "analysis.compare", "expected a mapping"},
+      {head + "  compare: {method: bayes}\n", 4, "analysis.compare.method", "not sequential"},
+      {head + "  compare: {alpha: 0.01}\n", 4, "analysis.compare.method", "is required"},
+      {head + "  compare:\n    method: sequential\n    alpha: 2\n", 6, "analysis.compare.alpha",
+       "at most 0.5"},
+      {head + "  compare: {method: sequential, latncy: true}\n", 4, "analysis.compare.latncy",
+       "unknown field"},
+      {head + "  compare: {method: sequential, promote_early: yes}\n", 4,
+       "analysis.compare.promote_early", "true or false"},
+      {head + "  metrics: {name: m}\n", 4, "analysis.metrics", "must be a list"},
+      {head + metric + "      query: up\n", 5, "analysis.metrics[0]", "needs a threshold"},
+      {head + metric + "      max: 1\n", 5, "analysis.metrics[0].query", "is required"},
+      {head + metric + "      query: up\n      max: lots\n", 8, "analysis.metrics[0].max",
+       "not a number"},
+      {head + metric + "      query: up\n      max: 1\n      interval: 0s\n", 9,
+       "analysis.metrics[0].interval", "above zero"},
+      {head + metric + "      query: up\n      max: 1\n      thresold: 2\n", 9,
+       "analysis.metrics[0].thresold", "unknown field"},
+      {head + metric +
+           "      query: up\n      max: 1\n    - name: m\n      prometheus: x\n"
+           "      query: up\n      max: 1\n",
+       9, "analysis.metrics[1].name", "two metrics"},
+  };
+  for (const auto& c : cases) {
+    const auto e = ErrorOf(c.text);
+    EXPECT_EQ(e.line(), c.line) << c.text << "\n" << e.what();
+    EXPECT_EQ(e.field(), c.field) << c.text << "\n" << e.what();
+    EXPECT_NE(e.problem().find(c.says), std::string::npos) << c.text << "\n" << e.what();
+  }
 }
 
 }  // namespace

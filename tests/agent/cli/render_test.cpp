@@ -43,7 +43,25 @@ v1::Cutover SampleCutover() {
   r->mutable_hold_remaining()->set_seconds(648);
   r->set_step_healthy_requests(1234);
   r->set_last_decision("step_advanced to 25.00%: 523 requests, 0.19% 5xx, p99 15ms");
+  r->set_release("v1.3.0");
+  c.mutable_green()->set_release("v1.3.0");
   return c;
+}
+
+// What the judge measured over the plan's window, with the plan's thresholds.
+v1::Measurement SampleJudged() {
+  v1::Measurement m;
+  m.mutable_window()->set_seconds(10);
+  m.set_requests(234);
+  m.set_errors(12);
+  m.set_error_rate(0.0521);
+  m.set_p99_ms(12.3);
+  m.set_blue_error_rate(0.001);
+  m.set_max_error_rate(0.05);
+  m.set_max_p99_ms(200);
+  m.set_max_error_ratio_vs_blue(2);
+  m.set_min_requests(50);
+  return m;
 }
 
 TEST(Table, PadsColumnsToTheWidestCell) {
@@ -55,14 +73,15 @@ TEST(Table, PadsColumnsToTheWidestCell) {
 TEST(RenderCutover, ShowsSlotsWeightsAndTheRollout) {
   const std::string text = RenderCutover(SampleCutover());
   EXPECT_NE(text.find("cutover app  epoch 9  live slot blue"), std::string::npos) << text;
-  EXPECT_NE(text.find("green  app_green  25.00%  312.4  0.12%     15.0ms"), std::string::npos)
+  EXPECT_NE(text.find("green  app_green  v1.3.0   25.00%  312.4  0.12%     15.0ms"),
+            std::string::npos)
       << text;
-  EXPECT_NE(text.find("blue   app_blue   75.00%  902.1  0.00%     12.3ms"), std::string::npos)
+  EXPECT_NE(text.find("blue   app_blue   -        75.00%  902.1  0.00%     12.3ms"),
+            std::string::npos)
       << text;
   EXPECT_NE(
-      text.find(
-          "rollout r-1: running, blue -> green, step 3/6 (25.00% to green), hold 4m12s of 15m, "
-          "1234 healthy requests"),
+      text.find("rollout r-1: running, blue -> green (release v1.3.0), step 3/6 (25.00% to green), "
+                "hold 4m12s of 15m, 1234 healthy requests"),
       std::string::npos)
       << text;
   EXPECT_NE(text.find("last decision: step_advanced to 25.00%"), std::string::npos) << text;
@@ -103,10 +122,83 @@ TEST(RenderWatch, FrameHasProgressBarSplitAndDecision) {
   const std::string line = RenderWatchLine(SampleCutover());
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
   EXPECT_NE(
-      line.find("app split 75.00/25.00 running step 3/6 (25.00% to green) hold 4m12s of 15m green "
-                "5xx 0.12% p99 15.0ms"),
+      line.find("app split 75.00/25.00 running step 3/6 (25.00% to green) release v1.3.0 hold "
+                "4m12s of 15m green 5xx 0.12% p99 15.0ms"),
       std::string::npos)
       << line;
+}
+
+TEST(JudgedText, ShowsTheJudgesOwnNumbersOnlyWhenTheySaySomething) {
+  v1::Measurement m = SampleJudged();
+  m.set_stalled(4);
+  m.set_min_stalled(3);
+  m.set_warn_error_rate(0.01);
+  m.set_signal("stall");
+  m.set_compare_statistic(3.5);
+  m.set_compare_bound(100);
+  const std::string text = JudgedText(m);
+  EXPECT_NE(text.find("5xx 5.21% (warn 1.00%, max 5.00%)"), std::string::npos) << text;
+  EXPECT_NE(text.find("signal stall"), std::string::npos) << text;
+  EXPECT_NE(text.find("stalled 4 (min 3)"), std::string::npos) << text;
+  EXPECT_NE(text.find("compare statistic 3.50, compare bound 100.00"), std::string::npos) << text;
+  EXPECT_EQ(text.find("latency"), std::string::npos) << "zero and unset: not shown\n" << text;
+  EXPECT_EQ(text.find("metric"), std::string::npos) << text;
+}
+
+TEST(JudgedText, PairsEachNumberWithItsThresholds) {
+  EXPECT_EQ(JudgedText(SampleJudged()),
+            "window 10s, requests 234 (min 50), errors 12, 5xx 5.21% (max 5.00%), p99 12.3ms "
+            "(max 200.0ms), old slot 5xx 0.10%, 5xx ratio to old slot at most 2.00x");
+  // Thresholds at zero are "no limit" and are not shown.
+  v1::Measurement m = SampleJudged();
+  m.set_max_p99_ms(0);
+  m.set_max_error_ratio_vs_blue(0);
+  EXPECT_EQ(JudgedText(m).find("max 200"), std::string::npos) << JudgedText(m);
+  EXPECT_EQ(JudgedText(m).find("ratio"), std::string::npos) << JudgedText(m);
+}
+
+TEST(RenderWatch, FrameShowsTheJudgedWindowAndTheReleases) {
+  v1::Cutover c = SampleCutover();
+  *c.mutable_rollout()->mutable_judged() = SampleJudged();
+  c.mutable_blue()->set_release("v1.2.9");
+  const std::string frame = RenderWatchFrame(c);
+  EXPECT_NE(frame.find("judged green: window 10s, requests 234 (min 50), errors 12, 5xx 5.21% "
+                       "(max 5.00%)"),
+            std::string::npos)
+      << frame;
+  EXPECT_NE(frame.find("release v1.3.0"), std::string::npos) << frame;
+  EXPECT_NE(frame.find("green  v1.3.0   312.4"), std::string::npos) << frame;
+  EXPECT_NE(frame.find("blue   v1.2.9   902.1"), std::string::npos) << frame;
+  EXPECT_NE(RenderWatchLine(c).find("judged: window 10s"), std::string::npos);
+}
+
+TEST(Table, NarrowsItsWidestColumnsToFitAWidth) {
+  Table t({"SEQ", "KIND", "REASON"});
+  t.Add({"1", "breach", "error rate 14.29% above the maximum 5.00% (9 errors in 63 requests)"});
+  t.Add({"2", "reverted", "breach: error rate 14.29% above the maximum 5.00%"});
+  const std::string fitted = t.Render(40);
+  for (std::size_t start = 0; start < fitted.size();) {
+    const auto end = fitted.find('\n', start);
+    EXPECT_LE(DisplayWidth(fitted.substr(start, end - start)), 40u) << fitted;
+    start = end + 1;
+  }
+  // The narrow columns keep their text; the wide one is cut, and says so.
+  EXPECT_NE(fitted.find("2    reverted  breach: error rate 14.29\u2026\n"), std::string::npos)
+      << fitted;
+  // No width: the whole table.
+  EXPECT_NE(t.Render().find("(9 errors in 63 requests)"), std::string::npos);
+}
+
+TEST(RenderCutover, ListsPeersWithTheirStates) {
+  v1::Cutover c = SampleCutover();
+  auto* p = c.add_peers();
+  p->set_slot(v1::SLOT_GREEN);
+  p->set_address("10.0.0.22:8000");
+  p->set_state(v1::PEER_STATE_DRAIN);
+  p->set_requests(17);
+  const std::string text = RenderCutover(c);
+  EXPECT_NE(text.find("PEER            SLOT   STATE  REQUESTS"), std::string::npos) << text;
+  EXPECT_NE(text.find("10.0.0.22:8000  green  drain  17"), std::string::npos) << text;
 }
 
 TEST(ProgressBar, FillsByFraction) {
@@ -184,6 +276,66 @@ TEST(MapStatus, ExitCodesFollowTheDesign) {
   EXPECT_EQ(MapStatus(grpc::StatusCode::UNAUTHENTICATED), kExitUsage);
   EXPECT_EQ(MapStatus(grpc::StatusCode::FAILED_PRECONDITION), kExitFailed);
   EXPECT_EQ(MapStatus(grpc::StatusCode::INTERNAL), kExitFailed);
+}
+
+TEST(RenderPlan, ShowsStallsWarningsTheComparisonAndMetrics) {
+  v1::Plan plan;
+  auto* s = plan.add_steps();
+  s->set_percent(100);
+  s->mutable_hold()->set_seconds(60);
+  auto* a = plan.mutable_analysis();
+  a->mutable_window()->set_seconds(10);
+  a->set_max_error_rate(0.05);
+  a->set_warn_error_rate(0.01);
+  a->mutable_max_p99()->set_nanos(200'000'000);
+  a->mutable_warn_p99()->set_nanos(150'000'000);
+  a->mutable_compare()->set_method(v1::COMPARE_METHOD_SEQUENTIAL);
+  a->mutable_compare()->set_promote_early(true);
+  auto* m = a->add_metrics();
+  m->set_name("green_memory");
+  m->set_prometheus("http://prom:9090");
+  m->set_query("sum(rss)");
+  m->set_max(2e9);
+  m->set_warn_max(1.5e9);
+  const std::string text = RenderPlan(plan);
+  EXPECT_NE(text.find("stall: 3 requests waiting longer than the maximum P99"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("warn (no action): 5xx above 1.00%, P99 above 150ms"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("compare: sequential, alpha 0.01 (reverts at 100), errors and latency, "
+                      "promotes early once 5xx is shown below 5.00%"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("metric green_memory: sum(rss) on http://prom:9090, max 2e+09, warn above "
+                      "1.5e+09, every 10s (timeout 5s), pause after 4 failed queries in a row"),
+            std::string::npos)
+      << text;
+}
+
+TEST(RenderCutover, SaysWhenTheModulePredatesTheWaitingCounters) {
+  auto c = SampleCutover();
+  EXPECT_NE(RenderCutover(c).find("predates the waiting counters"), std::string::npos);
+  c.mutable_green()->set_waits_counted(true);
+  EXPECT_EQ(RenderCutover(c).find("predates the waiting counters"), std::string::npos);
+}
+
+TEST(RenderCutover, ShowsWhatTheJudgeSees) {
+  auto c = SampleCutover();
+  auto* m = c.mutable_rollout()->mutable_judged();
+  m->set_waiting(12);
+  m->set_stalled(4);
+  m->set_compare_statistic(3.5);
+  m->set_compare_bound(100);
+  m->set_compare_new_errors(9);
+  m->set_compare_expected_new_errors(4.2);
+  c.mutable_rollout()->add_warnings("p99");
+  const std::string text = RenderCutover(c);
+  EXPECT_NE(text.find("waiting: 12 requests, 4 longer than the maximum P99"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("compare: errors 3.5 (9 new vs 4.2 expected), latency 0; reverts at 100"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("warnings: p99"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "agent/core/units.hpp"
 
@@ -115,6 +116,104 @@ TEST(ValidatePlan, BadThresholds) {
   plan = GoodPlan();
   plan.set_on_breach(static_cast<v1::BreachAction>(9));
   EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }), "plan.on_breach: must be revert or pause");
+}
+
+// ---------------------------------------------------------------- judge keys
+
+v1::MetricCheck GoodMetric() {
+  v1::MetricCheck m;
+  m.set_name("green_memory");
+  m.set_prometheus("http://127.0.0.1:9090");
+  m.set_query("sum(process_resident_memory_bytes{job=\"green\"})");
+  m.set_max(2e9);
+  return m;
+}
+
+TEST(ValidatePlan, AcceptsTheJudgeKeys) {
+  v1::Plan plan = GoodPlan();
+  auto* a = plan.mutable_analysis();
+  a->set_max_error_rate(0.05);
+  a->set_warn_error_rate(0.01);
+  *a->mutable_max_p99() = ToProtoDuration(200ms);
+  *a->mutable_warn_p99() = ToProtoDuration(150ms);
+  a->set_min_stalled(5);
+  a->mutable_compare()->set_method(v1::COMPARE_METHOD_SEQUENTIAL);
+  a->mutable_compare()->set_alpha(0.01);
+  a->mutable_compare()->set_promote_early(true);
+  *a->add_metrics() = GoodMetric();
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }), "");
+}
+
+TEST(ValidatePlan, AWarningLevelMustComeBeforeItsThreshold) {
+  v1::Plan plan = GoodPlan();
+  plan.mutable_analysis()->set_warn_error_rate(0.02);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }),
+            "plan.analysis.warn_error_rate: must be below max_error_rate (0.01): a warning comes "
+            "before the action, got 0.02");
+  plan = GoodPlan();
+  *plan.mutable_analysis()->mutable_max_p99() = ToProtoDuration(200ms);
+  *plan.mutable_analysis()->mutable_warn_p99() = ToProtoDuration(300ms);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }),
+            "plan.analysis.warn_p99: must be below max_p99 (200ms): a warning comes before the "
+            "action, got 300ms");
+  plan = GoodPlan();
+  plan.mutable_analysis()->set_max_error_ratio_vs_blue(2);
+  plan.mutable_analysis()->set_warn_error_ratio_vs_blue(3);
+  EXPECT_NE(ErrorOf([&] { ValidatePlan(plan); }).find("plan.analysis.warn_error_ratio_vs_blue"),
+            std::string::npos);
+}
+
+TEST(ValidatePlan, RefusesABadComparison) {
+  v1::Plan plan = GoodPlan();
+  plan.mutable_analysis()->mutable_compare()->set_alpha(0.01);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }),
+            "plan.analysis.compare.method: must be sequential");
+  plan.mutable_analysis()->mutable_compare()->set_method(v1::COMPARE_METHOD_SEQUENTIAL);
+  plan.mutable_analysis()->mutable_compare()->set_alpha(0.7);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }),
+            "plan.analysis.compare.alpha: must be above 0 and at most 0.5, got 0.7");
+  plan.mutable_analysis()->mutable_compare()->set_alpha(0.01);
+  plan.mutable_analysis()->set_max_error_rate(0);
+  plan.mutable_analysis()->mutable_compare()->set_promote_early(true);
+  EXPECT_NE(ErrorOf([&] { ValidatePlan(plan); }).find("plan.analysis.compare.promote_early: needs"),
+            std::string::npos);
+}
+
+TEST(ValidatePlan, RefusesBadMetricChecksNamingTheField) {
+  const auto with = [](const std::function<void(v1::MetricCheck*)>& change) {
+    v1::Plan plan = GoodPlan();
+    v1::MetricCheck* m = plan.mutable_analysis()->add_metrics();
+    *m = GoodMetric();
+    change(m);
+    return ErrorOf([&] { ValidatePlan(plan); });
+  };
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->set_name("Green Memory"); }),
+            "plan.analysis.metrics[0].name: may hold only a-z, 0-9 and _, got \"Green Memory\"");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->set_prometheus("ftp://x"); }),
+            "plan.analysis.metrics[0].prometheus: must be an http:// or https:// URL");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->set_prometheus("http://admin:secret@prom:9090"); }),
+            "plan.analysis.metrics[0].prometheus: must not hold credentials (user:password@)");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->set_prometheus("http://prom:9090/?x=1"); }),
+            "plan.analysis.metrics[0].prometheus: must not have a query or fragment (it is the "
+            "API's base URL)");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->clear_query(); }),
+            "plan.analysis.metrics[0].query: must not be empty");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->clear_max(); }),
+            "plan.analysis.metrics[0]: needs a threshold: max, min or both");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->set_warn_max(3e9); }),
+            "plan.analysis.metrics[0].warn_max: must be below max (2e+09): a warning comes before "
+            "the action, got 3e+09");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->set_min(5e9); }),
+            "plan.analysis.metrics[0].min: must be below max (2e+09), got 5e+09");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { *m->mutable_interval() = ToProtoDuration(1ms); }),
+            "plan.analysis.metrics[0].interval: must be at least 100ms");
+  EXPECT_EQ(with([](v1::MetricCheck* m) { m->set_max(std::nan("")); }),
+            "plan.analysis.metrics[0].max: must be a number");
+  v1::Plan twice = GoodPlan();
+  *twice.mutable_analysis()->add_metrics() = GoodMetric();
+  *twice.mutable_analysis()->add_metrics() = GoodMetric();
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(twice); }),
+            "plan.analysis.metrics[1].name: \"green_memory\" is already metrics[0]'s name");
 }
 
 }  // namespace

@@ -100,5 +100,79 @@ TEST(CounterHistory, KeepsEachCutoverAndSlotApartAndForgetsGoneRecords) {
   EXPECT_EQ(sampler.Window("b", state::Slot::kBlue, 10s).requests, 0u);
 }
 
+state::SlotSnapshot Waits(std::uint64_t requests, std::uint64_t started, std::uint64_t ended) {
+  state::SlotSnapshot s = Totals(requests, 0, requests, 0);
+  s.waits_started = started;
+  s.waits_ended = ended;
+  return s;
+}
+
+// Fresh evidence: a window never reaches back past the sample the weight
+// in force was first seen in, however long the window.
+TEST(SlotHistory, AWindowDoesNotReachBackPastTheEvidence) {
+  SlotHistory h(60s);
+  const SteadyTime t0{};
+  // 10 s of 50% errors (the last rollout's), then the weight changes at 10 s.
+  for (int i = 0; i <= 10; ++i) h.Add(t0 + std::chrono::seconds(i), Totals(i * 100, i * 50, 0, 0));
+  WindowQuery q{30s};
+  q.evidence_after = t0 + 10s;
+  EXPECT_EQ(h.Window(q).requests, 0u) << "nothing after the store yet";
+  EXPECT_EQ(h.Window(q).span, 0s);
+  h.Add(t0 + 11s, Totals(1100, 500, 0, 0));
+  EXPECT_EQ(h.Window(q).span, 0s) << "one sample is a base, not a window";
+  h.Add(t0 + 12s, Totals(1200, 500, 0, 0));
+  const WindowStats w = h.Window(q);
+  EXPECT_EQ(w.span, 1s);
+  EXPECT_EQ(w.requests, 100u);
+  EXPECT_EQ(w.responses_5xx, 0u) << "the old errors are not this step's";
+  EXPECT_EQ(h.Window(30s).responses_5xx, 500u) << "without the clamp they would be";
+}
+
+TEST(SlotHistory, StalledCountsAttemptsWaitingLongerThanTheLimit) {
+  SlotHistory h(60s);
+  const SteadyTime t0{};
+  // 10 attempts a second start; from 5 s none ends (the slot froze).
+  std::uint64_t started = 0, ended = 0;
+  for (int i = 0; i <= 8; ++i) {
+    h.Add(t0 + std::chrono::seconds(i), Waits(ended, started, ended));
+    started += 10;
+    if (i < 5) ended += 10;
+  }
+  WindowQuery q{10s};
+  q.stall_after = 2s;
+  const WindowStats w = h.Window(q);
+  // At 8 s: started by 6 s = 60, ended = 50: 10 waited longer than 2 s.
+  EXPECT_EQ(w.stalled, 10u);
+  EXPECT_EQ(w.waiting, 30u);
+  q.stall_after = 0s;
+  EXPECT_EQ(h.Window(q).stalled, 0u) << "no limit, no stalls";
+}
+
+TEST(SlotHistory, WaitsLeakedBeforeTheEvidenceAreNotStalls) {
+  SlotHistory h(60s);
+  const SteadyTime t0{};
+  // 7 waits leaked long ago (a worker killed mid-attempt); traffic flows.
+  for (int i = 0; i <= 10; ++i)
+    h.Add(t0 + std::chrono::seconds(i), Waits(i * 10, 7 + i * 10, i * 10));
+  WindowQuery q{10s};
+  q.stall_after = 2s;
+  EXPECT_EQ(h.Window(q).waiting, 7u);
+  EXPECT_EQ(h.Window(q).stalled, 0u);
+}
+
+TEST(SlotHistory, EndsOfFastAttemptsHideAPartialStall) {
+  // The bound is a lower bound: with only two counters, ends of fast
+  // attempts may be the stuck ones' for all a reader can tell.
+  SlotHistory h(60s);
+  const SteadyTime t0{};
+  h.Add(t0, Waits(0, 0, 0));
+  h.Add(t0 + 1s, Waits(0, 5, 0));        // 5 start and hang
+  h.Add(t0 + 4s, Waits(100, 105, 100));  // 100 more start and end quickly
+  WindowQuery q{10s};
+  q.stall_after = 2s;
+  EXPECT_EQ(h.Window(q).waiting, 5u);
+  EXPECT_EQ(h.Window(q).stalled, 0u);
+}
+
 }  // namespace
 }  // namespace cutover::agent

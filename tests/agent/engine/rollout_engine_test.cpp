@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "agent/core/units.hpp"
 
 namespace cutover::agent {
@@ -54,14 +56,15 @@ class Harness {
   std::vector<Decision> Tick(Nanos dt, std::uint64_t served, WindowStats new_slot,
                              WindowStats old_slot = Window(1000)) {
     clock_.Advance(dt);
-    total_ += served;
+    new_totals.requests += served;
+    new_totals.writes = writes_;
     Observation obs;
     obs.now = clock_.Now();
     obs.control = state::Control{green_bp_, epoch_};
     obs.new_slot = new_slot;
     obs.old_slot = old_slot;
-    obs.new_slot_requests_total = total_;
-    obs.new_slot_writes_total = writes_;
+    obs.new_totals = new_totals;
+    obs.old_totals = old_totals;
     return Apply(engine_.Tick(obs));
   }
 
@@ -81,13 +84,14 @@ class Harness {
   std::uint32_t green_bp() const { return green_bp_; }
   const std::vector<v1::Event>& journal() const { return journal_; }
   std::uint64_t writes_ = 0;
+  // The slots' cumulative counters (the sequential comparison's input).
+  state::SlotSnapshot new_totals, old_totals;
 
  private:
   FakeClock clock_;
   RolloutEngine engine_;
   std::uint32_t green_bp_ = 0;
   std::uint64_t epoch_ = 1;
-  std::uint64_t total_ = 0;
   std::vector<v1::Event> journal_;
 };
 
@@ -378,7 +382,11 @@ TEST(RolloutEngine, RestoreFromJournalMidHoldKeepsTheRemainingHold) {
   for (int i = 0; i < 180 && all.empty(); ++i) {
     clock.Advance(1s);
     total += 10;
-    Observation obs{clock.Now(), {5000, 9}, Window(100), Window(100), total, 0};
+    Observation obs;
+    obs.now = clock.Now();
+    obs.control = {5000, 9};
+    obs.new_slot = obs.old_slot = Window(100);
+    obs.new_totals.requests = total;
     all = engine.Tick(obs);
   }
   ASSERT_EQ(Kinds(all), std::vector<std::string>{"step_advanced"});
@@ -579,6 +587,284 @@ TEST(RolloutEngine, WithAwaitApplyABreachStillReverts) {
   auto ds = h.Tick(100ms, 100, Window(100, 50));
   EXPECT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
   EXPECT_EQ(h.green_bp(), 0u);
+}
+
+// ---------------------------------------------------------------- judge (issue 11)
+
+TEST(RolloutEngine, AWarningIsJournaledOnceAndActsOnNothing) {
+  v1::Plan plan = MakePlan({{50, 40s}, {100, 60s}}, 10, 0.05);
+  plan.mutable_analysis()->set_warn_error_rate(0.01);
+  Harness h(plan);
+  h.Start();
+  std::vector<std::string> kinds;
+  for (int i = 0; i < 20; ++i)
+    for (const auto& k : Kinds(h.Tick(1s, 100, Window(100, 2)))) kinds.push_back(k);  // 2%
+  ASSERT_EQ(std::count(kinds.begin(), kinds.end(), "warning"), 1) << "not repeated every tick";
+  const v1::Event* warning = nullptr;
+  for (const auto& e : h.journal())
+    if (e.kind() == "warning") warning = &e;
+  ASSERT_NE(warning, nullptr);
+  EXPECT_EQ(warning->measurement().signal(), "error_rate");
+  EXPECT_DOUBLE_EQ(warning->measurement().warn_error_rate(), 0.01);
+  EXPECT_NE(warning->reason().find("not acting"), std::string::npos);
+  EXPECT_EQ(warning->weight_before(), warning->weight_after());
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_EQ(h.engine().ToProto(h.clock().Now()).warnings(0), "error_rate");
+  // Healthy for a whole window re-arms it; the next crossing warns again.
+  for (int i = 0; i < 11; ++i) h.Tick(1s, 100, Window(100, 0));
+  auto ds = h.Tick(1s, 100, Window(100, 2));
+  EXPECT_EQ(Kinds(ds), std::vector<std::string>{"warning"});
+  EXPECT_EQ(h.engine().step(), 0);
+  // Still advances on schedule: a warning never holds a step.
+  for (int i = 0; i < 10 && h.engine().step() == 0; ++i) h.Tick(1s, 100, Window(100, 2));
+  EXPECT_EQ(h.engine().step(), 1);
+}
+
+v1::Plan ComparePlan(std::vector<std::pair<double, Nanos>> steps, bool promote_early = false) {
+  v1::Plan plan = MakePlan(std::move(steps), 10, 0.5);  // thresholds out of the way
+  auto* c = plan.mutable_analysis()->mutable_compare();
+  c->set_method(v1::COMPARE_METHOD_SEQUENTIAL);
+  c->set_alpha(0.01);
+  c->set_promote_early(promote_early);
+  return plan;
+}
+
+TEST(RolloutEngine, TheSequentialComparisonRevertsWithItsStatisticAndBound) {
+  Harness h(ComparePlan({{50, 1h}, {100, 1h}}));
+  h.Start();
+  std::vector<Decision> ds;
+  for (int i = 0; i < 600 && h.engine().state() == v1::ROLLOUT_STATE_RUNNING; ++i) {
+    // 100 ms ticks: 10 requests a slot; the new slot errs 4 times as often.
+    h.new_totals.responses[4] += (i % 5 == 0) ? 2 : 0;
+    h.old_totals.requests += 10;
+    h.old_totals.responses[4] += (i % 10 == 0) ? 1 : 0;
+    ds = h.Tick(100ms, 10, Window(100, 1));
+  }
+  ASSERT_EQ(h.engine().state(), v1::ROLLOUT_STATE_REVERTED);
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  const auto& m = ds[1].event.measurement();
+  EXPECT_EQ(m.signal(), "compare_errors");
+  EXPECT_GE(m.compare_statistic(), 100.0);
+  EXPECT_DOUBLE_EQ(m.compare_bound(), 100.0);
+  EXPECT_GT(m.compare_new_errors(), m.compare_expected_new_errors());
+  EXPECT_NE(ds[1].event.reason().find("1/alpha = 100"), std::string::npos) << ds[1].event.reason();
+}
+
+TEST(RolloutEngine, TheComparisonIsInTheJournalOfEveryDecision) {
+  Harness h(ComparePlan({{50, 10s}, {100, 10s}}));
+  h.Start();
+  std::vector<Decision> advanced;
+  for (int i = 0; i < 11 && advanced.empty(); ++i) {
+    h.old_totals.requests += 100;
+    advanced = h.Tick(1s, 100, Window(100));
+  }
+  ASSERT_EQ(Kinds(advanced), std::vector<std::string>{"step_advanced"});
+  EXPECT_DOUBLE_EQ(advanced[0].event.measurement().compare_bound(), 100.0);
+  EXPECT_DOUBLE_EQ(advanced[0].event.measurement().compare_statistic(), 1.0);  // no errors seen
+}
+
+TEST(RolloutEngine, PromoteEarlyAdvancesBeforeTheHoldOnlyWhenThePlanAllows) {
+  for (const bool allowed : {false, true}) {
+    v1::Plan plan = ComparePlan({{50, 1h}, {100, 1h}}, allowed);
+    plan.mutable_analysis()->set_max_error_rate(0.05);
+    Harness h(plan);
+    h.Start();
+    std::vector<Decision> ds;
+    for (int i = 0; i < 60 && h.engine().step() == 0; ++i) {
+      h.old_totals.requests += 20;
+      ds = h.Tick(1s, 20, Window(100));
+    }
+    if (!allowed) {
+      EXPECT_EQ(h.engine().step(), 0) << "the hold is an hour";
+      continue;
+    }
+    ASSERT_EQ(h.engine().step(), 1);
+    ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+    EXPECT_EQ(ds[0].event.measurement().signal(), "promote_early");
+    EXPECT_GE(ds[0].event.measurement().promote_statistic(), 100.0);
+    EXPECT_NE(ds[0].event.reason().find("early"), std::string::npos);
+  }
+}
+
+v1::Plan MetricPlan(std::uint32_t failure_limit = 0) {
+  v1::Plan plan = MakePlan({{50, 10s}, {100, 10s}}, 10);
+  auto* m = plan.mutable_analysis()->add_metrics();
+  m->set_name("green_memory");
+  m->set_prometheus("http://127.0.0.1:9090");
+  m->set_query("process_resident_memory_bytes");
+  m->set_max(100);
+  m->set_warn_max(80);
+  *m->mutable_interval() = ToProtoDuration(2s);
+  m->set_failure_limit(failure_limit);
+  return plan;
+}
+
+// Answers every due query with `result`, as the controller would.
+std::vector<Decision> Answer(Harness& h, MetricResult result) {
+  std::vector<Decision> out;
+  for (const auto& req : h.engine().TakeMetricRequests(h.clock().Now())) {
+    result.at = h.clock().Now();
+    for (auto& d : h.Apply(h.engine().OnMetricResult(req.id, result, h.clock().Now())))
+      out.push_back(std::move(d));
+  }
+  return out;
+}
+
+TEST(RolloutEngine, MetricQueriesRunAtTheirIntervalOneAtATime) {
+  Harness h(MetricPlan());
+  EXPECT_TRUE(h.engine().TakeMetricRequests(h.clock().Now()).empty()) << "not before step 0";
+  h.Start();
+  auto first = h.engine().TakeMetricRequests(h.clock().Now());
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].index, 0);
+  EXPECT_TRUE(h.engine().TakeMetricRequests(h.clock().Now() + 1h).empty()) << "one in flight";
+  h.engine().OnMetricResult(first[0].id, {true, 10, "10", h.clock().Now()}, h.clock().Now());
+  EXPECT_TRUE(h.engine().TakeMetricRequests(h.clock().Now() + 1s).empty());
+  EXPECT_EQ(h.engine().TakeMetricRequests(h.clock().Now() + 2s).size(), 1u);
+}
+
+TEST(RolloutEngine, AMetricAboveItsMaximumReverts) {
+  Harness h(MetricPlan());
+  h.Start();
+  h.Tick(1s, 100, Window(100));
+  auto ds = Answer(h, {true, 150, "150", {}});
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  const auto& m = ds[1].event.measurement();
+  EXPECT_EQ(m.signal(), "metric");
+  EXPECT_EQ(m.metric(), "green_memory");
+  EXPECT_DOUBLE_EQ(m.metric_value(), 150);
+  EXPECT_DOUBLE_EQ(m.metric_max(), 100);
+  EXPECT_NE(ds[1].event.reason().find("above the maximum 100"), std::string::npos);
+}
+
+TEST(RolloutEngine, AMetricPastItsWarningLevelWarnsOnce) {
+  Harness h(MetricPlan());
+  h.Start();
+  h.Tick(1s, 100, Window(100));
+  EXPECT_EQ(Kinds(Answer(h, {true, 90, "90", {}})), std::vector<std::string>{"warning"});
+  h.Tick(2s, 100, Window(100));
+  EXPECT_TRUE(Answer(h, {true, 91, "91", {}}).empty());
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+  EXPECT_EQ(h.journal().back().measurement().signal(), "metric");
+}
+
+TEST(RolloutEngine, FailedOrEmptyQueriesAreInconclusiveAndPauseAfterTheLimit) {
+  Harness h(MetricPlan(/*failure_limit=*/3));
+  h.Start();
+  for (int i = 0; i < 2; ++i) {
+    h.Tick(2s, 100, Window(100));
+    EXPECT_TRUE(Answer(h, {false, 0, "the query returned no series", {}}).empty());
+  }
+  // Inconclusive, never healthy: the hold is over but the step does not move.
+  h.Tick(2s, 100, Window(100));
+  auto ds = Answer(h, {false, 0, "query failed: Couldn't connect to server", {}});
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"paused"});
+  EXPECT_EQ(h.engine().step(), 0);
+  EXPECT_NE(ds[0].event.reason().find("3 queries in a row failed"), std::string::npos);
+  EXPECT_NE(ds[0].event.reason().find("Couldn't connect"), std::string::npos);
+  EXPECT_EQ(ds[0].event.measurement().signal(), "metric_failed");
+}
+
+TEST(RolloutEngine, AStepAdvancesOnlyOnAMetricMeasuredHealthySinceItBegan) {
+  Harness h(MetricPlan());
+  h.Start();
+  for (int i = 0; i < 12; ++i) h.Tick(1s, 100, Window(100));
+  EXPECT_EQ(h.engine().step(), 0) << "no measurement yet";
+  EXPECT_EQ(h.journal().back().kind(), "inconclusive");
+  EXPECT_NE(h.journal().back().reason().find("metric green_memory"), std::string::npos);
+  Answer(h, {true, 10, "10", {}});
+  auto ds = h.Tick(1s, 100, Window(100));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+  // The new step needs a measurement of its own.
+  for (int i = 0; i < 12; ++i) h.Tick(1s, 100, Window(100));
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+}
+
+TEST(RolloutEngine, StepsAreNumberedFromOneInWhatPeopleRead) {
+  Harness h(MakePlan({{10, 1s}, {50, 1s}, {100, 1s}}, 10));
+  auto ds = h.Start();
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"rollout_started", "step_advanced"}));
+  // The event's step is the index into the plan; its reason, for people, counts from 1.
+  EXPECT_EQ(ds[1].event.step(), 0);
+  EXPECT_EQ(ds[1].event.reason(), "step 1/3: 10.00% to green, hold 1s");
+  h.Tick(500ms, 100, Window(100));  // the first tick sees the counters
+  ds = h.Tick(500ms, 100, Window(100));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+  EXPECT_EQ(ds[0].event.step(), 1);
+  EXPECT_EQ(ds[0].event.reason(), "step 2/3: 50.00% to green, hold 1s");
+  EXPECT_EQ(StepLabel(-1, 3), "step 0/3");
+  EXPECT_EQ(StepLabel(2, 3), "step 3/3");
+}
+
+TEST(RolloutEngine, TheLastJudgedWindowIsShownWithItsThresholds) {
+  Harness h(MakePlan({{10, 1h}, {100, 1s}}, 50, 0.05));
+  h.Start();
+  EXPECT_FALSE(h.engine().ToProto(h.clock().Now()).has_judged())
+      << h.engine().ToProto(h.clock().Now()).judged().DebugString();
+  h.Tick(1s, 100, Window(200, 4));
+  auto judged = h.engine().ToProto(h.clock().Now()).judged();
+  EXPECT_EQ(judged.requests(), 200u);
+  EXPECT_DOUBLE_EQ(judged.error_rate(), 0.02);
+  EXPECT_DOUBLE_EQ(judged.max_error_rate(), 0.05);
+  EXPECT_EQ(judged.min_requests(), 50u);
+  // After a revert the rollout still shows the window the decision was made on.
+  auto ds = h.Tick(1s, 100, Window(200, 40));
+  ASSERT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  h.Tick(1s, 100, Window(200, 0));
+  judged = h.engine().ToProto(h.clock().Now()).judged();
+  EXPECT_DOUBLE_EQ(judged.error_rate(), 0.2);
+  // And a restored rollout shows its last decision's numbers.
+  auto restored = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(restored);
+  EXPECT_DOUBLE_EQ(restored->ToProto(h.clock().Now()).judged().error_rate(), 0.2);
+}
+
+TEST(RolloutEngine, PromoteOneStepAdvancesNowAndFromTheLastStepCompletes) {
+  Harness h(MakePlan({{10, 1h}, {50, 1h}, {100, 1h}}));
+  h.Start();
+  auto ds = h.Apply(h.engine().PromoteStep(h.clock().Now(), "looks fine", "unix"));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"step_advanced"});
+  EXPECT_EQ(h.engine().step(), 1);
+  EXPECT_EQ(h.green_bp(), 5000u);
+  EXPECT_EQ(ds[0].event.actor(), "unix");
+  EXPECT_NE(ds[0].event.reason().find("step 2/3"), std::string::npos) << ds[0].event.reason();
+  EXPECT_NE(ds[0].event.reason().find("promoted by unix: looks fine"), std::string::npos)
+      << ds[0].event.reason();
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+  // The new step's hold starts now.
+  EXPECT_EQ(FromProto(h.engine().ToProto(h.clock().Now()).hold_remaining()), 1h);
+  h.Apply(h.engine().PromoteStep(h.clock().Now(), "", "unix"));
+  EXPECT_EQ(h.engine().step(), 2);
+  ds = h.Apply(h.engine().PromoteStep(h.clock().Now(), "", "unix"));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"promoted"});
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_COMPLETED);
+  EXPECT_THROW(h.engine().PromoteStep(h.clock().Now(), "", "unix"), PreconditionFailed);
+  // A restart replays the operator's steps like the agent's own.
+  auto restored = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(restored->state(), v1::ROLLOUT_STATE_COMPLETED);
+}
+
+TEST(RolloutEngine, PromoteOneStepIsRefusedWhilePaused) {
+  Harness h(MakePlan({{10, 1h}, {100, 1h}}));
+  h.Start();
+  h.Apply(h.engine().Pause(h.clock().Now(), "", "unix"));
+  try {
+    h.engine().PromoteStep(h.clock().Now(), "", "unix");
+    FAIL() << "a paused rollout stepped";
+  } catch (const PreconditionFailed& e) {
+    EXPECT_NE(std::string(e.what()).find("resume it first"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RolloutEngine, TheReleaseIsJournaledAndRestored) {
+  Harness h(MakePlan({{10, 1h}, {100, 1h}}));
+  auto ds = h.Apply(h.engine().Start(h.clock().Now(), 0, "go", "unix", "v1.3.0"));
+  EXPECT_EQ(ds[0].event.release(), "v1.3.0");
+  EXPECT_EQ(h.engine().ToProto(h.clock().Now()).release(), "v1.3.0");
+  auto restored = RolloutEngine::Restore(h.journal(), {});
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(restored->release(), "v1.3.0");
 }
 
 }  // namespace

@@ -35,6 +35,31 @@ TEST(Flags, Defaults) {
   EXPECT_EQ(f.tick, 100ms);
 }
 
+TEST(Flags, HelpAndVersionNeedNothingElse) {
+  EXPECT_TRUE(ParseFlags({"--help"}).help);
+  EXPECT_TRUE(ParseFlags({"-h"}).help);
+  EXPECT_TRUE(ParseFlags({"--version"}).version);
+  // What follows is not looked at.
+  EXPECT_TRUE(ParseFlags({"--version", "--tick", "fast"}).version);
+}
+
+TEST(Flags, HelpDescribesEveryFlag) {
+  const std::string help = Help();
+  for (const char* flag :
+       {"--state-file", "--listen", "--socket-group", "--token-file", "--tls-cert", "--tls-key",
+        "--journal", "--metrics", "--tick", "--help", "--version"}) {
+    EXPECT_NE(help.find(std::string("\n  ") + flag + " "), std::string::npos) << flag;
+    EXPECT_NE(Usage().find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(help.find("Exit status:"), std::string::npos);
+}
+
+TEST(Flags, SocketGroup) {
+  EXPECT_EQ(ParseFlags({"--state-file", "/s", "--socket-group", "www-data"}).socket_group,
+            "www-data");
+  EXPECT_EQ(ParseFlags({"--state-file", "/s"}).socket_group, "");
+}
+
 TEST(Flags, Errors) {
   EXPECT_EQ(ErrorOf({}), "--state-file is required");
   EXPECT_EQ(ErrorOf({"--state-file"}), "--state-file: needs a value");
