@@ -86,5 +86,7 @@ class Process {
 
 // Pids of the live children of `parent` (read from /proc).
 std::vector<pid_t> ChildrenOf(pid_t parent);
+// The CPU time (user + system) `pid` has used so far, in seconds (from /proc).
+double CpuSeconds(pid_t pid);
 
 }  // namespace cutover::test

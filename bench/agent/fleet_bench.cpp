@@ -1,0 +1,258 @@
+// A fleet's speed and cost: three nginx with the module (each in front of
+// its own blue and green backends), three cutover-agents with --fleet
+// --node on one real PostgreSQL, on loopback, at the agent's default tick
+// (100 ms).
+//
+//   apply   DECISIONS weight changes made through the decider (SetWeight,
+//           alternating 10% and 20%): the time from the call to the moment
+//           the last node's state file holds the new weight (LISTEN/NOTIFY
+//           to every follower), p50 and p99; and the call's own time (the
+//           fenced commit and the decider's own store).
+//   revert  RUNS times: a rollout holds green at 50% on every node under a
+//           paced load of RPS requests per second per node; green starts
+//           answering 500 behind ONE node (a follower); timed from then to
+//           the last response tagged green on any node (the failing node's
+//           guard reverts it, and its revert becomes the fleet's decision).
+//   cost    SECONDS with that load and a rollout holding: CPU of each
+//           agent (the decider apart from the followers) and of the
+//           PostgreSQL server (postmaster and every backend), and the
+//           server's transactions per second; per node, and projected to
+//           50 nodes (docs/benchmarks.md says how).
+//
+// Usage: cutover-fleet-bench [DECISIONS] [RPS] [RUNS] [SECONDS]
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "cutover/state_file.hpp"
+#include "support/fleet.hpp"
+#include "support/plan.hpp"
+
+using namespace cutover;
+using namespace cutover::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+std::vector<state::StateFile> OpenAll(FleetSite& fleet) {
+  std::vector<state::StateFile> files;
+  for (int i = 0; i < fleet.size(); ++i)
+    files.push_back(state::StateFile::Open(fleet.site(i).nginx().state_path(),
+                                           state::StateFile::Access::kReadOnly));
+  return files;
+}
+
+// Polled every 100 us: the measurement's resolution, not a wait for an event.
+bool PollAllAt(std::vector<state::StateFile>& files, std::uint32_t bp,
+               SteadyClock::time_point deadline) {
+  while (SteadyClock::now() < deadline) {
+    if (std::all_of(files.begin(), files.end(),
+                    [&](state::StateFile& f) { return f.ReadControl("app")->weight_bp == bp; }))
+      return true;
+    std::this_thread::sleep_for(100us);
+  }
+  return false;
+}
+
+void Apply(FleetSite& fleet, int decider, int decisions) {
+  auto files = OpenAll(fleet);
+  auto stub = fleet.agent(decider).UnixStub();
+  std::vector<double> applied, answered;
+  int lost = 0;
+  for (int i = 0; i < decisions; ++i) {
+    const double percent = i % 2 == 0 ? 10 : 20;
+    v1::SetWeightRequest req;
+    req.set_cutover("app");
+    req.set_percent(percent);
+    req.set_reason("bench");
+    v1::SetWeightResponse resp;
+    const auto t0 = SteadyClock::now();
+    const auto status = stub->SetWeight(Context().get(), req, &resp);
+    const auto t1 = SteadyClock::now();
+    if (!status.ok()) throw std::runtime_error("SetWeight: " + status.error_message());
+    if (!PollAllAt(files, static_cast<std::uint32_t>(percent * 100), t0 + 10s)) {
+      ++lost;
+      continue;
+    }
+    applied.push_back(Seconds(SteadyClock::now() - t0) * 1000);
+    answered.push_back(Seconds(t1 - t0) * 1000);
+    std::this_thread::sleep_for(50ms);  // decisions apart, as a rollout makes them
+  }
+  std::printf(
+      "apply over %d decisions, %d nodes: decision -> last node applied p50 %.1f ms, p99 %.1f "
+      "ms, max %.1f ms (target p99 <= 250 ms); the call itself p50 %.1f ms, p99 %.1f ms; "
+      "%d not applied everywhere within 10 s\n",
+      decisions, fleet.size(), Percentile(applied, 0.5), Percentile(applied, 0.99),
+      Percentile(applied, 1), Percentile(answered, 0.5), Percentile(answered, 0.99), lost);
+}
+
+std::vector<std::unique_ptr<Load>> LoadEveryNode(FleetSite& fleet, int rps,
+                                                 std::chrono::seconds for_time) {
+  std::vector<std::unique_ptr<Load>> loads;
+  for (int i = 0; i < fleet.size(); ++i)
+    loads.push_back(std::make_unique<Load>(fleet.site(i).Url(), rps, for_time,
+                                           static_cast<std::uint64_t>(rps) * for_time.count(),
+                                           std::max(1, rps / 250)));
+  return loads;
+}
+
+// Starts a rollout holding green at 50% and waits until every node is
+// there and the step's hold started.
+void HoldAtHalf(FleetSite& fleet, int decider) {
+  v1::StartRolloutRequest start;
+  start.set_cutover("app");
+  *start.mutable_plan() = MakePlan({50, 100}, 1h, 2s, 20, 0.05);
+  v1::RolloutResponse resp;
+  const auto status = fleet.agent(decider).UnixStub()->StartRollout(Context().get(), start, &resp);
+  if (!status.ok()) throw std::runtime_error("StartRollout: " + status.error_message());
+  if (!WaitFor(
+          [&] {
+            const auto r = fleet.Status(decider).rollout();
+            return fleet.AllAt(5000) && r.step() == 0 && !r.awaiting_apply();
+          },
+          30s))
+    throw std::runtime_error("the rollout did not reach 50% on every node");
+}
+
+double Revert(FleetSite& fleet, int decider, int failing, int rps) {
+  for (int i = 0; i < fleet.size(); ++i) fleet.site(i).green().SetStatus(200);
+  auto loads = LoadEveryNode(fleet, rps, 60s);
+  HoldAtHalf(fleet, decider);
+  if (!WaitFor([&] { return loads[failing]->green() >= static_cast<std::uint64_t>(rps); }, 30s))
+    throw std::runtime_error("no green traffic");
+  std::this_thread::sleep_for(2s);  // the window fills with healthy traffic (a bench, not a test)
+  auto files = OpenAll(fleet);
+  const auto failing_since = SteadyClock::now();
+  fleet.site(failing).green().SetStatus(500);
+  double seconds = -1;
+  if (PollAllAt(files, 0, failing_since + 30s)) {
+    // Every request in flight at the revert comes back.
+    std::vector<std::uint64_t> totals;
+    for (auto& l : loads) totals.push_back(l->total());
+    WaitFor(
+        [&] {
+          for (std::size_t i = 0; i < loads.size(); ++i)
+            if (loads[i]->total() < totals[i] + static_cast<std::uint64_t>(rps) / 2) return false;
+          return true;
+        },
+        10s);
+    auto last_green = failing_since;
+    for (auto& l : loads) last_green = std::max(last_green, l->last_green());
+    seconds = Seconds(last_green - failing_since);
+  }
+  for (auto& l : loads) l->Stop();
+  if (seconds < 0)
+    std::printf("  run: green failed behind %s and the fleet was not reverted within 30 s\n",
+                fleet.name(failing).c_str());
+  else
+    std::printf(
+        "  run: %d rps per node, green failed behind %s: last green on any node %.3f s "
+        "after\n",
+        rps, fleet.name(failing).c_str(), seconds);
+  return seconds;
+}
+
+pid_t Postmaster(const Postgres& pg) {
+  std::ifstream in(pg.data_dir() + "/postmaster.pid");
+  pid_t pid = -1;
+  in >> pid;
+  return pid;
+}
+
+double PostgresCpu(const Postgres& pg) {
+  const pid_t postmaster = Postmaster(pg);
+  double cpu = CpuSeconds(postmaster);
+  for (pid_t child : ChildrenOf(postmaster)) cpu += CpuSeconds(child);
+  return cpu;
+}
+
+double Transactions(const Postgres& pg) {
+  return std::stod(pg.Psql("SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database"));
+}
+
+void Cost(FleetSite& fleet, const Postgres& pg, int decider, int rps, int seconds) {
+  for (int i = 0; i < fleet.size(); ++i) fleet.site(i).green().SetStatus(200);
+  auto loads = LoadEveryNode(fleet, rps, std::chrono::seconds(seconds + 60));
+  HoldAtHalf(fleet, decider);
+  std::vector<double> agent_before;
+  for (int i = 0; i < fleet.size(); ++i) agent_before.push_back(CpuSeconds(fleet.agent(i).pid()));
+  const double pg_before = PostgresCpu(pg);
+  const double tx_before = Transactions(pg);
+  const auto t0 = SteadyClock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));  // the span measured
+  const double wall = Seconds(SteadyClock::now() - t0);
+  const double tx = (Transactions(pg) - tx_before) / wall;
+  const double pg_cpu = (PostgresCpu(pg) - pg_before) / wall;
+  double decider_cpu = 0, follower_cpu = 0;
+  for (int i = 0; i < fleet.size(); ++i) {
+    const double c = (CpuSeconds(fleet.agent(i).pid()) - agent_before[i]) / wall;
+    if (i == decider)
+      decider_cpu = c;
+    else
+      follower_cpu += c / (fleet.size() - 1);
+  }
+  for (auto& l : loads) l->Stop();
+  const int n = fleet.size();
+  std::printf(
+      "cost over %.0f s, %d nodes at %d rps each, tick 100 ms: decider agent %.2f%% of a core, "
+      "follower agent %.2f%%; PostgreSQL %.2f%% of a core (%.2f%% per node), %.0f transactions/s "
+      "(%.1f per node)\n",
+      wall, n, rps, decider_cpu * 100, follower_cpu * 100, pg_cpu * 100, pg_cpu * 100 / n, tx,
+      tx / n);
+  // Linear in the nodes, each heartbeating every tick, except the decider,
+  // which reads every node's heartbeat each tick: its extra cost over a
+  // follower's grows with the nodes.
+  const double decider_50 = follower_cpu + (decider_cpu - follower_cpu) * 50 / n;
+  std::printf(
+      "projected to 50 nodes: PostgreSQL %.1f%% of a core, %.0f transactions/s; decider agent "
+      "%.1f%% of a core, each follower %.2f%%\n",
+      pg_cpu * 100 * 50 / n, tx * 50 / n, decider_50 * 100, follower_cpu * 100);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int decisions = argc > 1 ? std::atoi(argv[1]) : 200;
+  const int rps = argc > 2 ? std::atoi(argv[2]) : 200;
+  const int runs = argc > 3 ? std::atoi(argv[3]) : 5;
+  const int seconds = argc > 4 ? std::atoi(argv[4]) : 30;
+  Postgres pg;
+  FleetOptions options;
+  FleetSite fleet(pg, options);
+  fleet.StartAll();
+  const int decider = fleet.AwaitDecider();
+  if (decider < 0) {
+    std::fprintf(stderr, "the fleet never agreed on a decider\n");
+    return 1;
+  }
+  Apply(fleet, decider, decisions);
+  const int failing = (decider + 1) % fleet.size();
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    const double t = Revert(fleet, decider, failing, rps);
+    times.push_back(t < 0 ? 1e9 : t);
+  }
+  std::sort(times.begin(), times.end());
+  std::printf(
+      "fleet-wide revert at %d rps per node over %d runs: median %.3f s, max %.3f s (target "
+      "<= 1 s)\n",
+      rps, runs, times[times.size() / 2], times.back());
+  Cost(fleet, pg, decider, rps, seconds);
+  for (int i = 0; i < fleet.size(); ++i) fleet.agent(i).StopWith(SIGTERM);
+  return 0;
+}
