@@ -67,16 +67,9 @@ class Fleet::FleetJournal final : public agent::Journal {
   void Append(v1::Event& event) override { fleet_.CommitFromController(event); }
   // Bounded reads (the controller rebuilds from them under its lock): a
   // journal out of reach is an error at once, never a hang.
-  std::vector<v1::Event> ReadAll() override {
-    return fleet_.ReadJournal(
-        std::string("SELECT event::text FROM ") + agent::PgJournal::kTable + " ORDER BY sequence",
-        {});
-  }
+  std::vector<v1::Event> ReadAll() override { return fleet_.ReadAll(); }
   std::vector<v1::Event> History(const std::string& cutover, std::size_t limit) override {
-    return fleet_.ReadJournal(std::string("SELECT event::text FROM ") + agent::PgJournal::kTable +
-                                  " WHERE ($1 = '' OR cutover = $1) ORDER BY sequence DESC"
-                                  " LIMIT $2::bigint",
-                              {cutover, std::to_string(limit)});
+    return fleet_.History(cutover, limit);
   }
   std::string Describe() const override {
     return fleet_.pg_journal_->Describe() + " (the fleet's, node " + fleet_.options_.node + ")";
@@ -443,6 +436,14 @@ void Fleet::Handle(const Notification& n) {
     const std::string origin = payload.value("origin", "");
     const auto epoch = payload.value("epoch", std::uint64_t{0});
     const auto sequence = payload.value("sequence", std::uint64_t{0});
+    // The journal first: a node acknowledges only what it could rebuild the
+    // rollout from, and so guard it, were the database gone the next moment.
+    bool tail;
+    {
+      std::lock_guard lock(mutex_);
+      tail = sequence > tail_cursor_;
+    }
+    if (tail) Tail();
     if (payload.contains("green_bp") && payload["green_bp"].is_number()) {
       bool held_back = false;
       {
@@ -459,12 +460,6 @@ void Fleet::Handle(const Notification& n) {
       if (!held_back) ApplyDecision(cutover, epoch, payload["green_bp"].get<std::uint32_t>());
       Ack(cutover);
     }
-    bool tail;
-    {
-      std::lock_guard lock(mutex_);
-      tail = sequence > tail_cursor_;
-    }
-    if (tail) Tail();
     if (node != options_.node || origin != "controller") BumpGeneration();
   } else if (n.channel == kCommandChannel) {
     if (Deciding()) TakeCommands();
@@ -490,16 +485,25 @@ bool Fleet::Tail() {
       link_.Exec(std::string("SELECT sequence, event::text FROM ") + agent::PgJournal::kTable +
                      " WHERE sequence > $1::bigint ORDER BY sequence LIMIT 1000",
                  {std::to_string(cursor)});
+  std::vector<v1::Event> read;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     cursor = std::max(cursor, static_cast<std::uint64_t>(Int(r.get(), i, 0)));
     v1::Event e;
-    if (!agent::EventFromJson(Text(r.get(), i, 1), &e) || e.node() == options_.node) continue;
+    if (!agent::EventFromJson(Text(r.get(), i, 1), &e)) continue;
+    read.push_back(e);
+    if (e.node() == options_.node) continue;
     others = true;
     if (controller_ != nullptr) controller_->bus().Publish(e);
   }
   std::lock_guard lock(mutex_);
+  for (const v1::Event& e : read) MirrorLocked(e);
   tail_cursor_ = std::max(tail_cursor_, cursor);
   return others;
+}
+
+void Fleet::MirrorLocked(const v1::Event& event) {
+  if (!mirror_.empty() && event.sequence() <= mirror_.back().sequence()) return;
+  mirror_.push_back(event);
 }
 
 void Fleet::Queue(std::vector<v1::Event> events, const std::string& origin) {
@@ -710,6 +714,37 @@ std::vector<v1::Event> Fleet::ReadJournal(const std::string& sql,
   } catch (const FleetDbError& e) {
     throw agent::JournalError(std::string("the fleet's journal: ") + e.what());
   }
+}
+
+// Connected, the journal's table (and what it says becomes the mirror);
+// out of reach, the mirror: the rollouts this node saw go on being guarded.
+std::vector<v1::Event> Fleet::ReadAll() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!connected_) return mirror_;
+  }
+  std::vector<v1::Event> events = ReadJournal(
+      std::string("SELECT event::text FROM ") + agent::PgJournal::kTable + " ORDER BY sequence",
+      {});
+  std::lock_guard lock(mutex_);
+  if (events.size() >= mirror_.size()) mirror_ = events;
+  return events;
+}
+
+std::vector<v1::Event> Fleet::History(const std::string& cutover, std::size_t limit) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!connected_) {
+      std::vector<v1::Event> out;
+      for (auto it = mirror_.rbegin(); it != mirror_.rend() && out.size() < limit; ++it)
+        if (cutover.empty() || it->cutover() == cutover) out.push_back(*it);
+      return out;
+    }
+  }
+  return ReadJournal(std::string("SELECT event::text FROM ") + agent::PgJournal::kTable +
+                         " WHERE ($1 = '' OR cutover = $1) ORDER BY sequence DESC"
+                         " LIMIT $2::bigint",
+                     {cutover, std::to_string(limit)});
 }
 
 void Fleet::CommitFromController(v1::Event& event) {

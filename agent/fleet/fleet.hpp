@@ -146,6 +146,9 @@ class Fleet final : public agent::WeightStore,
   void CommitFromController(v1::Event& event);
   std::vector<v1::Event> ReadJournal(const std::string& sql,
                                      const std::vector<PgLink::Param>& params);
+  std::vector<v1::Event> ReadAll();
+  std::vector<v1::Event> History(const std::string& cutover, std::size_t limit);
+  void MirrorLocked(const v1::Event& event);
   void Queue(std::vector<v1::Event> events, const std::string& origin);
   void BumpGeneration() { generation_.fetch_add(1); }
   std::uint64_t DecidedEpochLocked(const std::string& cutover) const;
@@ -185,6 +188,10 @@ class Fleet final : public agent::WeightStore,
   std::vector<state::RecordSnapshot> local_;  // the last tick's records
   CounterPooling pooling_;
   std::uint64_t tail_cursor_ = 0;
+  // The fleet's journal as this node last read it, oldest first: what its
+  // controller rebuilds the rollouts from while the database is out of
+  // reach, so a node cut off right after a decision still guards it.
+  std::vector<v1::Event> mirror_;
 
   std::mutex forward_mutex_;
   std::condition_variable forward_done_;
