@@ -1,6 +1,6 @@
-// cutover-agent: the gRPC sidecar that watches the module's counters, runs
-// stepped rollouts and reverts by itself. Wiring only: every decision lives
-// in the controller and the rollout engine.
+// cutover-agent: the sidecar that watches the module's counters, runs stepped
+// rollouts and reverts by itself, over gRPC and HTTP/JSON. Wiring only: every
+// decision lives in the controller and the rollout engine.
 #include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -21,9 +21,13 @@
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/url.hpp"
 #include "agent/core/version.hpp"
 #include "agent/fleet/fleet.hpp"
+#include "agent/http/api_routes.hpp"
+#include "agent/http/server.hpp"
 #include "agent/journal/journal.hpp"
+#include "agent/notify/notifier.hpp"
 #include "agent/server/controller.hpp"
 #include "agent/server/flags.hpp"
 #include "agent/server/gate_runner.hpp"
@@ -90,6 +94,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
 
   bool unix_listener = false;
   for (const auto& listen : flags.listen) unix_listener = unix_listener || IsUnixAddress(listen);
+  for (const auto& listen : flags.http) unix_listener = unix_listener || IsUnixAddress(listen);
   // -1: keep the agent's own group (chown's "no change").
   const gid_t socket_group =
       unix_listener ? SocketGroup(flags).value_or(static_cast<gid_t>(-1)) : static_cast<gid_t>(-1);
@@ -119,6 +124,12 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     LogInfo("metrics on http://" + flags.metrics + "/metrics");
   }
 
+  NotifierOptions notify;
+  notify.urls = flags.notify;
+  if (metrics)
+    notify.count = [m = metrics.get()](const std::string& r) { m->CountNotification(r); };
+  Notifier notifier(notify);
+  for (const auto& url : flags.notify) LogInfo("notifying " + RedactWebhookUrl(url));
   GateRunner gate_runner;
   Worker metric_runner;  // analysis.metrics queries, off the tick and apart from the gates
   Controller::Dependencies deps;
@@ -136,6 +147,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     deps.role = fleet.get();
     deps.listeners.push_back(&fleet->guard());
   }
+  deps.listeners.push_back(&notifier);
   Controller controller(deps, Controller::Options{});
   controller.RestoreFromJournal();
 
@@ -160,6 +172,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
       tcp = true;
     }
   }
+  for (const auto& listen : flags.http) tcp = tcp || !IsUnixAddress(listen);
   if (tcp && token.empty())
     LogWarning("listening on TCP without --token-file: mutating calls over TCP are refused");
   if (tcp && flags.tls_cert.empty())
@@ -185,6 +198,24 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   }
   server->GetHealthCheckService()->SetServingStatus(true);
 
+  // The same Api over HTTP/JSON (--http), with the same TLS files.
+  http::Router router;
+  for (const auto& rpc : http::AddApiRoutes(router, api))
+    LogWarning("http: not served: " + rpc);  // gRPC has it; HTTP will once it is mapped
+  http::HttpServerOptions http_options;
+  http_options.tls_cert = flags.tls_cert;
+  http_options.tls_key = flags.tls_key;
+  http_options.socket_group = socket_group;
+  http::HttpServer http_server(router, http_options);
+  try {
+    for (const auto& listen : flags.http) http_server.Listen(listen);
+  } catch (const std::runtime_error& e) {
+    LogError(e.what());
+    server->Shutdown();
+    return 1;
+  }
+  http_server.Start();
+
   {
     cutover::v1::Event started;
     *started.mutable_time() = ToProtoTimestamp(clock.Now());
@@ -203,6 +234,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   TickLoop loop(controller, flags.tick);
   std::string listening;
   for (const auto& l : flags.listen) listening += " " + l;
+  for (const auto& l : flags.http) listening += " http:" + l;
   LogInfo("cutover-agent serving on" + listening + ", state file " + flags.state_file + ", tick " +
           FormatDuration(flags.tick) + (fleet ? ", fleet node " + flags.node : ""));
 
@@ -211,10 +243,12 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
   if (fleet) fleet->Stop();  // its thread runs handed calls on the controller
-  api.Shutdown();
+  api.Shutdown();            // streams end, gRPC's and HTTP's
+  http_server.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
-  gate_runner.Stop();  // its callbacks reach into the controller
+  notifier.Stop(std::chrono::seconds(2));  // what is queued gets one attempt
+  gate_runner.Stop();                      // its callbacks reach into the controller
   metric_runner.Stop();
   for (const auto& path : sockets) ::unlink(path.c_str());
   LogInfo("stopped");

@@ -9,7 +9,7 @@
 # Usage: bench/module_bench.sh [BUILD_DIR]   (env: ROUNDS, DURATION, CONNS, CHANGES)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$src/build}
+build=$(cd "${1:-$src/build}" && pwd)  # absolute: nginx runs elsewhere
 ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}

@@ -5,7 +5,7 @@
 # Usage: bench/module_instructions.sh [BUILD_DIR]   (env: REQUESTS)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$src/build}
+build=$(cd "${1:-$src/build}" && pwd)  # absolute: nginx runs elsewhere
 REQUESTS=${REQUESTS:-5000}
 module=$build/ngx_module/ngx_http_cutover_module.so
 [[ -f $module ]] || { echo "build first" >&2; exit 2; }

@@ -72,12 +72,29 @@ static bool InitSlot(RequestState* st, Slot slot) {
   return true;
 }
 
+static cs::PeerAdmin AdminOf(const cs::Record* rec, ngx_int_t peer);
+
+// Tries of a slot whose balancer has not run yet: once per address neither
+// its block nor the operator marked down, as round robin will count them
+// (worked out once per pass). A slot with none adds no try, so nginx does
+// not give up a real response for a retry that could only find no peer.
+static ngx_uint_t EstimateTries(const RequestState* st, Slot slot) {
+  const SlotUpstream& su = st->conf->slot[Index(slot)];
+  ngx_uint_t tries = 0;
+  for (ngx_uint_t i = 0; i < su.npeers; ++i)
+    tries +=
+        !su.peer_down[i] && AdminOf(st->conf->record, su.peer_index[i]) != cs::PeerAdmin::kDown;
+  auto& sp = const_cast<SlotPeerState&>(st->slots[Index(slot)]);
+  sp.tries = tries;
+  sp.estimated = true;
+  return tries;
+}
+
 // Tries a slot may still take in this pass.
-static ngx_uint_t RemainingTries(const RequestState* st, Slot slot) {
+static inline ngx_uint_t RemainingTries(const RequestState* st, Slot slot) {
   const SlotPeerState& sp = st->slots[Index(slot)];
   if (sp.no_live) return 0;
-  // Before its balancer has run, a slot may be tried once per address.
-  return sp.initialized ? sp.tries : st->conf->slot[Index(slot)].npeers;
+  return sp.initialized || sp.estimated ? sp.tries : EstimateTries(st, slot);
 }
 
 static bool CanMoveTo(const RequestState* st, Slot to) {
@@ -91,7 +108,7 @@ static bool CanMoveTo(const RequestState* st, Slot to) {
 // counted, and after free without it, as round robin keeps it.
 static ngx_uint_t TotalTries(const RequestState* st, Slot current, bool in_flight) {
   ngx_uint_t total = RemainingTries(st, current);
-  if (CanMoveTo(st, cs::Other(current))) total += RemainingTries(st, cs::Other(current));
+  if (st->conf->failover) total += RemainingTries(st, cs::Other(current));
   const ngx_uint_t cap = st->r->upstream->conf->next_upstream_tries;
   const ngx_uint_t done = in_flight ? st->attempts - 1 : st->attempts;
   if (cap != 0) {
@@ -223,6 +240,9 @@ static ngx_int_t GetPeer(ngx_peer_connection_t* pc, RequestState* st) {
     if (!CanMoveTo(st, cs::Other(slot))) break;
     slot = cs::Other(slot);
   }
+  // As round robin names its upstream when it has no live peer
+  // ($upstream_addr, the "no live upstreams" log line): the cutover's name.
+  pc->name = &st->conf->name;
   return NGX_BUSY;
 }
 

@@ -8,6 +8,8 @@
 //   ngx_http_cutover_status.cpp    cutover_status
 //   ngx_http_cutover_state.cpp     cutover_state_file, the state file at init_module
 //   ngx_http_cutover_guard.cpp     workers survive a state file truncated under them
+//   ngx_http_cutover_split.hpp     key= bucket and interleave (pure C++, no nginx)
+//   ngx_http_cutover_params.hpp    the cutover directive's parameters (pure C++, no nginx)
 //
 // Every function nginx calls is named ngx_http_cutover_* and runs its body
 // through Guarded(): no C++ exception may unwind through nginx's C frames.
@@ -92,6 +94,7 @@ struct SlotUpstream {
   ngx_http_upstream_srv_conf_t* uscf;
   ngx_str_t* peer_names;  // address text, as the balancer sets pc->name
   ngx_int_t* peer_index;  // into Record::peers, -1 when the table was full
+  bool* peer_down;        // marked `down` in the upstream block
   ngx_uint_t npeers;
 };
 
@@ -158,7 +161,8 @@ struct SlotPeerState {
 #endif
   ngx_uint_t tries;  // left to this slot, the attempt in flight included
   bool initialized;
-  bool no_live;  // this pass found no live (admitted) peer in the slot
+  bool estimated;  // not initialized, `tries` estimated from the block
+  bool no_live;    // this pass found no live (admitted) peer in the slot
 };
 
 using ngx_http_cutover_upstream_handler_pt = ngx_int_t (*)(ngx_http_request_t* r);

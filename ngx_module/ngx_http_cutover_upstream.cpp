@@ -140,12 +140,15 @@ static ngx_int_t InitUpstream(ngx_conf_t* cf, ngx_http_upstream_srv_conf_t* us) 
     su.npeers = n;
     su.peer_names = static_cast<ngx_str_t*>(ngx_pcalloc(cf->pool, (n ? n : 1) * sizeof(ngx_str_t)));
     su.peer_index = static_cast<ngx_int_t*>(ngx_pcalloc(cf->pool, (n ? n : 1) * sizeof(ngx_int_t)));
-    if (su.peer_names == nullptr || su.peer_index == nullptr) return NGX_ERROR;
+    su.peer_down = static_cast<bool*>(ngx_pcalloc(cf->pool, (n ? n : 1) * sizeof(bool)));
+    if (su.peer_names == nullptr || su.peer_index == nullptr || su.peer_down == nullptr)
+      return NGX_ERROR;
     ngx_uint_t k = 0;
     for (ngx_uint_t i = 0; i < su.uscf->servers->nelts; ++i)
       for (ngx_uint_t j = 0; j < servers[i].naddrs; ++j) {
         su.peer_names[k] = servers[i].addrs[j].name;
         su.peer_index[k] = -1;
+        su.peer_down[k] = servers[i].down != 0;
         ++k;
       }
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agent's libraries include only what their layer may use, as the build
 # links them (agent/CMakeLists.txt):
-#   core    <- engine <- server <- fleet
+#   core    <- engine <- server <- http, notify, fleet
 #   journal, gates, analysis: on core;  cli: on core (never the server)
 # A header of a higher layer included from a lower one fails this check even
 # where it would still compile.
@@ -14,6 +14,8 @@ declare -A allowed=(
   [analysis]="core analysis"
   [engine]="core engine"
   [server]="core engine journal gates analysis server"
+  [http]="core engine journal gates analysis server http"
+  [notify]="core engine journal gates analysis server notify"
   [fleet]="core engine journal gates analysis server fleet"
   [cli]="core cli"
 )

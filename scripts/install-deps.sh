@@ -11,7 +11,7 @@ PACKAGES=(
   libpq-dev postgresql-15
   libgtest-dev libgmock-dev
   prometheus-cpp-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
-  libcpp-httplib-dev nlohmann-json3-dev
+  libcpp-httplib-dev nlohmann-json3-dev libre2-dev
   wrk curl procps iproute2 openssl python3 bc valgrind file clang-format
   # packages: debhelper builds them, help2man the manual pages, lintian checks them
   debhelper help2man lintian

@@ -34,13 +34,15 @@ class PlanReader {
 
   v1::Plan Read(const YAML::Node& root) {
     if (!root || root.IsNull()) Fail(root, "", "the plan is empty");
-    if (!root.IsMap()) Fail(root, "", "a plan is a mapping with steps, analysis, on_breach, gates");
-    CheckKeys(root, "", {"steps", "analysis", "on_breach", "gates"});
+    if (!root.IsMap())
+      Fail(root, "", "a plan is a mapping with steps, analysis, on_breach, gates, notify");
+    CheckKeys(root, "", {"steps", "analysis", "on_breach", "gates", "notify"});
     v1::Plan plan;
     ReadSteps(Required(root, "", "steps"), &plan);
     ReadAnalysis(Required(root, "", "analysis"), plan.mutable_analysis());
     if (const auto n = root["on_breach"]) plan.set_on_breach(ReadBreachAction(n, "on_breach"));
     if (const auto n = root["gates"]) ReadGates(n, &plan);
+    if (const auto n = root["notify"]) ReadNotify(n, &plan);
     return plan;
   }
 
@@ -279,7 +281,8 @@ class PlanReader {
       if (item.IsMap() && item.size() > 1) MisplacedGateKey(item, field);
       if (!item.IsMap() || item.size() != 1)
         Fail(item, field,
-             "each gate is one of replication_lag, sql, parity, reversibility (one per list item)");
+             "each gate is one of replication_lag, sql, parity, reversibility, http, exec (one per "
+             "list item)");
       const std::string kind = item.begin()->first.Scalar();
       const YAML::Node body = item.begin()->second;
       const std::string path = field + "." + kind;
@@ -308,9 +311,37 @@ class PlanReader {
         auto* g = gate->mutable_reversibility();
         if (const auto p = body["policy"]) g->set_policy(ReadPolicy(p, path + ".policy"));
         if (const auto m = body["max_writes"]) g->set_max_writes(Unsigned(m, path + ".max_writes"));
+      } else if (kind == "http") {
+        CheckKeys(body, path,
+                  {"url", "expect_status", "expect_body", "before_promotion", "timeout"});
+        auto* g = gate->mutable_http();
+        g->set_url(NonEmptyString(Required(body, path, "url"), path + ".url"));
+        if (const auto v = body["expect_status"]) {
+          const auto status = Unsigned(v, path + ".expect_status");
+          if (status < 100 || status > 599)
+            Fail(v, path + ".expect_status", "must be an HTTP status from 100 to 599");
+          g->set_expect_status(static_cast<std::uint32_t>(status));
+        }
+        if (const auto v = body["expect_body"])
+          g->set_expect_body(NonEmptyString(v, path + ".expect_body"));
+        if (const auto v = body["before_promotion"])
+          g->set_before_promotion(Bool(v, path + ".before_promotion"));
+      } else if (kind == "exec") {
+        CheckKeys(body, path, {"command", "dir", "before_promotion", "timeout"});
+        auto* g = gate->mutable_exec();
+        const YAML::Node command = Required(body, path, "command");
+        if (!command.IsSequence() || command.size() == 0)
+          Fail(command, path + ".command",
+               "expected a list: the program and its arguments ([\"scripts/smoke_test.py\", "
+               "\"--env\", \"green\"]), run without a shell");
+        for (std::size_t k = 0; k < command.size(); ++k)
+          g->add_command(Scalar(command[k], path + ".command[" + std::to_string(k) + "]"));
+        if (const auto v = body["dir"]) g->set_dir(NonEmptyString(v, path + ".dir"));
+        if (const auto v = body["before_promotion"])
+          g->set_before_promotion(Bool(v, path + ".before_promotion"));
       } else {
         Fail(item.begin()->first, path,
-             "unknown gate (expected replication_lag, sql, parity or reversibility)");
+             "unknown gate (expected replication_lag, sql, parity, reversibility, http or exec)");
       }
       if (const auto t = body["timeout"]) {
         *gate->mutable_timeout() = Duration(t, path + ".timeout");
@@ -320,7 +351,8 @@ class PlanReader {
   }
 
   static bool IsGateKind(const std::string& key) {
-    return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility";
+    return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility" ||
+           key == "http" || key == "exec";
   }
 
   // A list item with one gate and other keys beside it: the other keys were
@@ -343,6 +375,12 @@ class PlanReader {
                kind + " mapping (- " + kind + ": {..., " + key + ": ...}, or indented under " +
                kind + ":)");
     }
+  }
+
+  void ReadNotify(const YAML::Node& n, v1::Plan* plan) {
+    if (!n.IsSequence()) Fail(n, "notify", "expected a list of webhook URLs");
+    for (std::size_t i = 0; i < n.size(); ++i)
+      plan->add_notify(NonEmptyString(n[i], "notify[" + std::to_string(i) + "]"));
   }
 
   void ReadTables(const YAML::Node& n, const std::string& field, v1::ParityGate* g) {

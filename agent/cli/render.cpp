@@ -1,7 +1,6 @@
 #include "agent/cli/render.hpp"
 
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "agent/core/analysis_defaults.hpp"
+#include "agent/core/json.hpp"
 #include "agent/core/units.hpp"
 
 namespace cutover::cli {
@@ -654,13 +654,11 @@ std::string RenderWatchLine(const v1::Cutover& c) {
 }
 
 std::string ProtoToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string out;
-  const auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
-  if (!status.ok()) return "{\"error\":\"cannot encode the answer as JSON\"}";
-  return out;
+  try {
+    return agent::ProtoToJson(message);  // the agent's one mapping, as its HTTP API prints it
+  } catch (const std::runtime_error&) {
+    return "{\"error\":\"cannot encode the answer as JSON\"}";
+  }
 }
 
 }  // namespace cutover::cli

@@ -7,6 +7,8 @@
 #include <memory>
 #include <utility>
 
+#include "agent/core/url.hpp"  // PercentDecode: as libpq decodes URI keys and values
+
 namespace cutover::agent {
 
 namespace {
@@ -22,27 +24,6 @@ bool IsSecretKey(std::string_view key) { return key == "password" || key == "ssl
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// As libpq decodes URI keys and values.
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 // URI form: the password of the user info and any ?password=/&sslpassword=.

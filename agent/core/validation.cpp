@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "agent/core/units.hpp"
+#include "agent/core/url.hpp"
 #include "cutover/percent.hpp"
 #include "cutover/state_layout.hpp"
 
@@ -243,6 +244,17 @@ void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {
   ValidateJudgeKeys(analysis, a);
   if (!v1::BreachAction_IsValid(plan.on_breach()))
     throw InvalidArgument(prefix + ".on_breach", "must be revert or pause");
+  ValidateNotify(plan, prefix);
+}
+
+void ValidateNotify(const v1::Plan& plan, const std::string& prefix) {
+  if (static_cast<std::size_t>(plan.notify_size()) > kMaxNotifyUrls)
+    throw InvalidArgument(prefix + ".notify", "at most " + std::to_string(kMaxNotifyUrls) +
+                                                  " URLs, got " +
+                                                  std::to_string(plan.notify_size()));
+  for (int i = 0; i < plan.notify_size(); ++i)
+    if (auto problem = HttpUrlProblem(plan.notify(i)))  // never quotes the URL: it may be a secret
+      throw InvalidArgument(prefix + ".notify[" + std::to_string(i) + "]", *problem);
 }
 
 }  // namespace cutover::agent

@@ -47,9 +47,14 @@ void ValidateRelease(const std::string& field, const std::string& release);
 // A peer's address as a slot's upstream lists it (non-empty, printable).
 void ValidatePeerAddress(const std::string& field, const std::string& address);
 
-// Steps, analysis and breach action of a plan; gates are validated by the
+// Webhooks a plan may name in notify:.
+inline constexpr std::size_t kMaxNotifyUrls = 8;
+
+// Steps, analysis, breach action and notify URLs of a plan; gates are validated by the
 // gate factory. Throws InvalidArgument naming the first bad field, prefixed
 // with `prefix` ("plan").
 void ValidatePlan(const v1::Plan& plan, const std::string& prefix = "plan");
+// A plan's notify: at most kMaxNotifyUrls http(s) URLs (part of ValidatePlan).
+void ValidateNotify(const v1::Plan& plan, const std::string& prefix = "plan");
 
 }  // namespace cutover::agent

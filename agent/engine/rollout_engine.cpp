@@ -35,6 +35,7 @@ void ToProto(const gates::GateOutcome& outcome, v1::GateResult* out) {
   out->set_warning(outcome.warning);
   out->set_detail(outcome.detail);
   *out->mutable_took() = ToProtoDuration(outcome.took);
+  out->set_output(outcome.output);
 }
 
 RolloutEngine::RolloutEngine(std::string id, std::string cutover, v1::Plan plan,
@@ -189,10 +190,10 @@ std::vector<Decision> RolloutEngine::CheckWeightAfterRestore(WallTime now, state
   return {std::move(d)};
 }
 
-void RolloutEngine::RequestGates(int step, bool before_revert) {
+void RolloutEngine::RequestGates(int step, bool before_revert, bool before_promotion) {
   phase_ = before_revert ? Phase::kAwaitingRevertGates : Phase::kAwaitingStepGates;
   pending_gates_ =
-      GateRequest{next_gate_request_id_++, before_revert, step,
+      GateRequest{next_gate_request_id_++, before_revert, before_promotion, step,
                   writes_total_ >= writes_at_start_ ? writes_total_ - writes_at_start_ : 0};
   gate_request_taken_ = false;
 }
@@ -254,7 +255,8 @@ std::vector<Decision> RolloutEngine::StepApplied(WallTime now) {
   return {std::move(d)};
 }
 
-std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measurement& measurement) {
+std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measurement& measurement,
+                                              const std::vector<gates::GateOutcome>* outcomes) {
   const std::uint32_t full = GreenBpFor(to_slot(), state::kWeightScale);
   Decision d{std::nullopt,
              NewEvent(event_kind::kCompleted, now,
@@ -263,6 +265,8 @@ std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measuremen
   if (green_bp_ != full) d.store_green_bp = full;
   d.event.set_weight_after(BpToPercent(full));
   *d.event.mutable_measurement() = measurement;
+  if (outcomes != nullptr)
+    for (const auto& o : *outcomes) agent::ToProto(o, d.event.add_gates());
   state_ = v1::ROLLOUT_STATE_COMPLETED;
   phase_ = Phase::kWatching;
   Record(d);
@@ -395,11 +399,12 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
   if (verdict.healthy() && step_healthy_requests_ >= MinRequests() && metrics_fresh) {
     v1::Measurement m = verdict.measurement;
     if (early) m.set_signal("promote_early");
-    if (step_ + 1 >= plan_.steps_size()) {
+    const bool last = step_ + 1 >= plan_.steps_size();
+    if (last && !options_.gates.checks_promotion) {
       for (Decision& d : Complete(now, m)) out.push_back(std::move(d));
       return out;
     }
-    if (!options_.gates.checks_steps) {
+    if (!last && !options_.gates.checks_steps) {
       out.push_back(Advance(step_ + 1, now, &m, nullptr));
       if (early)
         out.back().event.set_reason(out.back().event.reason() + " (early: " +
@@ -408,7 +413,7 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
     }
     if (now >= next_gate_attempt_) {
       last_measurement_ = m;
-      RequestGates(step_ + 1, false);
+      RequestGates(step_ + 1, false, last);
     }
     return out;
   }
@@ -576,15 +581,16 @@ std::vector<Decision> RolloutEngine::OnGateResults(std::uint64_t request_id,
   phase_ = Phase::kWatching;
   if (!passed) {
     next_gate_attempt_ = now + GateRetry();
+    const std::string before =
+        request.before_promotion ? "promotion" : StepLabel(request.step, plan_.steps_size());
     Decision d{std::nullopt,
                NewEvent(event_kind::kGateFailed, now,
-                        "holding before " + StepLabel(request.step, plan_.steps_size()) + ": " +
-                            FirstFailure(outcomes),
-                        "agent")};
+                        "holding before " + before + ": " + FirstFailure(outcomes), "agent")};
     for (const auto& o : outcomes) agent::ToProto(o, d.event.add_gates());
     Record(d);
     return {std::move(d)};
   }
+  if (request.before_promotion) return Complete(now, last_measurement_, &outcomes);
   return {Advance(request.step, now, request.step == 0 ? nullptr : &last_measurement_, &outcomes)};
 }
 

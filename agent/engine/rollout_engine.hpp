@@ -72,7 +72,8 @@ struct Decision {
 struct GateRequest {
   std::uint64_t id = 0;
   bool before_revert = false;
-  int step = 0;  // the step the gates guard (step gates only)
+  bool before_promotion = false;  // the automatic promotion after the last step's hold
+  int step = 0;                   // the step the gates guard (step gates only)
   std::uint64_t writes_on_new_slot = 0;
 };
 
@@ -81,6 +82,7 @@ struct GateRequest {
 struct GateProfile {
   bool checks_steps = false;
   bool checks_reverts = false;
+  bool checks_promotion = false;
 };
 
 class RolloutEngine {
@@ -179,11 +181,12 @@ class RolloutEngine {
   Nanos Window() const;
   Nanos GateRetry() const;
   std::uint32_t FailureThreshold() const;
-  void RequestGates(int step, bool before_revert);
+  void RequestGates(int step, bool before_revert, bool before_promotion = false);
   Decision Advance(int step, WallTime now, const v1::Measurement* measurement,
                    const std::vector<gates::GateOutcome>* outcomes,
                    const std::string& actor = "agent", const std::string& why = "");
-  std::vector<Decision> Complete(WallTime now, const v1::Measurement& measurement);
+  std::vector<Decision> Complete(WallTime now, const v1::Measurement& measurement,
+                                 const std::vector<gates::GateOutcome>* outcomes = nullptr);
   std::vector<Decision> Breach(WallTime now, const Verdict& verdict);
   Decision Revert(WallTime now, const std::string& reason, const v1::Measurement* measurement,
                   const std::vector<gates::GateOutcome>* outcomes);

@@ -4,6 +4,9 @@
 #include <set>
 #include <stdexcept>
 
+#include "agent/core/url.hpp"
+#include "agent/gates/exec_gate.hpp"
+#include "agent/gates/http_gate.hpp"
 #include "agent/gates/parity_gate.hpp"
 #include "agent/gates/replication_lag_gate.hpp"
 #include "agent/gates/reversibility_gate.hpp"
@@ -131,6 +134,20 @@ std::unique_ptr<Gate> MakeReversibility(const cutover::v1::ReversibilityGate& sp
   }
 }
 
+std::unique_ptr<Gate> MakeHttp(const cutover::v1::HttpGate& spec, milliseconds timeout,
+                               const std::string& field) {
+  HttpGate::Spec http{spec.url(), spec.expect_status(), spec.expect_body(),
+                      spec.before_promotion()};
+  return std::make_unique<HttpGate>(std::move(http), timeout, field);
+}
+
+std::unique_ptr<Gate> MakeExec(const cutover::v1::ExecGate& spec, milliseconds timeout,
+                               const std::string& field) {
+  ExecGate::Spec exec{
+      {spec.command().begin(), spec.command().end()}, spec.dir(), spec.before_promotion()};
+  return std::make_unique<ExecGate>(std::move(exec), timeout, field);
+}
+
 std::unique_ptr<Gate> MakeGate(const cutover::v1::Gate& spec, int index) {
   const std::string field = "gates[" + std::to_string(index) + "]";
   const milliseconds timeout = TimeoutOf(spec, field);
@@ -143,8 +160,12 @@ std::unique_ptr<Gate> MakeGate(const cutover::v1::Gate& spec, int index) {
       return MakeParity(spec.parity(), timeout, field + ".parity");
     case cutover::v1::Gate::kReversibility:
       return MakeReversibility(spec.reversibility(), field + ".reversibility");
+    case cutover::v1::Gate::kHttp:
+      return MakeHttp(spec.http(), timeout, field + ".http");
+    case cutover::v1::Gate::kExec:
+      return MakeExec(spec.exec(), timeout, field + ".exec");
     default:
-      Invalid(field, "must be one of replication_lag, sql, parity, reversibility");
+      Invalid(field, "must be one of replication_lag, sql, parity, reversibility, http, exec");
   }
 }
 
@@ -169,6 +190,8 @@ void RedactGateSpecs(google::protobuf::RepeatedPtrField<cutover::v1::Gate>* spec
       auto* parity = spec.mutable_parity();
       parity->set_source(RedactDsn(parity->source()));
       parity->set_target(RedactDsn(parity->target()));
+    } else if (spec.has_http()) {
+      spec.mutable_http()->set_url(agent::RedactUrl(spec.http().url()));
     }
   }
 }

@@ -26,7 +26,8 @@ std::vector<std::unique_ptr<Gate>> MakeGates(
 // The same checks without building anything.
 void ValidateGates(const google::protobuf::RepeatedPtrField<cutover::v1::Gate>& specs);
 
-// Replaces the password of every DSN in these specs by "***": for copies of a plan that are
+// Replaces the password of every DSN and http URL (and the URL's query values) in these specs
+// by "***": for copies of a plan that are
 // journaled, returned in status or logged. (Gates built from redacted specs cannot log in
 // with a password; keep passwords out of plans with ~/.pgpass or PGPASSFILE.)
 void RedactGateSpecs(google::protobuf::RepeatedPtrField<cutover::v1::Gate>* specs);

@@ -239,6 +239,7 @@ GateProfile Controller::ProfileOf(const GateSet& gates) const {
   for (const auto& g : gates) {
     p.checks_steps = p.checks_steps || g->checks_steps();
     p.checks_reverts = p.checks_reverts || g->checks_reverts();
+    p.checks_promotion = p.checks_promotion || g->checks_promotion();
   }
   return p;
 }
@@ -251,9 +252,10 @@ void Controller::Reply(EngineReply reply) {
 void Controller::DispatchGates(RolloutEntry& slot) {
   auto request = slot.engine->TakeGateRequest();
   if (!request) return;
-  gates::GateContext context;
-  context.cutover = slot.engine->cutover();
+  gates::GateContext context = GateContextFor(slot.engine->cutover(), slot.engine->to_slot());
   context.before_revert = request->before_revert;
+  context.before_promotion = request->before_promotion;
+  context.step = request->before_revert || request->before_promotion ? -1 : request->step;
   context.writes_on_new_slot = request->writes_on_new_slot;
   auto done = [this, cutover = slot.engine->cutover(), id = slot.engine->id(),
                request_id = request->id](std::vector<gates::GateOutcome> outcomes) {
@@ -267,6 +269,21 @@ void Controller::DispatchGates(RolloutEntry& slot) {
   } else {
     deps_.gate_runner->Submit(slot.gates, context, std::move(done));
   }
+}
+
+gates::GateContext Controller::GateContextFor(const std::string& cutover,
+                                              std::optional<state::Slot> new_slot) {
+  gates::GateContext context;
+  context.cutover = cutover;
+  if (cutover.empty() || !file_) return context;
+  const auto record = file_->Snapshot(cutover);
+  if (!record) return context;
+  for (const auto& peer : record->peers)
+    (peer.slot == state::Slot::kGreen ? context.green_peers : context.blue_peers)
+        .push_back(peer.address);
+  context.new_slot =
+      state::SlotName(new_slot ? *new_slot : state::Other(LiveSlot(record->control.weight_bp)));
+  return context;
 }
 
 void Controller::DispatchMetrics(RolloutEntry& slot, WallTime now) {
@@ -573,6 +590,7 @@ v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
     note.event.mutable_measurement()->set_signal("stall");
     decisions.insert(decisions.begin() + 1, std::move(note));
   }
+  for (ControllerListener* listener : deps_.listeners) listener->OnRolloutPlan(engine->id(), plan);
   RolloutEntry entry{std::move(engine), gates, true};
   Execute(*entry.engine, std::move(decisions));  // refused (a fleet's): it never started
   RolloutEntry& slot = rollouts_[cutover];
@@ -765,7 +783,10 @@ v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request)
   std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
                                                       request.plan(), /*cutover_required=*/false);
   gates::GateContext context;
-  context.cutover = request.cutover();
+  {
+    std::lock_guard lock(mutex_);
+    context = GateContextFor(request.cutover(), std::nullopt);
+  }
   v1::PreflightResponse response;
   bool go = true;
   // Every gate, whatever it guards: preflight is the go/no-go table.

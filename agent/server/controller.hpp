@@ -39,7 +39,7 @@ class ApiError : public std::runtime_error {
   grpc::StatusCode code_;
 };
 
-// Told about every tick and decision: the metrics exporter.
+// Told about every tick and decision: the metrics exporter, the notifier.
 class ControllerListener {
  public:
   virtual ~ControllerListener() = default;
@@ -52,6 +52,9 @@ class ControllerListener {
                           const std::string& green) {
     (void)cutover, (void)blue, (void)green;
   }
+  // A rollout starts with this plan, before its first event: the plan as the
+  // caller gave it, secrets included (its notify webhooks), never to be shown.
+  virtual void OnRolloutPlan(const std::string& /*rollout_id*/, const v1::Plan& /*plan*/) {}
 };
 
 class Controller {
@@ -150,6 +153,10 @@ class Controller {
   void DrainReplies(WallTime now);
   // After the agent stored a weight: evidence starts after the newest sample.
   void WeightStored(const std::string& cutover, std::uint64_t epoch);
+  // What gates may know of a cutover: its slots' peers and the slot moved to
+  // (`new_slot`, or the one not live now). Under mutex_.
+  gates::GateContext GateContextFor(const std::string& cutover,
+                                    std::optional<state::Slot> new_slot);
   void UpdateRetention();
   v1::Rollout Launch(const std::string& cutover, const v1::Plan& plan,
                      std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,

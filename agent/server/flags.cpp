@@ -2,6 +2,7 @@
 
 #include "agent/core/dsn.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/url.hpp"
 
 namespace cutover::agent {
 
@@ -9,6 +10,8 @@ std::string Usage() {
   return "usage: cutover-agent --state-file PATH\n"
          "                     [--listen unix:/run/cutover/agent.sock | HOST:PORT]...\n"
          "                     [--socket-group GROUP]\n"
+         "                     [--http unix:/run/cutover/http.sock | HOST:PORT]...\n"
+         "                     [--notify URL]...\n"
          "                     [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
          "                     [--journal DIR | --journal postgresql://...]\n"
          "                     [--fleet postgresql://... --node NAME]\n"
@@ -21,7 +24,7 @@ std::string Help() {
          "state file every tick, moves the weight step by step as a rollout plan says,\n"
          "judges the new slot on sliding windows and sends every request back to the live\n"
          "slot by itself on a breach. Every decision is journaled with its numbers.\n"
-         "cutoverctl and automation drive it over gRPC.\n"
+         "cutoverctl and automation drive it over gRPC or HTTP/JSON.\n"
          "\n" +
          Usage() +
          "\n"
@@ -35,6 +38,13 @@ std::string Help() {
          "  --socket-group GROUP    the group of the unix sockets, so its members may use\n"
          "                          cutoverctl (the agent must be in that group). Default:\n"
          "                          the state file's group (nginx's workers' group)\n"
+         "  --http ADDR             the same API as HTTP/JSON (GET /v1/cutovers, POST\n"
+         "                          /v1/cutovers/NAME:setWeight, ...): unix:/ABS/PATH or\n"
+         "                          HOST:PORT, repeatable; same token and TLS as gRPC.\n"
+         "                          Off when not given\n"
+         "  --notify URL            POST a JSON event (with a Slack-compatible \"text\") to\n"
+         "                          URL for every rollout decision; repeatable. Retried\n"
+         "                          with backoff, never delays a decision\n"
          "  --token-file FILE       bearer token that mutating calls over TCP must carry\n"
          "                          (authorization: Bearer TOKEN). Without it TCP is\n"
          "                          read-only. Calls over a unix socket are trusted.\n"
@@ -151,18 +161,23 @@ AgentFlags ParseFlags(const std::vector<std::string>& args) {
     };
     if (name == "--state-file") {
       flags.state_file = take();
-    } else if (name == "--listen") {
+    } else if (name == "--listen" || name == "--http") {
       std::string l = take();
       if (IsUnixAddress(l)) {
         if (UnixPath(l).empty() || UnixPath(l)[0] != '/')
-          throw UsageError("--listen: a unix socket needs an absolute path, got \"" + l + "\"");
+          throw UsageError(name + ": a unix socket needs an absolute path, got \"" + l + "\"");
       } else {
-        ValidateHostPort("--listen", l);
+        ValidateHostPort(name, l);
       }
-      flags.listen.push_back(l);
+      (name == "--listen" ? flags.listen : flags.http).push_back(l);
     } else if (name == "--socket-group") {
       flags.socket_group = take();
       if (flags.socket_group.empty()) throw UsageError("--socket-group: must not be empty");
+    } else if (name == "--notify") {
+      std::string url = take();
+      if (auto problem = HttpUrlProblem(url))  // never quoted: a webhook URL is a secret
+        throw UsageError("--notify: " + *problem);
+      flags.notify.push_back(url);
     } else if (name == "--token-file") {
       flags.token_file = take();
     } else if (name == "--tls-cert") {

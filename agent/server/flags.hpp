@@ -18,6 +18,8 @@ struct AgentFlags {
   std::string state_file;
   std::vector<std::string> listen;  // "unix:/path" or "HOST:PORT"
   std::string socket_group;         // group of the unix sockets; empty: the state file's
+  std::vector<std::string> http;    // the HTTP/JSON listeners, same forms
+  std::vector<std::string> notify;  // webhook URLs told of every decision
   std::string token_file;
   std::string tls_cert;
   std::string tls_key;

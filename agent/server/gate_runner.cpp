@@ -3,6 +3,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "agent/core/url.hpp"
 #include "agent/gates/factory.hpp"
 
 namespace cutover::agent {
@@ -15,7 +16,10 @@ GateFactory DefaultGateFactory() {
   };
 }
 
-void RedactPlan(v1::Plan* plan) { gates::RedactGateSpecs(plan->mutable_gates()); }
+void RedactPlan(v1::Plan* plan) {
+  gates::RedactGateSpecs(plan->mutable_gates());
+  for (auto& url : *plan->mutable_notify()) url = RedactWebhookUrl(url);
+}
 
 gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context) {
   const auto start = std::chrono::steady_clock::now();
@@ -34,16 +38,24 @@ gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& con
 std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateContext& context) {
   std::vector<gates::GateOutcome> outcomes;
   for (auto& gate : gates) {
-    const bool applies = context.before_revert ? gate->checks_reverts() : gate->checks_steps();
+    const bool applies = context.before_revert      ? gate->checks_reverts()
+                         : context.before_promotion ? gate->checks_promotion()
+                                                    : gate->checks_steps();
     if (applies) outcomes.push_back(EvaluateGate(*gate, context));
   }
   return outcomes;
 }
 
 void GateRunner::Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done) {
+  context.cancel = &cancel_;
   worker_.Submit([gates = std::move(gates), context = std::move(context), done = std::move(done)] {
     done(EvaluateGates(*gates, context));
   });
+}
+
+void GateRunner::Stop() {
+  cancel_ = true;
+  worker_.Stop();
 }
 
 }  // namespace cutover::agent

@@ -3,6 +3,7 @@
 // a time and hands the outcomes to a callback.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -22,15 +23,17 @@ using GateFactory = std::function<std::shared_ptr<GateSet>(
 // The gates library's factory (agent/gates/factory.hpp).
 GateFactory DefaultGateFactory();
 
-// Replaces the passwords in a plan's gate DSNs by "***": for every copy of a
-// plan that is journaled, logged or returned.
+// Replaces the passwords in a plan's gate DSNs and URLs, and the paths of its
+// notify webhooks, by "***": for every copy of a plan that is journaled,
+// logged or returned.
 void RedactPlan(v1::Plan* plan);
 
 // Evaluates one gate; one that throws fails with the reason.
 gates::GateOutcome EvaluateGate(gates::Gate& gate, const gates::GateContext& context);
 
-// Evaluates the gates that apply (step gates, or revert gates when
-// context.before_revert); a gate that throws fails with the reason.
+// Evaluates the gates that apply (step gates; revert gates when
+// context.before_revert; promotion gates when context.before_promotion); a
+// gate that throws fails with the reason.
 std::vector<gates::GateOutcome> EvaluateGates(GateSet& gates, const gates::GateContext& context);
 
 class GateRunner {
@@ -38,11 +41,13 @@ class GateRunner {
   using Done = std::function<void(std::vector<gates::GateOutcome>)>;
 
   void Submit(std::shared_ptr<GateSet> gates, gates::GateContext context, Done done);
-  // Drops queued jobs and waits for the one running (its callback runs):
+  // Drops queued jobs, tells the one running to give up (GateContext::cancel:
+  // an exec gate's command is killed) and waits for it (its callback runs):
   // call before whatever the callbacks touch is destroyed. Idempotent.
-  void Stop() { worker_.Stop(); }
+  void Stop();
 
  private:
+  std::atomic<bool> cancel_{false};  // every job's GateContext::cancel
   Worker worker_;
 };
 

@@ -94,7 +94,13 @@ Metrics::Metrics(const std::string& address)
                              .Help("The sequential comparison's statistic for the running "
                                    "rollout (it reverts at 1/alpha), by cutover and test "
                                    "(errors, latency)")
-                             .Register(*registry_)) {
+                             .Register(*registry_)),
+      notifications_(prometheus::BuildCounter()
+                         .Name("cutover_notifications_total")
+                         .Help("Webhook notifications by result: sent, retried, failed, dropped")
+                         .Register(*registry_)) {
+  for (const char* result : {"sent", "retried", "failed", "dropped"})
+    notifications_.Add({{"result", result}});  // every series from the start, at 0
   if (!address.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(address);
     exposer_->RegisterCollectable(registry_);
@@ -154,6 +160,11 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
           .Set(rollout.judged().latency_statistic());
     }
   }
+}
+
+void Metrics::CountNotification(const std::string& result) {
+  std::lock_guard lock(mutex_);
+  notifications_.Add({{"result", result}}).Increment();
 }
 
 void Metrics::OnEvent(const v1::Event& event) {

@@ -3,7 +3,8 @@
 // own buckets, weights, rollout step (numbered from 1, as people see it) and
 // state, reverts, the time of the last decision, and the release each slot
 // runs (an info metric, so the other series keep their labels); warnings by
-// signal and the sequential comparison's statistic.
+// signal, the sequential comparison's statistic, and what became of the
+// notifications.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -31,6 +32,9 @@ class Metrics final : public ControllerListener {
   void OnEvent(const v1::Event& event) override;
   void OnReleases(const std::string& cutover, const std::string& blue,
                   const std::string& green) override;
+  // A notification's fate: "sent", "retried" (an attempt failed, another
+  // follows), "failed" (given up), "dropped" (its queue was full).
+  void CountNotification(const std::string& result);
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
@@ -54,6 +58,7 @@ class Metrics final : public ControllerListener {
   prometheus::Family<prometheus::Gauge>& release_;
   prometheus::Family<prometheus::Counter>& warnings_;
   prometheus::Family<prometheus::Gauge>& compare_statistic_;
+  prometheus::Family<prometheus::Counter>& notifications_;
   std::map<std::string, std::array<state::SlotSnapshot, state::kSlotCount>> last_;
   // The cutover_release_info series in force, by cutover and slot.
   std::map<std::string, std::array<prometheus::Gauge*, state::kSlotCount>> release_series_;

@@ -371,11 +371,8 @@ namespace {
 class AgentTlsTest : public AgentTest {
  protected:
   void SetUp() override {
-    auto made =
-        test::Run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                   dir_ / "key.pem", "-out", dir_ / "cert.pem", "-days", "1", "-subj",
-                   "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"});
-    ASSERT_EQ(made.exit_code, 0) << made.err;
+    std::string error;
+    ASSERT_TRUE(MakeCertificate(dir_, "DNS:localhost,IP:127.0.0.1", &error)) << error;
     WriteFile(dir_ / "token", "tls-token");
     AgentOptions o = Options();
     o.socket.clear();

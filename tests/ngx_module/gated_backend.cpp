@@ -10,8 +10,8 @@
 
 namespace cutover::test {
 
-GatedBackend::GatedBackend(std::string name, bool upgrade)
-    : name_(std::move(name)), upgrade_(upgrade) {
+GatedBackend::GatedBackend(std::string name, bool upgrade, bool keep_alive)
+    : name_(std::move(name)), upgrade_(upgrade), keep_alive_(keep_alive) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -29,6 +29,7 @@ GatedBackend::GatedBackend(std::string name, bool upgrade)
         if (fd >= 0) ::close(fd);
         return;
       }
+      ++connections_accepted_;
       std::lock_guard<std::mutex> lock(mu_);
       connections_.emplace_back([this, fd] { Serve(fd); });
     }
@@ -68,27 +69,32 @@ void GatedBackend::WaitFor(const bool& gate) {
 }
 
 void GatedBackend::Serve(int fd) {
-  std::string request;
+  std::string buffered;
   char buf[4096];
-  while (request.find("\r\n\r\n") == std::string::npos) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) {
-      ::close(fd);
-      return;
+  do {
+    std::size_t end;
+    while ((end = buffered.find("\r\n\r\n")) == std::string::npos) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) {
+        ::close(fd);
+        return;
+      }
+      buffered.append(buf, static_cast<std::size_t>(n));
     }
-    request.append(buf, static_cast<std::size_t>(n));
-  }
-  ++requests_;
-  const std::string body = name_ + "\n";
-  const std::string header =
-      upgrade_ ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: cutover-test\r\nConnection: "
-                 "Upgrade\r\n\r\n"
-               : "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-  WaitFor(header_open_);
-  ::send(fd, header.data(), header.size(), MSG_NOSIGNAL);
-  WaitFor(body_open_);
-  if (!upgrade_) ::send(fd, body.data(), body.size(), MSG_NOSIGNAL);
+    buffered.erase(0, end + 4);  // requests without a body
+    ++requests_;
+    const std::string body = name_ + "\n";
+    const std::string header =
+        upgrade_ ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: cutover-test\r\nConnection: "
+                   "Upgrade\r\n\r\n"
+                 : "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                       std::to_string(body.size()) +
+                       (keep_alive_ ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+    WaitFor(header_open_);
+    ::send(fd, header.data(), header.size(), MSG_NOSIGNAL);
+    WaitFor(body_open_);
+    if (!upgrade_) ::send(fd, body.data(), body.size(), MSG_NOSIGNAL);
+  } while (keep_alive_ && !upgrade_ && !stopping_);
   ::close(fd);
 }
 

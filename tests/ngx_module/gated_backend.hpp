@@ -17,8 +17,9 @@ namespace cutover::test {
 class GatedBackend {
  public:
   // `name` is the body ("green-1\n" for "green-1"); `upgrade` answers
-  // 101 Switching Protocols instead of 200 and closes at the body gate.
-  explicit GatedBackend(std::string name, bool upgrade = false);
+  // 101 Switching Protocols instead of 200 and closes at the body gate;
+  // `keep_alive` serves several requests per connection.
+  explicit GatedBackend(std::string name, bool upgrade = false, bool keep_alive = false);
   ~GatedBackend();
   GatedBackend(const GatedBackend&) = delete;
   GatedBackend& operator=(const GatedBackend&) = delete;
@@ -27,6 +28,7 @@ class GatedBackend {
   void OpenHeaderGate();
   void OpenBodyGate();
   int requests() const { return requests_; }
+  int connections() const { return connections_accepted_; }
 
  private:
   void Serve(int fd);
@@ -34,6 +36,8 @@ class GatedBackend {
 
   std::string name_;
   bool upgrade_;
+  bool keep_alive_;
+  std::atomic<int> connections_accepted_{0};
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

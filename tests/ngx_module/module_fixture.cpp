@@ -1,6 +1,19 @@
 #include "module_fixture.hpp"
 
+#include <regex>
+
 namespace cutover::test {
+
+int NginxVersion() {
+  static const int version = [] {
+    const RunResult r = Run({NginxBinary(), "-v"});
+    std::smatch m;
+    const std::string out = r.out + r.err;
+    if (!std::regex_search(out, m, std::regex("nginx/([0-9]+)\\.([0-9]+)\\.([0-9]+)"))) return 0;
+    return std::stoi(m[1]) * 1000000 + std::stoi(m[2]) * 1000 + std::stoi(m[3]);
+  }();
+  return version;
+}
 
 void ModuleTest::SetUp() {
   blue1_ = std::make_unique<Backend>("blue-1");

@@ -26,6 +26,9 @@ using state::StateFile;
 
 inline constexpr int kWorkers = 2;
 
+// The nginx under test (NginxBinary()) as one number: 1029007 for 1.29.7.
+int NginxVersion();
+
 struct Options {
   std::string weight = "0";
   std::string extra_params;    // appended to the cutover directive

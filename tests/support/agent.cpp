@@ -17,6 +17,15 @@ AgentOptions LocalAgent(const TempDir& dir, const std::string& state_file) {
   return o;
 }
 
+bool MakeCertificate(const TempDir& dir, const std::string& san, std::string* error) {
+  const auto r =
+      Run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+           "-nodes", "-days", "1", "-subj", "/CN=cutover-agent", "-addext", "subjectAltName=" + san,
+           "-keyout", dir / "key.pem", "-out", dir / "cert.pem"});
+  if (error != nullptr) *error = r.err;
+  return r.exit_code == 0;
+}
+
 std::string MakeAppStateFile(const TempDir& dir) {
   const std::string path = dir / "cutover.state";
   state::StateFile::Create(path).AddRecord("app", "app_blue", "app_green", 0);
@@ -47,11 +56,18 @@ void AgentProcess::Start() {
   if (!options_.metrics.empty()) argv.insert(argv.end(), {"--metrics", options_.metrics});
   if (!options_.socket_group.empty())
     argv.insert(argv.end(), {"--socket-group", options_.socket_group});
+  if (!options_.http_socket.empty())
+    argv.insert(argv.end(), {"--http", "unix:" + options_.http_socket});
+  if (options_.http_port != 0)
+    argv.insert(argv.end(), {"--http", "127.0.0.1:" + std::to_string(options_.http_port)});
+  for (const auto& url : options_.notify) argv.insert(argv.end(), {"--notify", url});
   process_ = Process(argv, log_prefix_);
   const bool up = WaitFor([&] {
     if (!process_.Running()) return true;
     if (!options_.socket.empty() && !UnixSocketAnswers(options_.socket)) return false;
     if (options_.tcp_port != 0 && !TcpPortAnswers(options_.tcp_port)) return false;
+    if (!options_.http_socket.empty() && !UnixSocketAnswers(options_.http_socket)) return false;
+    if (options_.http_port != 0 && !TcpPortAnswers(options_.http_port)) return false;
     return true;
   });
   if (!up || !process_.Running())
@@ -87,6 +103,11 @@ std::unique_ptr<v1::CutoverService::Stub> AgentProcess::TcpStub(
   if (!credentials) credentials = grpc::InsecureChannelCredentials();
   return v1::CutoverService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(options_.tcp_port), credentials));
+}
+
+std::string AgentProcess::HttpUrl(const std::string& path) const {
+  return std::string(options_.tls_cert.empty() ? "http" : "https") +
+         "://127.0.0.1:" + std::to_string(options_.http_port) + path;
 }
 
 std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {

@@ -28,11 +28,19 @@ struct AgentOptions {
   std::string metrics;  // HOST:PORT
   std::string tick = "100ms";
   std::string socket_group;  // --socket-group ("" for the agent's default)
+  std::string http_socket;          // --http unix:PATH ("" for none)
+  int http_port = 0;                // --http 127.0.0.1:PORT (0 for none)
+  std::vector<std::string> notify;  // --notify URL...
 };
 
 // The usual agent of a test: on `state_file`, journaling into DIR/journal,
 // serving the unix socket DIR/agent.sock.
 AgentOptions LocalAgent(const TempDir& dir, const std::string& state_file);
+
+// A self-signed certificate for `san` ("IP:127.0.0.1", "DNS:agent.test"),
+// made with the openssl tool into `dir` as cert.pem and key.pem; false (with
+// openssl's words in `error`) when it could not be made.
+bool MakeCertificate(const TempDir& dir, const std::string& san, std::string* error = nullptr);
 
 // A state file at DIR/cutover.state holding cutover "app" (app_blue,
 // app_green) at 0%, made the way nginx makes it; returns its path.
@@ -62,6 +70,8 @@ class AgentProcess {
   std::unique_ptr<v1::CutoverService::Stub> TcpStub(
       std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) const;
   std::shared_ptr<grpc::Channel> UnixChannel() const;
+  // The HTTP/JSON listener on TCP: "http://127.0.0.1:PORT" + path ("https" with TLS).
+  std::string HttpUrl(const std::string& path = "") const;
 
  private:
   AgentOptions options_;

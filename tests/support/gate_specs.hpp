@@ -52,6 +52,25 @@ inline v1::Gate ReversibilitySpec(v1::ReversibilityPolicy policy, std::uint64_t 
   return spec;
 }
 
+inline v1::Gate HttpSpec(const std::string& url, std::uint32_t expect_status = 0,
+                         const std::string& expect_body = "", bool before_promotion = false) {
+  v1::Gate spec;
+  spec.mutable_http()->set_url(url);
+  spec.mutable_http()->set_expect_status(expect_status);
+  spec.mutable_http()->set_expect_body(expect_body);
+  spec.mutable_http()->set_before_promotion(before_promotion);
+  return spec;
+}
+
+inline v1::Gate ExecSpec(const std::vector<std::string>& command, const std::string& dir = "",
+                         bool before_promotion = false) {
+  v1::Gate spec;
+  for (const auto& word : command) spec.mutable_exec()->add_command(word);
+  spec.mutable_exec()->set_dir(dir);
+  spec.mutable_exec()->set_before_promotion(before_promotion);
+  return spec;
+}
+
 inline v1::Gate WithTimeout(v1::Gate spec, std::chrono::milliseconds timeout) {
   SetDuration(spec.mutable_timeout(), timeout);
   return spec;

@@ -57,7 +57,7 @@ std::string HttpResponse::Header(const std::string& name) const {
   return all.empty() ? "" : all.front();
 }
 
-HttpClient::HttpClient() {
+HttpClient::HttpClient(std::string unix_socket) : unix_socket_(std::move(unix_socket)) {
   static CurlGlobal global;
   curl_ = curl_easy_init();
 }
@@ -89,6 +89,8 @@ HttpResponse HttpClient::Request(const std::string& method, const std::string& u
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (!unix_socket_.empty()) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_socket_.c_str());
+  if (!ca_file_.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_file_.c_str());
   if (method == "GET") {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, nullptr);

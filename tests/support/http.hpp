@@ -23,7 +23,11 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  HttpClient();
+  // Over TCP; or, with `unix_socket`, every request goes to that socket
+  // (curl --unix-socket) whatever host the URL names.
+  explicit HttpClient(std::string unix_socket = "");
+  // Trust this PEM certificate for https:// (a test's self-signed one).
+  void SetCaFile(std::string path) { ca_file_ = std::move(path); }
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -36,6 +40,8 @@ class HttpClient {
 
  private:
   void* curl_;
+  std::string unix_socket_;
+  std::string ca_file_;
 };
 
 }  // namespace cutover::test

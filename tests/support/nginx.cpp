@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -11,8 +12,16 @@
 
 namespace cutover::test {
 
+// Both can be overridden from the environment, so the same tests run against
+// an nginx built from another source tree (scripts/module-compat.sh).
 std::string ModulePath() {
+  if (const char* path = std::getenv("CUTOVER_MODULE_PATH"); path != nullptr && *path) return path;
   return std::string(CUTOVER_BINARY_DIR) + "/ngx_module/ngx_http_cutover_module.so";
+}
+
+std::string NginxBinary() {
+  if (const char* path = std::getenv("CUTOVER_NGINX_BINARY"); path != nullptr && *path) return path;
+  return CUTOVER_NGINX_BINARY;
 }
 
 Nginx::Nginx(std::string http_body, int workers, std::string main_extra)
@@ -89,8 +98,8 @@ void Nginx::WriteConfig(const std::string& http_body) { WriteFile(conf_path(), R
 void Nginx::Start(int ready_port) {
   const std::string pid_file = dir_ / "logs/nginx.pid";
   std::filesystem::remove(pid_file);
-  master_ = Process({CUTOVER_NGINX_BINARY, "-p", dir_.path() + "/", "-c", conf_path()},
-                    dir_ / "logs/nginx");
+  master_ =
+      Process({NginxBinary(), "-p", dir_.path() + "/", "-c", conf_path()}, dir_ / "logs/nginx");
   const bool up = WaitFor([&] {
     if (!master_.Running()) return true;  // fail fast below
     if (!FileExists(pid_file)) return false;
@@ -126,7 +135,7 @@ void Nginx::Stop() {
 }
 
 RunResult Nginx::Test() const {
-  auto r = Run({CUTOVER_NGINX_BINARY, "-t", "-p", dir_.path() + "/", "-c", conf_path()});
+  auto r = Run({NginxBinary(), "-t", "-p", dir_.path() + "/", "-c", conf_path()});
   r.err = r.out + r.err;
   return r;
 }

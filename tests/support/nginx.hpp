@@ -13,7 +13,8 @@
 
 namespace cutover::test {
 
-std::string ModulePath();  // the built ngx_http_cutover_module.so
+std::string ModulePath();   // the built ngx_http_cutover_module.so ($CUTOVER_MODULE_PATH)
+std::string NginxBinary();  // /usr/sbin/nginx ($CUTOVER_NGINX_BINARY)
 
 class Nginx {
  public:

@@ -251,6 +251,14 @@ std::vector<pid_t> ChildrenOf(pid_t parent) {
   return kids;
 }
 
+bool ProcessGone(pid_t pid) {
+  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return true;
+  // "PID (COMM) STATE ...": COMM may hold spaces and parentheses.
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
 double CpuSeconds(pid_t pid) {
   const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
   const auto close_paren = stat.rfind(')');

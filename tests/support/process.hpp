@@ -89,4 +89,8 @@ std::vector<pid_t> ChildrenOf(pid_t parent);
 // The CPU time (user + system) `pid` has used so far, in seconds (from /proc).
 double CpuSeconds(pid_t pid);
 
+// Whether `pid` no longer runs: gone, or a zombie nobody has reaped yet (an
+// orphan whose new parent does not reap).
+bool ProcessGone(pid_t pid);
+
 }  // namespace cutover::test

@@ -13,6 +13,12 @@ AgentOptions Stack::Options(const TempDir& dir, const Site& site, const StackOpt
     o.tls_cert = options.tls_cert;
     o.tls_key = options.tls_key;
   }
+  if (options.http) {
+    o.http_socket = dir / "http.sock";
+    if (!options.token.empty()) o.http_port = FreePort();
+  }
+  o.notify = options.notify;
+  if (options.metrics) o.metrics = "127.0.0.1:" + std::to_string(FreePort());
   return o;
 }
 

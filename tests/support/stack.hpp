@@ -32,6 +32,9 @@ struct StackOptions {
   std::string tls_cert;  // and, with these PEM files, serves TLS there
   std::string tls_key;
   SiteOptions site;  // the nginx site (green in a process of its own, ...)
+  bool http = false;  // the HTTP/JSON API too: on DIR/http.sock, and on TCP with a token
+  std::vector<std::string> notify;  // --notify URLs
+  bool metrics = false;             // --metrics on a free loopback port
 };
 
 class Stack {
@@ -42,6 +45,12 @@ class Stack {
   std::string agent() const { return "unix:" + agent_.options().socket; }
   std::string agent_tcp() const { return "127.0.0.1:" + std::to_string(agent_.options().tcp_port); }
   std::string token_file() const { return dir_ / "token"; }
+  // The HTTP/JSON API (StackOptions::http): its unix socket, and its TCP URL
+  // (with a token) + path.
+  std::string http_socket() const { return agent_.options().http_socket; }
+  std::string http_url(const std::string& path = "") const { return agent_.HttpUrl(path); }
+  // The Prometheus scrape URL (StackOptions::metrics).
+  std::string metrics_url() const { return "http://" + agent_.options().metrics + "/metrics"; }
   const TempDir& dir() const { return dir_; }
   Site& site() { return site_; }
   Backend& green() { return site_.green(); }

@@ -97,6 +97,30 @@ gates:
   EXPECT_EQ(plan.gates(4).reversibility().policy(), v1::REVERSIBILITY_POLICY_BLOCK);
 }
 
+TEST(Plan, ReadsTheRunbooksGatesAndNotify) {
+  const v1::Plan plan = ParsePlan(R"(steps: [{percent: 50, hold: 1m}]
+analysis: {window: 10s}
+gates:
+  - http: {url: "http://{green}/health", expect_status: 200, expect_body: "ok", timeout: 2s}
+  - exec: {command: ["scripts/smoke_test.py", "--env", "green"], dir: /srv/app, timeout: 60s,
+           before_promotion: true}
+notify: ["https://hooks.slack.com/services/T/B/X", "http://127.0.0.1:9000/hook"]
+)");
+  ASSERT_EQ(plan.gates_size(), 2);
+  EXPECT_EQ(plan.gates(0).http().url(), "http://{green}/health");
+  EXPECT_EQ(plan.gates(0).http().expect_status(), 200u);
+  EXPECT_EQ(plan.gates(0).http().expect_body(), "ok");
+  EXPECT_FALSE(plan.gates(0).http().before_promotion());
+  EXPECT_EQ(plan.gates(0).timeout().seconds(), 2);
+  ASSERT_EQ(plan.gates(1).exec().command_size(), 3);
+  EXPECT_EQ(plan.gates(1).exec().command(2), "green");
+  EXPECT_EQ(plan.gates(1).exec().dir(), "/srv/app");
+  EXPECT_TRUE(plan.gates(1).exec().before_promotion());
+  EXPECT_EQ(plan.gates(1).timeout().seconds(), 60);
+  ASSERT_EQ(plan.notify_size(), 2);
+  EXPECT_EQ(plan.notify(1), "http://127.0.0.1:9000/hook");
+}
+
 TEST(PlanErrors, StepsThatDoNotRiseNameLineAndField) {
   const auto e = ErrorOf(R"(steps:
   - {percent: 10, hold: 1m}
@@ -162,6 +186,20 @@ TEST(PlanErrors, EachBadFieldIsNamed) {
       // timeout written as the gate's sibling (the runbook's old mistake) names where it goes.
       {steps + "analysis: {window: 10s}\ngates:\n  - sql: {dsn: x, query: y}\n    timeout: 3s\n", 5,
        "gates[0].timeout", "belongs in the sql mapping"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - http: {expect_status: 200}\n", 4,
+       "gates[0].http.url", "is required"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - http: {url: \"http://h/\", status: 200}\n", 4,
+       "gates[0].http.status", "unknown field"},
+      {steps +
+           "analysis: {window: 10s}\ngates:\n  - http: {url: \"http://h/\", expect_status: 2000}\n",
+       4, "gates[0].http.expect_status", "from 100 to 599"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - exec: {command: \"scripts/smoke_test.py --env "
+               "green\"}\n",
+       4, "gates[0].exec.command", "without a shell"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - exec: {command: [x], before_promotion: yes}\n",
+       4, "gates[0].exec.before_promotion", "true or false"},
+      {steps + "analysis: {window: 10s}\nnotify: https://hooks.example/x\n", 3, "notify",
+       "list of webhook URLs"},
       {steps + "analysis: {window: 10s}\nanalysys: {}\n", 3, "analysys", "unknown field"},
       {steps + "analysis: {window: 10s}\nanalysis: {window: 20s}\n", 3, "analysis", "given twice"},
       {"steps:\n  - {percent: 50, hold: 1m, hold: 2m}\nanalysis: {window: 10s}\n", 2,

@@ -481,6 +481,55 @@ TEST(RolloutEngine, StepGatesGuardEveryStepAndAFailingGateHolds) {
   EXPECT_EQ(h.green_bp(), 10000u);
 }
 
+TEST(RolloutEngine, PromotionGatesHoldTheAutomaticPromotionUntilTheyPass) {
+  RolloutEngine::Options options;
+  options.gates.checks_steps = true;
+  options.gates.checks_promotion = true;
+  options.gate_retry = 5s;
+  Harness h(MakePlan({{50, 10s}}, 10), state::Slot::kBlue, options);  // the last step below 100%
+  h.Start();
+  auto request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request);
+  EXPECT_FALSE(request->before_promotion);
+  h.Apply(h.engine().OnGateResults(request->id, {Outcome(true)}, h.clock().Now()));
+  EXPECT_EQ(h.green_bp(), 5000u);
+
+  for (int i = 0; i < 10; ++i) h.Tick(1s, 10, Window(100));  // the hold passes, healthy
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);  // not completed: gates first
+  request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request);
+  EXPECT_TRUE(request->before_promotion);
+  EXPECT_FALSE(request->before_revert);
+  auto ds = h.Apply(h.engine().OnGateResults(request->id, {Outcome(false, "smoke test failed")},
+                                             h.clock().Now()));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"gate_failed"});
+  EXPECT_EQ(ds[0].event.reason(), "holding before promotion: sql: smoke test failed");
+  EXPECT_EQ(h.green_bp(), 5000u);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_RUNNING);
+
+  for (int i = 0; i < 5; ++i) h.Tick(1s, 10, Window(100));
+  request = h.engine().TakeGateRequest();
+  ASSERT_TRUE(request) << "asked again after the retry interval";
+  EXPECT_TRUE(request->before_promotion);
+  ds = h.Apply(h.engine().OnGateResults(request->id, {Outcome(true, "smoke ok")}, h.clock().Now()));
+  ASSERT_EQ(Kinds(ds), std::vector<std::string>{"completed"});
+  EXPECT_EQ(ds[0].event.gates_size(), 1);
+  EXPECT_EQ(h.green_bp(), 10000u);
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_COMPLETED);
+}
+
+TEST(RolloutEngine, WithoutPromotionGatesTheLastHoldCompletesAtOnce) {
+  RolloutEngine::Options options;
+  options.gates.checks_steps = true;  // step gates only
+  Harness h(MakePlan({{100, 5s}}, 10), state::Slot::kBlue, options);
+  h.Start();
+  auto request = h.engine().TakeGateRequest();
+  h.Apply(h.engine().OnGateResults(request->id, {Outcome(true)}, h.clock().Now()));
+  for (int i = 0; i < 5; ++i) h.Tick(1s, 10, Window(100));
+  EXPECT_EQ(h.engine().state(), v1::ROLLOUT_STATE_COMPLETED);
+  EXPECT_FALSE(h.engine().TakeGateRequest());
+}
+
 TEST(RolloutEngine, AFailingGateIsRetriedEachAnalysisWindowByDefault) {
   RolloutEngine::Options options;
   options.gates.checks_steps = true;

@@ -40,7 +40,37 @@ TEST(ValidateGates, NamesTheFieldAtFault) {
   EXPECT_EQ(ProblemWith({WithTimeout(SqlSpec(kDsn, "select true"), 0ms)}),
             "gates[0].timeout: must be positive");
   EXPECT_EQ(ProblemWith({v1::Gate{}}),
-            "gates[0]: must be one of replication_lag, sql, parity, reversibility");
+            "gates[0]: must be one of replication_lag, sql, parity, reversibility, http, exec");
+}
+
+TEST(ValidateGates, ChecksHttpAndExecSpecs) {
+  EXPECT_EQ(ProblemWith({HttpSpec("http://127.0.0.1:8000/health", 200, "ok"),
+                         HttpSpec("https://{green}/health"), HttpSpec("http://{new}"),
+                         ExecSpec({"scripts/smoke_test.py", "--env", "green"}),
+                         ExecSpec({"/bin/true"}, "/srv/app")}),
+            "");
+  EXPECT_EQ(ProblemWith({HttpSpec("")}), "gates[0].http.url: must not be empty");
+  EXPECT_EQ(ProblemWith({HttpSpec("ftp://x/")}),
+            "gates[0].http.url: must be an http:// or https:// URL with a host");
+  EXPECT_EQ(ProblemWith({HttpSpec("http://{purple}/health")}),
+            "gates[0].http.url: \"{purple}\" is not a slot (expected {green}, {blue}, {new} or "
+            "{live})");
+  EXPECT_EQ(ProblemWith({HttpSpec("http://{green}:80/health")}).rfind("gates[0].http.url: ", 0),
+            0u);
+  EXPECT_EQ(ProblemWith({HttpSpec("http://h/{green}")}).rfind("gates[0].http.url: ", 0), 0u);
+  EXPECT_EQ(ProblemWith({HttpSpec("http://h/", 700)}),
+            "gates[0].http.expect_status: must be an HTTP status from 100 to 599 (or 0: any 2xx), "
+            "got 700");
+  EXPECT_EQ(ProblemWith({HttpSpec("http://h/", 200, "(unclosed")})
+                .rfind("gates[0].http.expect_body: not a valid regex: ", 0),
+            0u);
+  EXPECT_EQ(ProblemWith({ExecSpec({})}),
+            "gates[0].exec.command: must not be empty (a program and its arguments)");
+  EXPECT_EQ(ProblemWith({ExecSpec({""})}), "gates[0].exec.command[0]: must not be empty");
+  EXPECT_EQ(ProblemWith({ExecSpec({"/bin/true"}, "relative/dir")}),
+            "gates[0].exec.dir: must be an absolute path, got \"relative/dir\"");
+  EXPECT_EQ(ProblemWith({WithTimeout(ExecSpec({"/bin/true"}), 0ms)}),
+            "gates[0].timeout: must be positive");
 }
 
 TEST(ValidateGates, ChecksParitySpecs) {
@@ -86,6 +116,15 @@ TEST(RedactGateSpecs, MasksEveryDsnOfAPlan) {
   EXPECT_EQ(specs.Get(1).sql().query(), "select true");
 }
 
+TEST(RedactGateSpecs, MasksAnHttpGatesPasswordAndQueryValues) {
+  google::protobuf::RepeatedPtrField<v1::Gate> specs;
+  *specs.Add() = HttpSpec("https://probe:Url-Secret@green/health?key=Key-Secret");
+  *specs.Add() = ExecSpec({"/bin/true"});
+  gates::RedactGateSpecs(&specs);
+  EXPECT_EQ(specs.Get(0).http().url(), "https://probe:***@green/health?key=***");
+  EXPECT_EQ(specs.Get(1).exec().command(0), "/bin/true");
+}
+
 TEST(MakeGates, BuildsOneGateOfEachKindInOrder) {
   google::protobuf::RepeatedPtrField<v1::Gate> specs;
   *specs.Add() = LagSpec(kDsn, 5s);
@@ -104,6 +143,23 @@ TEST(MakeGates, BuildsOneGateOfEachKindInOrder) {
   }
   EXPECT_FALSE(built[3]->checks_steps());
   EXPECT_TRUE(built[3]->checks_reverts());
+}
+
+TEST(MakeGates, HttpAndExecGuardStepsAndPromotionWhenAsked) {
+  google::protobuf::RepeatedPtrField<v1::Gate> specs;
+  *specs.Add() = HttpSpec("http://h/");
+  *specs.Add() = HttpSpec("http://h/", 0, "", /*before_promotion=*/true);
+  *specs.Add() = ExecSpec({"/bin/true"}, "", /*before_promotion=*/true);
+  const auto built = gates::MakeGates(specs);
+  EXPECT_EQ(built[0]->name(), "http");
+  EXPECT_EQ(built[2]->name(), "exec");
+  for (const auto& g : built) {
+    EXPECT_TRUE(g->checks_steps());
+    EXPECT_FALSE(g->checks_reverts());
+  }
+  EXPECT_FALSE(built[0]->checks_promotion());
+  EXPECT_TRUE(built[1]->checks_promotion());
+  EXPECT_TRUE(built[2]->checks_promotion());
 }
 
 }  // namespace

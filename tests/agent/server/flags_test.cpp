@@ -29,6 +29,23 @@ TEST(Flags, ParsesEveryFlag) {
   EXPECT_EQ(f.tick, 250ms);
 }
 
+TEST(Flags, HttpListenersAndWebhooksRepeat) {
+  AgentFlags f = ParseFlags({"--state-file", "/s", "--http", "unix:/run/cutover/http.sock",
+                             "--http=127.0.0.1:9472", "--notify", "https://hooks.example/a",
+                             "--notify=http://127.0.0.1:9000/b"});
+  EXPECT_EQ(f.http, (std::vector<std::string>{"unix:/run/cutover/http.sock", "127.0.0.1:9472"}));
+  EXPECT_EQ(f.notify,
+            (std::vector<std::string>{"https://hooks.example/a", "http://127.0.0.1:9000/b"}));
+  EXPECT_EQ(f.listen, std::vector<std::string>{kDefaultListen});  // --http is not --listen
+  EXPECT_EQ(ErrorOf({"--state-file", "/s", "--http", "9472"}),
+            "--http: expected HOST:PORT or unix:/path, got \"9472\"");
+  EXPECT_EQ(ErrorOf({"--state-file", "/s", "--http", "unix:run/x.sock"}),
+            "--http: a unix socket needs an absolute path, got \"unix:run/x.sock\"");
+  // A webhook's URL is a secret: the error says what is wrong without it.
+  const std::string bad = ErrorOf({"--state-file", "/s", "--notify", "hooks.example/T0K3N"});
+  EXPECT_EQ(bad, "--notify: must be an http:// or https:// URL with a host");
+}
+
 TEST(Flags, Defaults) {
   AgentFlags f = ParseFlags({"--state-file", "/s"});
   EXPECT_EQ(f.listen, std::vector<std::string>{kDefaultListen});
