@@ -37,6 +37,8 @@ void LocalGuard::Observe(agent::SteadyTime at, agent::WallTime now,
                          const std::vector<state::RecordSnapshot>& records,
                          const std::map<std::string, v1::Rollout>& rollouts) {
   history_.Add(at, records);
+  const agent::SteadyTime previous = last_at_;
+  last_at_ = at;
   Nanos longest = std::chrono::seconds(10);
   std::set<std::string> present;
   for (const auto& [cutover, r] : rollouts) {
@@ -50,10 +52,16 @@ void LocalGuard::Observe(agent::SteadyTime at, agent::WallTime now,
     const state::Slot from = agent::FromProto(r.from_slot());
     const std::uint32_t back = agent::GreenBpFor(from, state::kWeightScale);
     if (record->control.weight_bp == back) continue;  // nothing here to send back
-    const agent::Verdict verdict = agent::JudgeWindow(
-        r.plan().analysis(), history_.Window(cutover, state::Other(from), window),
-        history_.Window(cutover, from, window));
     Watch& watch = watches_[r.id()];
+    if (watch.epoch != record->control.epoch) {
+      watch.epoch = record->control.epoch;
+      watch.evidence_after = previous;
+      watch.failing = 0;
+    }
+    const agent::WindowQuery query = agent::JudgeQuery(r.plan().analysis(), watch.evidence_after);
+    const agent::Verdict verdict =
+        agent::JudgeWindow(r.plan().analysis(), history_.Window(cutover, state::Other(from), query),
+                           history_.Window(cutover, from, query));
     if (!verdict.failing()) {
       if (verdict.healthy()) watch.failing = 0;
       continue;

@@ -44,6 +44,11 @@ class LocalGuard final : public agent::ControllerListener {
   struct Watch {
     std::uint32_t failing = 0;  // distinct failing windows in a row
     agent::WallTime last_counted{};
+    // As the controller judges: only traffic served after the weight in
+    // force (its epoch) reached this node's nginx counts, so the failures
+    // of a rollout reverted a moment ago are not the next one's.
+    std::uint64_t epoch = 0;
+    agent::SteadyTime evidence_after = agent::SteadyTime::min();
   };
   bool Guards(const v1::Rollout& rollout) const;
 
@@ -52,8 +57,9 @@ class LocalGuard final : public agent::ControllerListener {
   const agent::Clock& clock_;
   Hand hand_;
   agent::CounterHistory history_;
-  std::map<std::string, Watch> watches_;  // by rollout id
-  std::set<std::string> reverted_;        // rollout ids this guard reverted
+  std::map<std::string, Watch> watches_;                  // by rollout id
+  std::set<std::string> reverted_;                        // rollout ids this guard reverted
+  agent::SteadyTime last_at_ = agent::SteadyTime::min();  // the previous round's
 };
 
 }  // namespace cutover::fleet

@@ -82,6 +82,19 @@ TEST_F(LocalGuardTest, ABreachHereRevertsHereAndHandsTheRevertToTheFleet) {
   EXPECT_EQ(handed_.size(), 1u);
 }
 
+TEST_F(LocalGuardTest, ANewRolloutIsJudgedOnlyOnTrafficSinceItsWeightReachedThisNode) {
+  for (int i = 0; i < 10 && Weight() != 0; ++i) Tick(10, 10);
+  ASSERT_EQ(Weight(), 0u);
+  ASSERT_EQ(handed_.size(), 1u);
+  // The next rollout at once: its weight is stored and green is healthy
+  // again, while the window still holds the failures of the one before.
+  rollout_.set_id("r2");
+  state::StateFile::Open(path_).StoreWeight("app", 5000);
+  for (int i = 0; i < 30; ++i) Tick(10, 0);
+  EXPECT_EQ(Weight(), 5000u);
+  EXPECT_EQ(handed_.size(), 1u);
+}
+
 TEST_F(LocalGuardTest, HealthyOrSilentWindowsNeverRevert) {
   for (int i = 0; i < 30; ++i) Tick(10, 0);
   for (int i = 0; i < 30; ++i) Tick(0, 0);  // silence is inconclusive, not a breach
