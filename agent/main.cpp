@@ -26,6 +26,7 @@
 #include "agent/fleet/fleet.hpp"
 #include "agent/http/api_routes.hpp"
 #include "agent/http/server.hpp"
+#include "agent/http/web.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/notify/notifier.hpp"
 #include "agent/server/controller.hpp"
@@ -202,6 +203,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   http::Router router;
   for (const auto& rpc : http::AddApiRoutes(router, api))
     LogWarning("http: not served: " + rpc);  // gRPC has it; HTTP will once it is mapped
+  http::AddWebRoutes(router);                // the web view at / and /ui, on the JSON routes above
   http::HttpServerOptions http_options;
   http_options.tls_cert = flags.tls_cert;
   http_options.tls_key = flags.tls_key;

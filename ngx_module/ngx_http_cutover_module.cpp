@@ -20,6 +20,7 @@
 
 #include "ngx_http_cutover_module.h"
 
+#include <sys/stat.h>
 #include <time.h>
 
 using namespace cutover::module;
@@ -169,12 +170,50 @@ static void* ngx_http_cutover_create_main_conf(ngx_conf_t* cf) {
   });
 }
 
+// Without cutover_state_file, the state file lives beside nginx's own state:
+// in the directory of its compiled-in client body temp path when that is
+// absolute (Debian's nginx: /var/lib/nginx, where the packaged agent looks),
+// else in logs/ under the prefix (nginx built from source).
+static bool DefaultStateFile(ngx_conf_t* cf, ngx_str_t* out) {
+  const std::string_view temp = NGX_HTTP_CLIENT_TEMP_PATH;
+  const std::string_view name = "cutover.state";
+  const std::size_t slash = temp.rfind('/');
+  const bool beside = !temp.empty() && temp[0] == '/' && slash != 0 &&
+                      slash != std::string_view::npos && slash + 1 < temp.size();
+  // "/var/lib/nginx/body" -> "/var/lib/nginx/cutover.state"
+  const std::string_view dir = beside ? temp.substr(0, slash + 1) : "logs/";
+  out->len = dir.size() + name.size();
+  out->data = static_cast<u_char*>(ngx_pnalloc(cf->pool, out->len));
+  if (out->data == nullptr) return false;
+  ngx_memcpy(ngx_cpymem(out->data, dir.data(), dir.size()), name.data(), name.size());
+  return ngx_conf_full_name(cf->cycle, out, 0) == NGX_OK;
+}
+
+// `nginx -t` says what a start would only [alert] about: a state file whose
+// directory is missing is replaced by memory no agent can see. Said only
+// when some upstream is a cutover.
+static void WarnOfMissingStateDirectory(ngx_conf_t* cf, const MainConf* mcf) {
+  if (mcf->upstreams.nelts == 0) return;
+  const std::string_view path(reinterpret_cast<const char*>(mcf->state_file.data),
+                              mcf->state_file.len);
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return;
+  char dir[NGX_MAX_PATH];
+  ngx_memcpy(dir, path.data(), slash);
+  dir[slash] = '\0';
+  struct stat st;
+  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return;
+  ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                     "the directory of the cutover state file \"%V\" does not exist: create it "
+                     "(or set cutover_state_file), or nginx runs on a state no agent can see",
+                     &mcf->state_file);
+}
+
 static char* ngx_http_cutover_init_main_conf(ngx_conf_t* cf, void* conf) {
   return Guarded(cf->log, ConfError(), [&]() -> char* {
     auto* mcf = static_cast<MainConf*>(conf);
     if (mcf->state_file.data == nullptr) {
-      ngx_str_set(&mcf->state_file, "logs/cutover.state");
-      if (ngx_conf_full_name(cf->cycle, &mcf->state_file, 0) != NGX_OK) {
+      if (!DefaultStateFile(cf, &mcf->state_file)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"cutover\" needs \"cutover_state_file\": no default path can be made");
         return ConfError();
@@ -190,6 +229,7 @@ static char* ngx_http_cutover_init_main_conf(ngx_conf_t* cf, void* conf) {
                          &mcf->state_file);
       return ConfError();
     }
+    WarnOfMissingStateDirectory(cf, mcf);
     return NGX_CONF_OK;
   });
 }

@@ -18,6 +18,7 @@ PACKAGES=(
   # checks of conf/ and docker/: promtool (Prometheus rules and config),
   # docker-compose 1.29 (the compose file; no engine needed to validate it)
   prometheus docker-compose
+  chromium  # the web view's browser test (tests/integration/web_view_test.cpp), headless
 )
 
 missing=()

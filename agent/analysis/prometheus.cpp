@@ -1,11 +1,13 @@
 #include "agent/analysis/prometheus.hpp"
 
-#include <curl/curl.h>
-
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <memory>
 #include <nlohmann/json.hpp>
+
+#include "agent/core/http_fetch.hpp"
+#include "agent/core/text.hpp"
+#include "agent/core/url.hpp"
 
 namespace cutover::agent::analysis {
 
@@ -15,10 +17,7 @@ using nlohmann::json;
 
 QueryAnswer Unmeasured(std::string why) { return QueryAnswer{false, 0, std::move(why)}; }
 
-std::string Shorten(std::string s, std::size_t max = 200) {
-  if (s.size() > max) s = s.substr(0, max) + "...";
-  return s;
-}
+std::string Shorten(const std::string& s, std::size_t max = 200) { return Excerpt(s, max); }
 
 // A sample is [unix time, "value"]; Prometheus sends the value as a string
 // ("NaN", "+Inf" included).
@@ -35,17 +34,6 @@ QueryAnswer FromSample(const json& sample) {
   std::snprintf(buf, sizeof buf, "%g", value);
   return QueryAnswer{true, value, buf};
 }
-
-size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  if (body->size() > (1u << 20)) return 0;  // an answer this large is not one number
-  body->append(data, size * n);
-  return size * n;
-}
-
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
 
 }  // namespace
 
@@ -90,30 +78,18 @@ QueryAnswer ParseQueryAnswer(long http_status, const std::string& body) {
 
 QueryAnswer QueryPrometheus(const std::string& base_url, const std::string& query,
                             std::chrono::nanoseconds timeout) {
-  static CurlGlobal global;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
-  if (!curl) return Unmeasured("cannot start an HTTP request");
-  std::unique_ptr<char, decltype(&curl_free)> escaped(
-      curl_easy_escape(curl.get(), query.c_str(), static_cast<int>(query.size())), &curl_free);
-  if (!escaped) return Unmeasured("cannot encode the query");
+  constexpr std::size_t kMaxAnswer = 1 << 20;  // an answer this large is not one number
+  HttpFetchRequest request;
   std::string url = base_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/api/v1/query?query=" + std::string(escaped.get());
-  std::string body;
-  const long ms = std::max<long>(
-      1, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()));
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, ms);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-  const CURLcode rc = curl_easy_perform(curl.get());
-  if (rc != CURLE_OK) return Unmeasured(std::string("query failed: ") + curl_easy_strerror(rc));
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  return ParseQueryAnswer(status, body);
+  request.url = url + "/api/v1/query?query=" + PercentEncode(query);
+  request.timeout = std::max(std::chrono::milliseconds(1),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+  request.max_body = kMaxAnswer;
+  const HttpFetchResult answer = HttpFetch(request);
+  if (answer.status == 0) return Unmeasured("query failed: " + answer.error);
+  if (answer.body_cut) return Unmeasured("the answer is larger than 1 MiB");
+  return ParseQueryAnswer(answer.status, answer.body);
 }
 
 }  // namespace cutover::agent::analysis

@@ -350,11 +350,6 @@ class PlanReader {
     }
   }
 
-  static bool IsGateKind(const std::string& key) {
-    return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility" ||
-           key == "http" || key == "exec";
-  }
-
   // A list item with one gate and other keys beside it: the other keys were
   // meant for the gate but are indented as its siblings (`- sql: {...}` then
   // `  timeout: 3s` on the next line). Name the key and where it goes.
@@ -406,6 +401,11 @@ class PlanReader {
 };
 
 }  // namespace
+
+bool IsGateKind(const std::string& key) {
+  return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility" ||
+         key == "http" || key == "exec";
+}
 
 v1::Plan ParsePlan(const std::string& text, const std::string& source) {
   YAML::Node root;

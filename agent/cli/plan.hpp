@@ -31,4 +31,7 @@ cutover::v1::Plan ParsePlan(const std::string& text, const std::string& source =
 // Reads and parses a plan file. Throws PlanError (also when unreadable).
 cutover::v1::Plan LoadPlanFile(const std::string& path);
 
+// Whether `key` names a gate kind a plan's gates: list may hold ("sql", "http", ...).
+bool IsGateKind(const std::string& key);
+
 }  // namespace cutover::cli

@@ -29,6 +29,10 @@ std::optional<std::string> HttpUrlProblem(std::string_view url);
 // '+' too, as query strings encode a space.
 std::string PercentDecode(std::string_view text, bool plus_is_space = false);
 
+// Every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~) as %XX,
+// for a value put into a query string.
+std::string PercentEncode(std::string_view text);
+
 // For logs, details and status: the password of the user info and every
 // query value masked ("http://u:***@h/p?token=***"). A URL that does not
 // split is masked after its scheme.

@@ -152,8 +152,8 @@ void HttpServer::Listen(const std::string& address) {
     if (options_.socket_group != static_cast<gid_t>(-1) &&
         ::chown(listener->socket_path.c_str(), static_cast<uid_t>(-1), options_.socket_group) != 0)
       throw std::runtime_error("--http " + address + ": cannot give the socket group " +
-                               std::to_string(options_.socket_group) + ": " +
-                               std::strerror(errno) + " (is the agent in that group?)");
+                               std::to_string(options_.socket_group) + ": " + std::strerror(errno) +
+                               " (is the agent in that group?)");
   } else {
     const auto colon = address.rfind(':');
     std::string host = address.substr(0, colon);

@@ -109,12 +109,11 @@ std::string WithoutEllipses(const std::string& text) {
 // ------------------------------------------------------------------ plans
 
 bool IsGateList(const YAML::Node& node) {
-  static const std::set<std::string> kKinds = {"replication_lag", "sql", "parity", "reversibility"};
   if (!node.IsSequence() || node.size() == 0) return false;
   for (const auto& item : node) {
     if (!item.IsMap()) return false;
     bool has_kind = false;
-    for (const auto& kv : item) has_kind = has_kind || kKinds.contains(kv.first.Scalar());
+    for (const auto& kv : item) has_kind = has_kind || cli::IsGateKind(kv.first.Scalar());
     if (!has_kind) return false;
   }
   return true;

@@ -265,6 +265,45 @@ TEST_F(HttpApiTest, RolloutActionsAndHistory) {
                                       "promoted", "rollout_started", "step_advanced", "aborted"}));
 }
 
+TEST_F(HttpApiTest, RetryRolloutAndSetPeerStateRoutes) {
+  ASSERT_EQ(
+      Post("/v1/cutovers/app:startRollout", std::string(R"({"plan": )") + kSlowPlan + "}").status,
+      200);
+  ASSERT_EQ(Post("/v1/cutovers/app:abortRollout", R"({"reason": "wrong build"})").status, 200);
+  EXPECT_EQ(WeightInFile(), 0u);
+
+  // The last plan again, under another release; over TCP only with the token.
+  ExpectError(TcpPost("/v1/cutovers/app:retryRollout", "{}", ""), 401, "UNAUTHENTICATED", "");
+  auto retried = TcpPost("/v1/cutovers/app:retryRollout",
+                         R"({"release": "v1.3.1", "reason": "fixed"})", kToken);
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(Parse(retried)["rollout"]["state"], "ROLLOUT_STATE_RUNNING");
+  EXPECT_EQ(Parse(retried)["rollout"]["release"], "v1.3.1");
+  ASSERT_TRUE(WaitFor([&] { return WeightInFile() == 1000; }));
+
+  // Green's only peer drained, then back up; a peer the slot does not have names the field.
+  const std::string green = stack_.green().address();
+  auto drained = Post("/v1/cutovers/app:setPeerState",
+                      R"({"slot": "SLOT_GREEN", "address": ")" + green +
+                          R"(", "state": "PEER_STATE_DRAIN", "reason": "kernel update"})");
+  ASSERT_EQ(drained.status, 200) << drained.body;
+  bool seen = false;
+  const json answer = Parse(drained);
+  for (const auto& peer : answer["cutover"]["peers"])
+    if (peer["address"] == green) {
+      seen = true;
+      EXPECT_EQ(peer["state"], "PEER_STATE_DRAIN") << drained.body;
+    }
+  EXPECT_TRUE(seen) << drained.body;
+  ExpectError(Post("/v1/cutovers/app:setPeerState",
+                   R"({"slot": "SLOT_GREEN", "address": "10.9.9.9:1", "state": "PEER_STATE_UP"})"),
+              400, "INVALID_ARGUMENT", "address");
+  EXPECT_EQ(Post("/v1/cutovers/app:setPeerState", R"({"slot": "SLOT_GREEN", "address": ")" + green +
+                                                      R"(", "state": "PEER_STATE_UP"})")
+                .status,
+            200);
+}
+
 TEST_F(HttpApiTest, PreflightEvaluatesTheGatesOnBothRoutes) {
   const std::string health = "http://" + stack_.green().address() + "/health";
   auto go = Post("/v1/preflight", R"({"plan": {"steps": [{"percent": 100}],

@@ -64,7 +64,7 @@ gates:
   EXPECT_EQ(WeightInFile(stack), 0u);
   EXPECT_TRUE(OfKind(stack, "step_advanced").empty());
   const v1::Event held = OfKind(stack, "gate_failed").front();
-  EXPECT_EQ(held.reason().rfind("holding before step 0: http: GET http://" +
+  EXPECT_EQ(held.reason().rfind("holding before step 1/2: http: GET http://" +
                                     stack.green().address() + "/health answered 503, expected 200",
                                 0),
             0u)

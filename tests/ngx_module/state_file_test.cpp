@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -130,6 +132,82 @@ TEST_F(ModuleTest, TheStateFileIsGroupReadableAndWritableOnly) {
   struct stat st {};
   ASSERT_EQ(::stat(nginx_->state_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660);
+}
+
+// ---------------------------------------------------------------- where the file is
+
+// The directory nginx was built to keep its state in (its client body temp
+// path's parent, from `nginx -V`), or "" when that path is relative.
+std::string NginxStateDirectory() {
+  const RunResult v = Run({NginxBinary(), "-V"});
+  std::smatch m;
+  const std::string text = v.out + v.err;
+  if (std::regex_search(text, m, std::regex(R"(--http-client-body-temp-path=(/\S*)/[^/\s]+)")))
+    return m[1].str();
+  return "";
+}
+
+TEST_F(ModuleTest, WithoutCutoverStateFileTheFileIsInNginxsStateDirectory) {
+  const std::string home = NginxStateDirectory();
+  if (home.empty()) {
+    // nginx built from source with its defaults: logs/ under the prefix.
+    StartNginxWith(std::string(Nginx::kModuleDefaultStateFile) + Body({.weight = "20"}));
+    Send(10);
+    ASSERT_TRUE(Settled(10)) << nginx_->ErrorLog();
+    EXPECT_EQ(File().Snapshot("app")->control.weight_bp, 2000u);
+    return;
+  }
+  // Debian's nginx: /var/lib/nginx. This nginx runs in a mount namespace of
+  // its own in which an empty directory stands for it, so the test neither
+  // reads nor writes the machine's.
+  TempDir stand_in("cutover-nginx-home");
+  const std::string wrapper = stand_in / "nginx-in-namespace";
+  WriteFile(wrapper, "#!/bin/sh\nexec unshare -m --propagation private sh -c 'mount --bind " +
+                         stand_in.path() + " " + home + " && exec \"$0\" \"$@\"' " + NginxBinary() +
+                         " \"$@\"\n");
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  const char* before = std::getenv("CUTOVER_NGINX_BINARY");
+  const std::string saved = before != nullptr ? before : "";
+  ::setenv("CUTOVER_NGINX_BINARY", wrapper.c_str(), 1);
+  {
+    Nginx nginx(std::string(Nginx::kModuleDefaultStateFile) + Body({.weight = "20"}), 1);
+    const RunResult test = nginx.Test();
+    EXPECT_EQ(test.exit_code, 0) << test.err;
+    EXPECT_EQ(test.err.find("[warn]"), std::string::npos) << test.err;
+    EXPECT_FALSE(FileExists(stand_in / "cutover.state")) << "nginx -t created the state file";
+    nginx.Start(port_);
+    HttpClient client;
+    EXPECT_EQ(client.Get(Url()).status, 200);
+    ASSERT_TRUE(FileExists(stand_in / "cutover.state")) << nginx.ErrorLog();
+    EXPECT_EQ(StateFile::Open(stand_in / "cutover.state").Snapshot("app")->control.weight_bp,
+              2000u);
+    EXPECT_FALSE(FileExists(nginx.state_path())) << "the default is not logs/ under the prefix";
+  }
+  if (saved.empty()) {
+    ::unsetenv("CUTOVER_NGINX_BINARY");
+  } else {
+    ::setenv("CUTOVER_NGINX_BINARY", saved.c_str(), 1);
+  }
+}
+
+TEST(StateFileDirectory, NginxDashTWarnsWhenItIsMissingAndOnlyWithACutover) {
+  const std::string missing =
+      "/nonexistent-cutover-" + std::to_string(::getpid()) + "/cutover.state";
+  const std::string slots =
+      "  upstream b { server 127.0.0.1:1; }\n  upstream g { server 127.0.0.1:2; }\n"
+      "  cutover_state_file " +
+      missing + ";\n";
+  Nginx with_cutover(slots + "  upstream app { cutover blue=b green=g; }\n", 1);
+  const RunResult warned = with_cutover.Test();
+  EXPECT_EQ(warned.exit_code, 0) << warned.err;
+  EXPECT_NE(warned.err.find("[warn]"), std::string::npos) << warned.err;
+  EXPECT_NE(warned.err.find("\"" + missing + "\" does not exist"), std::string::npos) << warned.err;
+  EXPECT_TRUE(std::regex_search(warned.err, std::regex("nginx\\.conf:[0-9]+"))) << warned.err;
+
+  Nginx without_cutover(slots, 1);  // the module loaded, no upstream uses it
+  const RunResult quiet = without_cutover.Test();
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("[warn]"), std::string::npos) << quiet.err;
 }
 
 // ---------------------------------------------------------------- issue 15 #10, #15, #16, #18

@@ -27,7 +27,7 @@ struct AgentOptions {
   std::string tls_cert, tls_key;
   std::string metrics;  // HOST:PORT
   std::string tick = "100ms";
-  std::string socket_group;  // --socket-group ("" for the agent's default)
+  std::string socket_group;         // --socket-group ("" for the agent's default)
   std::string http_socket;          // --http unix:PATH ("" for none)
   int http_port = 0;                // --http 127.0.0.1:PORT (0 for none)
   std::vector<std::string> notify;  // --notify URL...

@@ -88,6 +88,10 @@ std::string Nginx::Render(const std::string& http_body) const {
   conf += "  fastcgi_temp_path " + p + "/temp/fastcgi;\n";
   conf += "  uwsgi_temp_path " + p + "/temp/uwsgi;\n";
   conf += "  scgi_temp_path " + p + "/temp/scgi;\n";
+  // The module's default is nginx's own state directory (/var/lib/nginx with
+  // Debian's nginx): every test keeps its file under its own prefix instead.
+  if (http_body.find("cutover_state_file") == std::string::npos)
+    conf += "  cutover_state_file " + state_path() + ";\n";
   conf += http_body;
   conf += "\n}\n";
   return conf;

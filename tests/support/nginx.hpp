@@ -18,7 +18,9 @@ std::string NginxBinary();  // /usr/sbin/nginx ($CUTOVER_NGINX_BINARY)
 
 class Nginx {
  public:
-  // `http_body` goes inside http { }; `main_extra` at the top level.
+  // `http_body` goes inside http { }; `main_extra` at the top level. Unless
+  // the body mentions cutover_state_file (kModuleDefaultStateFile, a comment,
+  // leaves the module's default), the state file is state_path().
   explicit Nginx(std::string http_body, int workers = 2, std::string main_extra = "");
   ~Nginx();
 
@@ -26,6 +28,8 @@ class Nginx {
   std::string conf_path() const { return dir_ / "nginx.conf"; }
   std::string error_log_path() const { return dir_ / "logs/error.log"; }
   std::string state_path() const { return dir_ / "logs/cutover.state"; }
+  static constexpr const char* kModuleDefaultStateFile =
+      "  # cutover_state_file: the module's default\n";
   pid_t master_pid() const { return master_.pid(); }
 
   // Writes nginx.conf for this body (used by the constructor and by reloads).

@@ -31,7 +31,7 @@ struct StackOptions {
   std::string token;     // non-empty: the agent also listens on TCP with this token
   std::string tls_cert;  // and, with these PEM files, serves TLS there
   std::string tls_key;
-  SiteOptions site;  // the nginx site (green in a process of its own, ...)
+  SiteOptions site;   // the nginx site (green in a process of its own, ...)
   bool http = false;  // the HTTP/JSON API too: on DIR/http.sock, and on TCP with a token
   std::vector<std::string> notify;  // --notify URLs
   bool metrics = false;             // --metrics on a free loopback port

@@ -27,6 +27,8 @@ TEST(ApiRoutes, EveryRpcHasItsDocumentedRoutes) {
                              "GET /v1/history -> GetHistory",
                              "POST /v1/preflight -> Preflight",
                              "POST /v1/cutovers/{cutover}:preflight -> Preflight",
+                             "POST /v1/cutovers/{cutover}:retryRollout -> RetryRollout",
+                             "POST /v1/cutovers/{cutover}:setPeerState -> SetPeerState",
                          }));
 }
 
