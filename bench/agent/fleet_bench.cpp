@@ -125,8 +125,15 @@ void HoldAtHalf(FleetSite& fleet, int decider) {
             const auto r = fleet.Status(decider).rollout();
             return fleet.AllAt(5000) && r.step() == 0 && !r.awaiting_apply();
           },
-          30s))
-    throw std::runtime_error("the rollout did not reach 50% on every node");
+          30s)) {
+    std::string weights, logs;
+    for (int i = 0; i < fleet.size(); ++i) {
+      weights += " " + std::to_string(fleet.Weight(i));
+      logs += "---- " + fleet.name(i) + "\n" + fleet.agent(i).Log();
+    }
+    throw std::runtime_error("the rollout did not reach 50% on every node (weights" + weights +
+                             "): " + fleet.Status(decider).rollout().DebugString() + logs);
+  }
 }
 
 double Revert(FleetSite& fleet, int decider, int failing, int rps) {
@@ -227,6 +234,7 @@ void Cost(FleetSite& fleet, const Postgres& pg, int decider, int rps, int second
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each result as it comes, also into a file
   const int decisions = argc > 1 ? std::atoi(argv[1]) : 200;
   const int rps = argc > 2 ? std::atoi(argv[2]) : 200;
   const int runs = argc > 3 ? std::atoi(argv[3]) : 5;
