@@ -5,14 +5,19 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -20,6 +25,7 @@
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/log.hpp"
 #include "agent/core/secret_file.hpp"
+#include "agent/core/socket_path.hpp"
 #include "agent/core/units.hpp"
 #include "agent/core/url.hpp"
 #include "agent/core/version.hpp"
@@ -28,14 +34,17 @@
 #include "agent/http/server.hpp"
 #include "agent/http/web.hpp"
 #include "agent/journal/journal.hpp"
+#include "agent/journal/journal_writer.hpp"
 #include "agent/notify/notifier.hpp"
 #include "agent/server/controller.hpp"
 #include "agent/server/flags.hpp"
 #include "agent/server/gate_runner.hpp"
 #include "agent/server/metrics.hpp"
 #include "agent/server/service.hpp"
+#include "agent/server/sync_observers.hpp"
 #include "agent/server/tick_loop.hpp"
 #include "agent/server/worker.hpp"
+#include "agent/sync/manager.hpp"
 
 using namespace cutover::agent;
 
@@ -43,10 +52,42 @@ namespace {
 
 std::string ReadSecret(const std::string& flag, const std::string& path) {
   try {
-    return ReadSecretFile(flag, path);
+    std::string warning;
+    std::string secret = ReadSecretFile(flag, path, &warning);
+    if (!warning.empty()) LogWarning(warning);
+    return secret;
   } catch (const SecretFileError& e) {
     throw UsageError(e.what());
   }
+}
+
+// A certificate and key gRPC and cpp-httplib could serve, or a UsageError
+// naming the flag: both would only say they "cannot listen".
+void CheckTlsPair(const std::string& cert_pem, const std::string& key_pem) {
+  const auto bio = [](const std::string& pem) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  };
+  auto cert_bio = bio(cert_pem);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) throw UsageError("--tls-cert: not a PEM certificate");
+  auto key_bio = bio(key_pem);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  ERR_clear_error();
+  if (!key) throw UsageError("--tls-key: not a PEM private key (or one with a passphrase)");
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    throw UsageError("--tls-key: not the private key of --tls-cert's certificate");
+  }
+}
+
+// grpc.health.v1: the whole server ("") and the service by name, SERVING
+// while decisions can be journaled, NOT_SERVING while they cannot.
+void SetHealth(grpc::HealthCheckServiceInterface& health, bool serving) {
+  health.SetServingStatus(serving);
+  health.SetServingStatus(cutover::v1::CutoverService::service_full_name(), serving);
 }
 
 // The group the unix sockets get: --socket-group, else the state file's
@@ -90,6 +131,8 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back(
         {ReadSecret("--tls-key", flags.tls_key), ReadSecret("--tls-cert", flags.tls_cert)});
+    CheckTlsPair(ssl.pem_key_cert_pairs.back().cert_chain,
+                 ssl.pem_key_cert_pairs.back().private_key);
     tcp_credentials = grpc::SslServerCredentials(ssl);
   }
 
@@ -118,6 +161,13 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     journal = own_journal.get();
   }
   LogInfo("journal: " + journal->Describe());
+  // Decisions are journaled off the tick; health says when the journal
+  // cannot be written (the server is built later, hence the indirection).
+  JournalWriter journal_writer(*journal);
+  std::atomic<grpc::HealthCheckServiceInterface*> health{nullptr};
+  journal_writer.Observe([&health](const JournalWriter::Outcome& outcome) {
+    if (auto* h = health.load()) SetHealth(*h, outcome.written);
+  });
 
   std::unique_ptr<Metrics> metrics;
   if (!flags.metrics.empty()) {
@@ -132,27 +182,70 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   Notifier notifier(notify);
   for (const auto& url : flags.notify) LogInfo("notifying " + RedactWebhookUrl(url));
   GateRunner gate_runner;
+
+  // The database syncs journal through the controller (in one order with its
+  // events) and pause its rollouts on a conflict; the controller tells them
+  // of reverts and hands their status to the gates.
+  Controller* controller_of_syncs = nullptr;
+  cutover::sync::SyncDependencies sync_deps;
+  sync_deps.clock = &clock;
+  sync_deps.publish = [&controller_of_syncs](cutover::v1::Event event) {
+    controller_of_syncs->Record(std::move(event));
+  };
+  sync_deps.pause_rollout = [&controller_of_syncs](const std::string& cutover,
+                                                   const std::string& reason) {
+    cutover::v1::RolloutActionRequest pause;
+    pause.set_cutover(cutover);
+    pause.set_reason(reason);
+    try {
+      controller_of_syncs->PauseRollout(pause, "agent");
+    } catch (const ApiError&) {
+      // No rollout running: the sync's pause is all there is to do.
+    }
+  };
+  cutover::sync::SyncManager syncs(sync_deps);
+  SyncRevertObserver revert_observer(syncs);
+  std::unique_ptr<SyncMetrics> sync_metrics;
+  if (metrics) sync_metrics = std::make_unique<SyncMetrics>(syncs, *metrics->registry());
+
   Worker metric_runner;  // analysis.metrics queries, off the tick and apart from the gates
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
   deps.journal = journal;
+  deps.journal_writer = &journal_writer;
   deps.clock = &clock;
   deps.gate_factory = DefaultGateFactory();
   deps.gate_runner = &gate_runner;
   deps.metric_runner = &metric_runner;
   deps.new_rollout_id = RolloutIds();
   if (metrics) deps.listeners.push_back(metrics.get());
+  if (sync_metrics) deps.listeners.push_back(sync_metrics.get());
+  deps.listeners.push_back(&revert_observer);
+  deps.sync = &syncs;
   if (fleet) {
-    deps.weights = fleet.get();
+    deps.decisions = fleet.get();
     deps.pool = fleet.get();
     deps.role = fleet.get();
     deps.listeners.push_back(&fleet->guard());
   }
   deps.listeners.push_back(&notifier);
   Controller controller(deps, Controller::Options{});
+  controller_of_syncs = &controller;
+  // The sync workers publish into the controller: they stop before it goes.
+  struct StopSyncs {
+    cutover::sync::SyncManager& syncs;
+    ~StopSyncs() { syncs.Shutdown(); }
+  } stop_syncs{syncs};
   controller.RestoreFromJournal();
+  {
+    // In a fleet the journal is every node's: this node resumes its own syncs.
+    std::vector<cutover::v1::Event> events = journal->ReadAll();
+    if (fleet)
+      std::erase_if(events, [&](const cutover::v1::Event& e) { return e.node() != flags.node; });
+    syncs.Restore(events);
+  }
 
-  Api api(controller, Authorizer(token));
+  Api api(controller, Authorizer(token), &syncs);
   if (fleet) api.SetFleet(fleet.get());
   CutoverServiceImpl service(api);
   grpc::EnableDefaultHealthCheckService(true);
@@ -163,9 +256,10 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   for (const auto& listen : flags.listen) {
     if (IsUnixAddress(listen)) {
       const std::string path = UnixPath(listen);
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-      std::filesystem::remove(path, ec);  // a stale socket of a previous run
+      if (auto problem = FreeSocketPath(path)) {
+        LogError("--listen " + listen + ": " + *problem);
+        return 2;
+      }
       builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
       sockets.push_back(path);
     } else {
@@ -197,7 +291,8 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
       return 1;
     }
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  SetHealth(*server->GetHealthCheckService(), true);
+  health.store(server->GetHealthCheckService());
 
   // The same Api over HTTP/JSON (--http), with the same TLS files.
   http::Router router;
@@ -224,12 +319,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     started.set_kind(event_kind::kAgentStarted);
     started.set_actor("agent");
     started.set_reason("pid " + std::to_string(::getpid()));
-    try {
-      journal->Append(started);
-    } catch (const JournalError& e) {
-      LogError(e.what());
-    }
-    controller.bus().Publish(started);
+    controller.PublishAgentEvent(started);
   }
   if (fleet) fleet->Start(controller, metrics ? metrics->registry().get() : nullptr);
 
@@ -245,14 +335,23 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
   if (fleet) fleet->Stop();  // its thread runs handed calls on the controller
-  api.Shutdown();            // streams end, gRPC's and HTTP's
+  syncs.Shutdown();
+  api.Shutdown();  // streams end, gRPC's and HTTP's
   http_server.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   notifier.Stop(std::chrono::seconds(2));  // what is queued gets one attempt
   gate_runner.Stop();                      // its callbacks reach into the controller
   metric_runner.Stop();
+  health.store(nullptr);
   for (const auto& path : sockets) ::unlink(path.c_str());
+  // What is queued is written; a disk or database that does not answer
+  // must not keep the agent from stopping.
+  if (!journal_writer.Stop(std::chrono::seconds(5))) {
+    LogError("journal " + journal->Describe() +
+             ": still writing after 5s; stopping without the events queued");
+    std::_Exit(1);
+  }
   LogInfo("stopped");
   return 0;
 }
@@ -283,6 +382,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (ulimit -f) makes a journal write fail with EFBIG
+  // instead of killing the agent.
+  ::signal(SIGXFSZ, SIG_IGN);
   try {
     return RunAgent(flags, signals);
   } catch (const UsageError& e) {

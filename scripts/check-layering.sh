@@ -2,7 +2,7 @@
 # The agent's libraries include only what their layer may use, as the build
 # links them (agent/CMakeLists.txt):
 #   core    <- engine <- server <- http, notify, fleet
-#   journal, gates, analysis: on core;  cli: on core (never the server)
+#   journal, gates, analysis, sync: on core;  cli: on core (never the server)
 # A header of a higher layer included from a lower one fails this check even
 # where it would still compile.
 set -euo pipefail
@@ -12,8 +12,9 @@ declare -A allowed=(
   [journal]="core journal"
   [gates]="core gates"
   [analysis]="core analysis"
+  [sync]="core sync"
   [engine]="core engine"
-  [server]="core engine journal gates analysis server"
+  [server]="core engine journal gates analysis sync server"
   [http]="core engine journal gates analysis server http"
   [notify]="core engine journal gates analysis server notify"
   [fleet]="core engine journal gates analysis server fleet"

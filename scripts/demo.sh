@@ -2,8 +2,11 @@
 # The whole cutover story on this machine, in about two minutes once built:
 # an orders service moves from SQLite (blue) to PostgreSQL (green) through
 # nginx with the cutover module, under a steady load of reads and writes,
-# driven by cutover-agent and cutoverctl. Then a second release with a bug
-# is sent back by the agent on its own.
+# driven by cutover-agent and cutoverctl, with the two databases kept in
+# sync both ways for the whole window. The first release on PostgreSQL has a
+# bug: it takes real orders, then the agent sends every request back to
+# SQLite on its own, and the demo proves those orders are in SQLite. The
+# fixed release then goes all the way.
 #
 # Everything runs on loopback, on free ports, in a temporary directory, and
 # everything started here is stopped here by pid (on success, failure or
@@ -180,17 +183,23 @@ mkdir -p "$WORK/pg"
 as_postgres "$PG_BIN/initdb" -D "$WORK/pg/data" --auth=trust -U postgres -E UTF8 --locale=C \
   --no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
 PG_DATA=$WORK/pg/data
-# fsync off: a demo database that lives two minutes.
+# fsync off: a demo database that lives two minutes. wal_level=logical: the
+# sync reads green's changes from a logical replication slot.
 as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 -l "$WORK/pg/server.log" \
-  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK/pg -c fsync=off" start >/dev/null ||
+  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK/pg -c fsync=off -c wal_level=logical" \
+  start >/dev/null ||
   { cat "$WORK/pg/server.log" >&2; die "PostgreSQL did not start"; }
 "$PG_BIN/psql" -X -q -d "postgresql://postgres@127.0.0.1:$PG_PORT/postgres" -c "CREATE DATABASE shop"
 DSN=postgresql://postgres@127.0.0.1:$PG_PORT/shop
 say "postgresql on 127.0.0.1:$PG_PORT"
-"$APP" migrate --from "sqlite:$WORK/blue.db" --to "$DSN" | sed 's/^/   /'
+# Both slots will take orders: SQLite's ids move to a range of their own, far
+# above the ids PostgreSQL hands out, so the sync never meets one id twice.
+BLUE_IDS_FROM=1000000000
+"$APP" migrate --from "sqlite:$WORK/blue.db" --to "$DSN" --blue-ids-from "$BLUE_IDS_FROM" |
+  sed 's/^/   /'
 MIGRATED_NEXT_ID=$("$PG_BIN/psql" -X -A -t -d "$DSN" -c "SELECT max(id) + 1 FROM orders")
 
-act "Green: the same service on PostgreSQL"
+act "Green: release 2.0 of the service, on PostgreSQL"
 free_port GREEN_PORT
 "$APP" --listen "127.0.0.1:$GREEN_PORT" --db "$DSN" --slot green --version 2.0 \
   >"$WORK/green.log" 2>&1 &
@@ -271,17 +280,46 @@ gates:
 EOF
 "$CTL" preflight "$WORK/preflight.yaml" | sed 's/^/   /' || die "preflight said no-go"
 
+act "The sync: every write of either database into the other, from now on"
+"$CTL" sync start app --blue "sqlite://$WORK/blue.db" --green "$DSN" --tables all \
+  --reason "demo: the cutover window opens" | sed 's/^/   /'
+say "capture triggers and a change log in the SQLite file; a logical replication slot on PostgreSQL"
+
+# in_sqlite FROM TO / in_postgres FROM TO: orders with ids in [FROM, TO) on each side.
+in_sqlite() {
+  python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute(
+    "SELECT count(*) FROM orders WHERE id >= ? AND id < ?", (int(sys.argv[2]), int(sys.argv[3]))
+).fetchone()[0])' "$WORK/blue.db" "$1" "$2"
+}
+in_postgres() {
+  "$PG_BIN/psql" -X -A -t -d "$DSN" -c "SELECT count(*) FROM orders WHERE id >= $1 AND id < $2"
+}
+# The sync runs with nothing pending either way.
+sync_caught_up() {
+  "$CTL" --json sync status app | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+ok = s["state"] == "SYNC_STATE_RUNNING" and int(s["blue_to_green"]["pending"]) == 0 \
+    and int(s["green_to_blue"]["pending"]) == 0
+sys.exit(0 if ok else 1)'
+}
+# start_load RUN: a steady load through nginx, tallied per step into load-RUN.report.
+start_load() {
+  : >"$EVENTS"
+  "$APP" load --url "http://127.0.0.1:$NGINX_PORT" --rate "$RATE" --write-share 0.1 --workers 16 \
+    --events "$EVENTS" --report "$WORK/load-$1.report" >"$WORK/load-$1.log" 2>&1 &
+  LOAD_PID=$!
+  PIDS+=("$LOAD_PID")
+  wait_for 10 "the first answers through nginx" test -s "$EVENTS"
+}
+
 act "A steady load through nginx: $RATE requests/s, 10% of them POST /orders"
-"$APP" load --url "http://127.0.0.1:$NGINX_PORT" --rate "$RATE" --write-share 0.1 --workers 16 \
-  --events "$EVENTS" --report "$WORK/load.report" >"$WORK/load.log" 2>&1 &
-LOAD_PID=$!
-PIDS+=("$LOAD_PID")
-wait_for 10 "the first answers through nginx" test -s "$EVENTS"
+start_load release-2.0
 say "flowing: every answer carries X-Backend-Server and the weight it was routed under"
 
 # ------------------------------------------------------------------ act 2
-act "Release 1: rollout 1 -> 5 -> 25 -> 50 -> 75 -> 100% green, $HOLD per step"
-cat >"$WORK/release1.yaml" <<EOF
+act "Release 2.0 on green, with a bug: 1 -> 5 -> 25 -> 50 -> 75 -> 100%, $HOLD per step"
+cat >"$WORK/release.yaml" <<EOF
 steps:
   - {percent: 1,   hold: $HOLD}
   - {percent: 5,   hold: $HOLD}
@@ -297,84 +335,85 @@ analysis:
   failure_threshold: 1
 on_breach: revert
 gates:
-  - reversibility: {policy: warn, max_writes: 0}
+  - sync: {max_lag: 1s, max_conflicts: 0}              # the databases keep up
+  - reversibility: {policy: block, max_writes: 1000}   # what the sync has not carried yet
 EOF
-"$CTL" rollout start app "$WORK/release1.yaml" --release 2.0 | sed 's/^/   /'
+"$CTL" rollout start app "$WORK/release.yaml" --release 2.0 | sed 's/^/   /'
+"$CTL" watch app &
+WATCH_PID=$!
+PIDS+=("$WATCH_PID")
+wait_weight 25 90 0 || die "release 2.0 was sent back before the fault"
+EPOCH_AT_25=$(last_epoch)
+# The bug shows up at 25%: half of 2.0's API answers are now 500s. Green has
+# been taking real orders since 1%.
+curl -s -X POST -H 'Content-Type: application/json' -d '{"fail_rate": 0.5}' \
+  "http://127.0.0.1:$GREEN_PORT/admin/fail-rate" >/dev/null
+FAULT_MS=$(now_ms)
+wait_weight 0 60 || die "the agent did not revert"
+# The first answer routed under the reverted weight, after the 25% epoch.
+REVERT_MS=$(awk -v e="$EPOCH_AT_25" \
+  '{ split($2, a, "="); if (a[2] + 0 > e + 0 && $3 == "weight=0") { print $1; exit } }' "$EVENTS")
+proven() { "$CTL" history app --limit 50 | grep -q revert_synced; }
+wait_for 30 "the sync's proof of the revert" proven
+stop_pid "$WATCH_PID"
+echo
+say "${red}reverted by the agent${off}: every request back on blue (SQLite)"
+"$CTL" history app --limit 8 | sed 's/^/   /'
+PROOF=$("$CTL" history app --limit 50 | grep -m 1 revert_synced |
+  grep -o '[0-9]* green writes\? in flight at the revert.*' | sed 's/ lost .*/ lost/')
+say "journal: $PROOF"
+
+act "Proof: every order green took is in SQLite"
+stop_pid "$LOAD_PID"  # quiet, so that both sides can be compared at rest
+wait_for 30 "the sync to catch up" sync_caught_up
+GREEN_ORDERS=$(in_postgres "$MIGRATED_NEXT_ID" "$BLUE_IDS_FROM")
+SQLITE_HAS=$(in_sqlite "$MIGRATED_NEXT_ID" "$BLUE_IDS_FROM")
+say "orders green took before the revert: $GREEN_ORDERS; of them in SQLite: $SQLITE_HAS"
+[[ $GREEN_ORDERS -gt 0 && $GREEN_ORDERS == "$SQLITE_HAS" ]] || die "SQLite lacks green's orders"
+# The import's parity check again, every row and column: both sides agree.
+"$CTL" preflight "$WORK/preflight.yaml" | sed 's/^/   /' || die "parity after the revert said no-go"
+"$CTL" sync status app | sed 's/^/   /'
+
+# ------------------------------------------------------------------ act 3
+act "Release 2.0.1 (the fix) on green, all the way"
+stop_pid "$GREEN_PID"
+"$APP" --listen "127.0.0.1:$GREEN_PORT" --db "$DSN" --slot green --version 2.0.1 \
+  >"$WORK/green-2.0.1.log" 2>&1 &
+GREEN_PID=$!
+PIDS+=("$GREEN_PID")
+wait_port "$GREEN_PORT" "$GREEN_PID" "release 2.0.1" "$WORK/green-2.0.1.log"
+say "green: $(curl -s "http://127.0.0.1:$GREEN_PORT/health")"
+start_load release-2.0.1
+"$CTL" rollout start app "$WORK/release.yaml" --release 2.0.1 --reason "demo: 2.0.1 fixes 2.0" |
+  sed 's/^/   /'
 "$CTL" watch app &
 WATCH_PID=$!
 PIDS+=("$WATCH_PID")
 if ! wait_weight 100 180 0; then
   stop_pid "$WATCH_PID"
   "$CTL" history app --limit 10 >&2 || true
-  die "release 1 was sent back to blue: see the history above"
+  die "release 2.0.1 was sent back to blue: see the history above"
 fi
 stop_pid "$WATCH_PID"
 echo
-"$CTL" rollout promote app --reason "demo: release 1 healthy at every step" | sed 's/^/   /'
-say "${green}green (PostgreSQL) is live${off}"
-GREEN_WRITES_RELEASE1=$("$PG_BIN/psql" -X -A -t -d "$DSN" \
-  -c "SELECT count(*) FROM orders WHERE id >= $MIGRATED_NEXT_ID")
-
-# ------------------------------------------------------------------ act 3
-# Promotion swaps the slots' roles: the next release goes to the idle slot.
-# SQLite is retired, so the idle slot is redeployed on PostgreSQL too.
-if [[ $(last_weight) == 100 ]]; then
-  NEW_SLOT=blue NEW_PORT=$BLUE_PORT OLD_PID=$BLUE_PID LIVE_WEIGHT=100 AT_25=75
-else
-  NEW_SLOT=green NEW_PORT=$GREEN_PORT OLD_PID=$GREEN_PID LIVE_WEIGHT=0 AT_25=25
-fi
-act "Release 2: version 2.1 (with a bug) goes to the idle slot, $NEW_SLOT, on PostgreSQL"
-stop_pid "$OLD_PID"
-"$APP" --listen "127.0.0.1:$NEW_PORT" --db "$DSN" --slot "$NEW_SLOT" --version 2.1 \
-  >"$WORK/release2.log" 2>&1 &
-NEW_PID=$!
-PIDS+=("$NEW_PID")
-wait_port "$NEW_PORT" "$NEW_PID" "release 2.1" "$WORK/release2.log"
-say "$NEW_SLOT: $(curl -s "http://127.0.0.1:$NEW_PORT/health")"
-cat >"$WORK/release2.yaml" <<EOF
-steps:
-  - {percent: 5,   hold: $HOLD}
-  - {percent: 25,  hold: 1m}
-  - {percent: 50,  hold: 1m}
-  - {percent: 100, hold: 1h}
-analysis:
-  window: 2s
-  min_requests: 10
-  max_error_rate: 5%
-  max_p99: 1s
-  failure_threshold: 1
-on_breach: revert
-EOF
-"$CTL" rollout start app "$WORK/release2.yaml" --release 2.1 | sed 's/^/   /'
-"$CTL" watch app &
-WATCH_PID=$!
-PIDS+=("$WATCH_PID")
-wait_weight "$AT_25" 60 "$LIVE_WEIGHT" || die "release 2 was sent back before the fault"
-EPOCH_AT_25=$(last_epoch)
-# The bug shows up at 25%: half of 2.1's API answers are now 500s.
-curl -s -X POST -H 'Content-Type: application/json' -d '{"fail_rate": 0.5}' \
-  "http://127.0.0.1:$NEW_PORT/admin/fail-rate" >/dev/null
-FAULT_MS=$(now_ms)
-wait_weight "$LIVE_WEIGHT" 60 || die "the agent did not revert"
-# The first answer routed under the reverted weight, after the 25% epoch.
-REVERT_MS=$(awk -v e="$EPOCH_AT_25" -v w="weight=$LIVE_WEIGHT" \
-  '{ split($2, a, "="); if (a[2] + 0 > e + 0 && $3 == w) { print $1; exit } }' "$EVENTS")
-stop_pid "$WATCH_PID"
-echo
-say "${red}reverted by the agent${off}: every request back on the live slot"
-"$CTL" history app --limit 6 | sed 's/^/   /'
+"$CTL" rollout promote app --reason "demo: release 2.0.1 healthy at every step" | sed 's/^/   /'
+say "${green}green (PostgreSQL) is live${off}; the sync keeps SQLite current meanwhile"
+stop_pid "$LOAD_PID"
+wait_for 30 "the sync to catch up" sync_caught_up
+act "The stabilization window is over: stop the sync"
+"$CTL" sync stop app --reason "demo: the window closes" | sed 's/^/   /'
 
 # ------------------------------------------------------------------ summary
-stop_pid "$LOAD_PID"
 act "Summary"
-say "Answers through nginx per weight in force, by its epoch (as the load generator saw them):"
-sed 's/^/   /' "$WORK/load.report"
-say ""
+for run in release-2.0 release-2.0.1; do
+  say "Answers through nginx per weight in force, by its epoch, during $run (as the load generator saw them):"
+  sed 's/^/   /' "$WORK/load-$run.report"
+  say ""
+done
 say "fault injected -> first answer routed under the reverted weight: $((REVERT_MS - FAULT_MS)) ms"
 say "  (epoch $EPOCH_AT_25 at 25%; the agent judges a 2s window every 100ms tick)"
-say "orders written on PostgreSQL during release 1: $GREEN_WRITES_RELEASE1"
-say "  (SQLite never saw them: a revert to blue then would have stranded them,"
-say "   which is what the reversibility gate reports)"
+say "orders release 2.0 took on PostgreSQL before the revert: $GREEN_ORDERS, all of them in SQLite"
+say "  (the sync carried them back: $PROOF)"
 # One line per event under the table's header line.
 say "journal: $(("$("$CTL" history app --limit 1000 | wc -l)" - 1)) events recorded"
 printf '\n%sdone%s: everything this script started is being stopped.\n' "$bold" "$off"

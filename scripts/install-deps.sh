@@ -13,6 +13,10 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
   libcpp-httplib-dev nlohmann-json3-dev libre2-dev
   wrk curl procps iproute2 openssl python3 bc valgrind file clang-format
+  # The fuzz targets (tests/fuzz, scripts/fuzz.sh): clang with libFuzzer and
+  # the sanitizer runtimes, llvm-symbolizer for readable reports; the tree
+  # must build with clang as well as GCC.
+  clang-14 libclang-rt-14-dev llvm-14
   # packages: debhelper builds them, help2man the manual pages, lintian checks them
   debhelper help2man lintian
   # checks of conf/ and docker/: promtool (Prometheus rules and config),

@@ -176,4 +176,21 @@ v1::PreflightResponse AgentClient::Preflight(const v1::PreflightRequest& request
   return Call("Preflight", &Stub::Preflight, request, timeout);
 }
 
+// Connecting (10s each), checking schemas and installing the capture.
+constexpr std::chrono::seconds kSyncSetUp{30};
+
+v1::SyncResponse AgentClient::StartSync(const v1::StartSyncRequest& request) {
+  return Call("StartSync", &Stub::StartSync, request, options_.timeout + kSyncSetUp);
+}
+
+v1::SyncResponse AgentClient::GetSync(const std::string& cutover) {
+  v1::GetSyncRequest request;
+  request.set_cutover(cutover);
+  return Call("GetSync", &Stub::GetSync, request, options_.timeout);
+}
+
+v1::SyncResponse AgentClient::StopSync(const v1::StopSyncRequest& request) {
+  return Call("StopSync", &Stub::StopSync, request, options_.timeout + kSyncSetUp);
+}
+
 }  // namespace cutover::cli

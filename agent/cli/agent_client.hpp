@@ -58,6 +58,10 @@ class AgentClient {
   cutover::v1::GetHistoryResponse GetHistory(const cutover::v1::GetHistoryRequest& request);
   cutover::v1::PreflightResponse Preflight(const cutover::v1::PreflightRequest& request,
                                            std::chrono::milliseconds timeout);
+  // Starting and stopping a sync connect to both databases: they get longer.
+  cutover::v1::SyncResponse StartSync(const cutover::v1::StartSyncRequest& request);
+  cutover::v1::SyncResponse GetSync(const std::string& cutover);
+  cutover::v1::SyncResponse StopSync(const cutover::v1::StopSyncRequest& request);
 
  private:
   using Stub = cutover::v1::CutoverService::Stub;

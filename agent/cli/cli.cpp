@@ -71,13 +71,26 @@ std::string CommandHelp(const Command& c) {
   return out;
 }
 
-std::string RolloutHelp() {
-  std::string out =
-      "usage: cutoverctl rollout start|pause|resume|promote|abort|retry CUTOVER ...\n\n";
+// The sub-verbs of a verb group ("rollout", "sync").
+std::string GroupHelp(const std::string& group, const std::string& subverbs) {
+  std::string out = "usage: cutoverctl " + group + " " + subverbs + " CUTOVER ...\n\n";
   for (const auto& c : Commands())
-    if (c.path.starts_with("rollout "))
+    if (c.path.starts_with(group + " "))
       out += "  " + c.path + " " + c.args + "\n      " + c.summary + "\n";
   return out;
+}
+
+// Verbs of two words, and what their second word may be.
+const std::vector<std::pair<std::string, std::string>>& Groups() {
+  static const std::vector<std::pair<std::string, std::string>> groups = {
+      {"rollout", "start|pause|resume|promote|abort|retry"}, {"sync", "start|status|stop"}};
+  return groups;
+}
+
+bool IsGroup(const std::string& word) {
+  for (const auto& [group, subverbs] : Groups())
+    if (word == group) return true;
+  return false;
 }
 
 const Command* FindCommand(const std::string& path) {
@@ -105,7 +118,7 @@ VerbLocation LocateVerb(const std::vector<std::string>& args) {
     }
     verb.positions.push_back(i);
     verb.path += verb.path.empty() ? a : " " + a;
-    if (verb.path != "rollout") break;
+    if (!IsGroup(verb.path)) break;
   }
   return verb;
 }
@@ -274,6 +287,48 @@ const std::vector<Command>& Commands() {
        .flags = {{"cutover", "NAME", "the cutover the gates read counters of"},
                  {"offline", "", "validate the plan only"}},
        .run = &RunPreflight},
+      {.path = "sync start",
+       .args = "CUTOVER",
+       .summary =
+           "start (or resume, or re-configure) the two-way sync of blue's and green's databases",
+       .details =
+           "Blue is the SQLite file, green the PostgreSQL database (wal_level=logical, a role\n"
+           "with REPLICATION). The agent checks both schemas (a table without a primary key,\n"
+           "or with different key columns, is refused by name), installs capture triggers\n"
+           "and a change log into the SQLite file and a logical replication slot on green,\n"
+           "then carries every change both ways until `sync stop`, across rollouts and\n"
+           "restarts. Start it before the first step. Run it again on a sync that paused on a\n"
+           "conflict to resume it with another --on-conflict (--blue/--green may then be left\n"
+           "out). See docs/gates.md, \"The sync\".\n",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {{"blue", "sqlite:///PATH", "blue's SQLite file (absolute path)"},
+                 {"green", "DSN",
+                  "green's PostgreSQL (postgresql://...; keep passwords in ~/.pgpass)"},
+                 {"tables", "a,b|all", "the tables to sync (all: every table of the SQLite file)"},
+                 {"on-conflict", "POLICY",
+                  "pause (default: pause the sync and the rollout), blue_wins or green_wins"},
+                 kReason},
+       .run = &RunSyncStart},
+      {.path = "sync status",
+       .args = "CUTOVER",
+       .summary = "the sync's state, pending, applied and lag each way, conflicts, last revert",
+       .details = "With --json: the Sync message, with state, blue_to_green and green_to_blue\n"
+                  "(pending, applied, lag_ms, streaming, position) and conflicts at the top.\n",
+       .min_args = 1,
+       .max_args = 1,
+       .run = &RunSyncStatus},
+      {.path = "sync stop",
+       .args = "CUTOVER",
+       .summary = "stop the sync and remove its triggers, change log, slot and publication",
+       .details =
+           "Run it once the stabilization window has passed and `sync status` shows nothing\n"
+           "pending. With --keep the capture and the slot stay (green keeps its WAL for the\n"
+           "slot meanwhile) and a later `sync start` resumes where it stopped.\n",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {{"keep", "", "keep the capture and the slot: sync start resumes"}, kReason},
+       .run = &RunSyncStop},
       {.path = "sample",
        .args = "URL",
        .summary = "send real requests and measure the split",
@@ -345,17 +400,19 @@ int RunCli(const std::vector<std::string>& args, const Environment& env, std::os
     }
     const Command* command = FindCommand(verb.path);
     if (command == nullptr) {
-      if (verb.path == "rollout" || verb.path.starts_with("rollout ")) {
+      for (const auto& [group, subverbs] : Groups()) {
+        if (verb.path != group && !verb.path.starts_with(group + " ")) continue;
+        std::string choices = subverbs;
+        for (char& c : choices)
+          if (c == '|') c = ',';
         const ParsedArgs globals = ParseArgs(rest, GlobalFlags());
-        if (verb.path == "rollout" && globals.Has("help")) {
-          out << RolloutHelp();
+        if (verb.path == group && globals.Has("help")) {
+          out << GroupHelp(group, subverbs);
           return kExitOk;
         }
-        throw UsageError(
-            verb.path == "rollout"
-                ? "rollout needs one of: start, pause, resume, promote, abort, retry"
-                : "unknown command \"" + verb.path +
-                      "\" (rollout takes start, pause, resume, promote, abort, retry)");
+        throw UsageError(verb.path == group ? group + " needs one of: " + choices
+                                            : "unknown command \"" + verb.path + "\" (" + group +
+                                                  " takes " + choices + ")");
       }
       throw UsageError("unknown command \"" + verb.path + "\" (see cutoverctl --help)");
     }

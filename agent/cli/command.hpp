@@ -44,7 +44,7 @@ struct Command {
 const std::vector<Command>& Commands();
 const std::vector<FlagSpec>& GlobalFlags();
 
-// Verb implementations (commands_agent.cpp, command_sample.cpp).
+// Verb implementations (commands_agent.cpp, command_sample.cpp, commands_sync.cpp).
 int RunStatus(Context& ctx);
 int RunWatch(Context& ctx);
 int RunSetWeight(Context& ctx);
@@ -54,5 +54,8 @@ int RunPeerState(Context& ctx);      // drain, down, up
 int RunHistory(Context& ctx);
 int RunPreflight(Context& ctx);
 int RunSample(Context& ctx);
+int RunSyncStart(Context& ctx);  // commands_sync.cpp
+int RunSyncStatus(Context& ctx);
+int RunSyncStop(Context& ctx);
 
 }  // namespace cutover::cli

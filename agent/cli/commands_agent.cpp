@@ -1,5 +1,6 @@
 // The verbs that talk to cutover-agent.
 #include <algorithm>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -8,6 +9,7 @@
 #include "agent/cli/plan.hpp"
 #include "agent/cli/render.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/validation.hpp"
 
 namespace cutover::cli {
 
@@ -20,6 +22,28 @@ void Print(Context& ctx, const google::protobuf::Message& answer, const std::str
     *ctx.out << ProtoToJson(answer) << "\n";
   else
     *ctx.out << text;
+}
+
+// Arguments the agent checks, checked here by the same rules first
+// (agent/core/validation.hpp): a usage error, before any call.
+template <typename Check>
+std::string Checked(const std::string& value, Check check) {
+  try {
+    check(value);
+  } catch (const agent::InvalidArgument& e) {
+    throw UsageError(e.what());
+  }
+  return value;
+}
+
+std::string CutoverArg(Context& ctx, std::size_t i = 0) {
+  return Checked(ctx.Arg(i),
+                 [](const std::string& v) { agent::ValidateCutoverName("CUTOVER", v); });
+}
+
+std::string ReasonFlag(Context& ctx) {
+  return Checked(ctx.args.Get("reason").value_or(""),
+                 [](const std::string& v) { agent::ValidateReason("--reason", v); });
 }
 
 // A plan file problem is a usage error naming the file, line and field.
@@ -44,6 +68,8 @@ std::chrono::milliseconds PreflightDeadline(const v1::Plan& plan, std::chrono::m
 
 // How long watch keeps retrying an agent that answered before and then went away.
 constexpr std::chrono::seconds kWatchReconnectFor{60};
+// How long a watch that saw a revert waits for the sync's proof of it.
+constexpr std::chrono::seconds kProofWait{30};
 
 // What watch shows: a frame redrawn in place on a terminal, one line per
 // refresh when piped, one JSON status per line with --json.
@@ -102,7 +128,7 @@ int RunStatus(Context& ctx) {
     const auto list = agent.ListCutovers();
     Print(ctx, list, RenderCutoverList(list, ctx.terminal_width));
   } else {
-    const auto status = agent.GetStatus(ctx.Arg(0));
+    const auto status = agent.GetStatus(CutoverArg(ctx));
     Print(ctx, status, RenderCutover(status.cutover(), ctx.terminal_width));
   }
   return kExitOk;
@@ -116,6 +142,7 @@ int RunWatch(Context& ctx) {
     if (!d || d->count() <= 0) throw UsageError("--interval: " + (d ? "must be above zero" : why));
     interval = *d;
   }
+  const std::string cutover_name = CutoverArg(ctx);
   // Follow the cutover for good (a release day's window), or end with the
   // rollout in force, with its exit code (CI).
   const bool exit_on_end = ctx.args.Has("exit-on-end") || ctx.args.Has("once");
@@ -123,11 +150,12 @@ int RunWatch(Context& ctx) {
   WatchView view(*ctx.out, *ctx.err, ctx.stdout_is_tty && !ctx.json, ctx.json, ctx.terminal_width);
   bool answered_once = false;
   bool unreachable = false;
+  std::optional<std::chrono::steady_clock::time_point> ended_at;
   std::chrono::steady_clock::time_point unreachable_since;
   for (;; std::this_thread::sleep_for(interval)) {  // the refresh period of a live view
     v1::GetStatusResponse status;
     try {
-      status = agent.GetStatus(ctx.Arg(0));
+      status = agent.GetStatus(cutover_name);
     } catch (const CliError& e) {
       // An agent restarting mid-rollout (it resumes from its journal) should
       // not end the view; an agent that never answered, or stays away, does.
@@ -154,7 +182,15 @@ int RunWatch(Context& ctx) {
         cutover.has_rollout() ? cutover.rollout().state() : v1::ROLLOUT_STATE_UNSPECIFIED;
     if (state == v1::ROLLOUT_STATE_UNSPECIFIED || state == v1::ROLLOUT_STATE_COMPLETED)
       return kExitOk;
-    if (RolloutEnded(state)) return kExitFailed;  // reverted or aborted
+    if (RolloutEnded(state)) {  // reverted or aborted
+      // A running sync journals the revert's proof moments later: show it.
+      const bool syncing = cutover.has_sync() && cutover.sync().state() != v1::SYNC_STATE_STOPPED &&
+                           cutover.sync().state() != v1::SYNC_STATE_UNSPECIFIED;
+      const auto now = std::chrono::steady_clock::now();
+      if (!ended_at) ended_at = now;
+      if (!syncing || RevertProofOf(cutover) != nullptr || now - *ended_at > kProofWait)
+        return kExitFailed;
+    }
   }
 }
 
@@ -163,9 +199,9 @@ int RunSetWeight(Context& ctx) {
   const auto percent = agent::ParsePercent(ctx.Arg(1), &why);
   if (!percent) throw UsageError("PERCENT: " + why);
   v1::SetWeightRequest request;
-  request.set_cutover(ctx.Arg(0));
+  request.set_cutover(CutoverArg(ctx));
   request.set_percent(*percent);
-  request.set_reason(ctx.args.Get("reason").value_or(""));
+  request.set_reason(ReasonFlag(ctx));
   const auto answer = ctx.Agent().SetWeight(request);
   Print(ctx, answer, RenderSetWeight(answer));
   return kExitOk;
@@ -173,9 +209,9 @@ int RunSetWeight(Context& ctx) {
 
 int RunRolloutStart(Context& ctx) {
   v1::StartRolloutRequest request;
-  request.set_cutover(ctx.Arg(0));
+  request.set_cutover(CutoverArg(ctx));
   *request.mutable_plan() = LoadPlanOrThrow(ctx.Arg(1));
-  request.set_reason(ctx.args.Get("reason").value_or(""));
+  request.set_reason(ReasonFlag(ctx));
   request.set_release(ctx.args.Get("release").value_or(""));
   const auto answer = ctx.Agent().StartRollout(request);
   Print(ctx, answer,
@@ -186,8 +222,8 @@ int RunRolloutStart(Context& ctx) {
 int RunRolloutAction(Context& ctx) {
   const std::string action = ctx.verb.substr(ctx.verb.find(' ') + 1);
   v1::RolloutActionRequest request;
-  request.set_cutover(ctx.Arg(0));
-  request.set_reason(ctx.args.Get("reason").value_or(""));
+  request.set_cutover(CutoverArg(ctx));
+  request.set_reason(ReasonFlag(ctx));
   request.set_release(ctx.args.Get("release").value_or(""));
   request.set_one_step(ctx.args.Has("step"));
   const auto answer = ctx.Agent().RolloutAction(action, request);
@@ -199,7 +235,7 @@ int RunRolloutAction(Context& ctx) {
 
 int RunPeerState(Context& ctx) {
   v1::SetPeerStateRequest request;
-  request.set_cutover(ctx.Arg(0));
+  request.set_cutover(CutoverArg(ctx));
   const std::string& slot = ctx.Arg(1);
   if (slot == "blue")
     request.set_slot(v1::SLOT_BLUE);
@@ -211,7 +247,7 @@ int RunPeerState(Context& ctx) {
   request.set_state(ctx.verb == "drain"  ? v1::PEER_STATE_DRAIN
                     : ctx.verb == "down" ? v1::PEER_STATE_DOWN
                                          : v1::PEER_STATE_UP);
-  request.set_reason(ctx.args.Get("reason").value_or(""));
+  request.set_reason(ReasonFlag(ctx));
   const auto answer = ctx.Agent().SetPeerState(request);
   Print(ctx, answer, RenderPeerState(answer));
   return kExitOk;
@@ -219,10 +255,11 @@ int RunPeerState(Context& ctx) {
 
 int RunHistory(Context& ctx) {
   v1::GetHistoryRequest request;
-  request.set_cutover(ctx.Arg(0));
+  request.set_cutover(CutoverArg(ctx));
   request.set_limit(20);
   if (const auto limit = ctx.args.Get("limit"))
-    request.set_limit(static_cast<std::uint32_t>(ParseCount("limit", *limit, 1, 100000)));
+    request.set_limit(
+        static_cast<std::uint32_t>(ParseCount("limit", *limit, 1, agent::kMaxHistoryLimit)));
   const auto answer = ctx.Agent().GetHistory(request);
   Print(ctx, answer, RenderHistory(answer, ctx.terminal_width));
   return kExitOk;
@@ -231,7 +268,9 @@ int RunHistory(Context& ctx) {
 int RunPreflight(Context& ctx) {
   v1::PreflightRequest request;
   *request.mutable_plan() = LoadPlanOrThrow(ctx.Arg(0));
-  request.set_cutover(ctx.args.Get("cutover").value_or(""));
+  if (const auto cutover = ctx.args.Get("cutover"))
+    request.set_cutover(Checked(
+        *cutover, [](const std::string& v) { agent::ValidateCutoverName("--cutover", v); }));
   if (ctx.args.Has("offline")) {
     if (ctx.json)
       *ctx.out << "{\"valid\":true,\"plan\":" << ProtoToJson(request.plan()) << "}\n";

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -43,6 +44,15 @@ class PlanReader {
     if (const auto n = root["on_breach"]) plan.set_on_breach(ReadBreachAction(n, "on_breach"));
     if (const auto n = root["gates"]) ReadGates(n, &plan);
     if (const auto n = root["notify"]) ReadNotify(n, &plan);
+    // What the values mean, and their limits, are the agent's one set of
+    // rules (agent/core/validation.hpp): a plan this accepts, the agent does.
+    try {
+      agent::ValidatePlan(plan, "");
+      agent::ValidateGates(plan.gates(), "gates");
+    } catch (const agent::InvalidArgument& e) {
+      const std::string field = YamlField(plan, e.field());
+      Fail(NodeAt(root, field), field, e.problem());
+    }
     return plan;
   }
 
@@ -51,6 +61,48 @@ class PlanReader {
                          const std::string& problem) const {
     const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
     throw PlanError(source_, line, field, problem);
+  }
+
+  // A field of the Plan message as the YAML spells it: a gate's timeout is
+  // written inside the gate ("gates[0].sql.timeout"), the proto has it beside
+  // the kind ("gates[0].timeout").
+  static std::string YamlField(const v1::Plan& plan, const std::string& field) {
+    const std::string suffix = "].timeout";
+    if (field.rfind("gates[", 0) != 0 || field.size() < suffix.size() ||
+        field.compare(field.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return field;
+    const std::size_t index = std::stoul(field.substr(6));
+    if (index >= static_cast<std::size_t>(plan.gates_size())) return field;
+    const auto* kind = v1::Gate::descriptor()->FindFieldByNumber(plan.gates(index).kind_case());
+    if (kind == nullptr) return field;
+    return field.substr(0, field.size() - suffix.size() + 1) + "." + kind->name() + ".timeout";
+  }
+
+  // The node a field path names ("gates[1].sql.query"), or the nearest
+  // enclosing one that exists, for the line of an error found after reading.
+  static YAML::Node NodeAt(const YAML::Node& root, const std::string& field) {
+    YAML::Node at;
+    at.reset(root);  // rebinds (yaml-cpp's operator= would assign contents)
+    std::size_t pos = 0;
+    while (pos < field.size()) {
+      const YAML::Node& here = at;
+      std::size_t end = field.find_first_of(".[", pos);
+      if (field[pos] == '[') {
+        end = field.find(']', pos);
+        if (end == std::string::npos || !here.IsSequence()) break;
+        const std::size_t index = std::stoul(field.substr(pos + 1, end - pos - 1));
+        if (index >= here.size()) break;
+        at.reset(here[index]);
+        ++end;
+      } else {
+        if (end == std::string::npos) end = field.size();
+        const std::string key = field.substr(pos, end - pos);
+        if (!here.IsMap() || !here[key]) break;
+        at.reset(here[key]);
+      }
+      pos = end < field.size() && field[end] == '.' ? end + 1 : end;
+    }
+    return at;
   }
 
   static std::string Join(const std::string& parent, const std::string& key) {
@@ -134,7 +186,6 @@ class PlanReader {
   void ReadSteps(const YAML::Node& steps, v1::Plan* plan) {
     if (!steps.IsSequence() || steps.size() == 0)
       Fail(steps, "steps", "must be a non-empty list of {percent, hold}");
-    double previous = 0;
     for (std::size_t i = 0; i < steps.size(); ++i) {
       const YAML::Node item = steps[i];
       const std::string field = "steps[" + std::to_string(i) + "]";
@@ -145,12 +196,6 @@ class PlanReader {
       std::string why;
       const auto p = agent::ParsePercent(Scalar(percent, field + ".percent"), &why);
       if (!p) Fail(percent, field + ".percent", why);
-      if (*p <= 0) Fail(percent, field + ".percent", "must be above 0");
-      if (*p <= previous)
-        Fail(percent, field + ".percent",
-             "steps must rise: " + agent::FormatPercent(*p) + " is not above the previous step's " +
-                 agent::FormatPercent(previous));
-      previous = *p;
       step->set_percent(*p);
       *step->mutable_hold() = Duration(Required(item, field, "hold"), field + ".hold");
     }
@@ -164,7 +209,6 @@ class PlanReader {
                "warn_error_ratio_vs_blue", "compare", "metrics"});
     const YAML::Node window = Required(n, "analysis", "window");
     *a->mutable_window() = Duration(window, "analysis.window");
-    if (IsZero(a->window())) Fail(window, "analysis.window", "must be above zero");
     if (const auto v = n["min_requests"]) a->set_min_requests(Unsigned(v, "analysis.min_requests"));
     if (const auto v = n["max_error_rate"])
       a->set_max_error_rate(Rate(v, "analysis.max_error_rate"));
@@ -173,7 +217,7 @@ class PlanReader {
       a->set_max_error_ratio_vs_blue(NonNegative(v, "analysis.max_error_ratio_vs_blue"));
     if (const auto v = n["failure_threshold"]) {
       const auto t = Unsigned(v, "analysis.failure_threshold");
-      if (t > agent::kMaxFailureThreshold)
+      if (t > std::numeric_limits<std::uint32_t>::max())
         Fail(v, "analysis.failure_threshold",
              "must be at most " + std::to_string(agent::kMaxFailureThreshold));
       a->set_failure_threshold(static_cast<std::uint32_t>(t));
@@ -281,8 +325,8 @@ class PlanReader {
       if (item.IsMap() && item.size() > 1) MisplacedGateKey(item, field);
       if (!item.IsMap() || item.size() != 1)
         Fail(item, field,
-             "each gate is one of replication_lag, sql, parity, reversibility, http, exec (one per "
-             "list item)");
+             "each gate is one of replication_lag, sql, parity, reversibility, sync, http, exec "
+             "(one per list item)");
       const std::string kind = item.begin()->first.Scalar();
       const YAML::Node body = item.begin()->second;
       const std::string path = field + "." + kind;
@@ -311,6 +355,15 @@ class PlanReader {
         auto* g = gate->mutable_reversibility();
         if (const auto p = body["policy"]) g->set_policy(ReadPolicy(p, path + ".policy"));
         if (const auto m = body["max_writes"]) g->set_max_writes(Unsigned(m, path + ".max_writes"));
+      } else if (kind == "sync") {
+        CheckKeys(body, path, {"max_lag", "max_conflicts", "timeout"});
+        auto* g = gate->mutable_sync();
+        if (const auto m = body["max_lag"]) {
+          *g->mutable_max_lag() = Duration(m, path + ".max_lag");
+          if (IsZero(g->max_lag())) Fail(m, path + ".max_lag", "must be above zero");
+        }
+        if (const auto m = body["max_conflicts"])
+          g->set_max_conflicts(Unsigned(m, path + ".max_conflicts"));
       } else if (kind == "http") {
         CheckKeys(body, path,
                   {"url", "expect_status", "expect_body", "before_promotion", "timeout"});
@@ -341,12 +394,10 @@ class PlanReader {
           g->set_before_promotion(Bool(v, path + ".before_promotion"));
       } else {
         Fail(item.begin()->first, path,
-             "unknown gate (expected replication_lag, sql, parity, reversibility, http or exec)");
+             "unknown gate (expected replication_lag, sql, parity, reversibility, sync, http or "
+             "exec)");
       }
-      if (const auto t = body["timeout"]) {
-        *gate->mutable_timeout() = Duration(t, path + ".timeout");
-        if (IsZero(gate->timeout())) Fail(t, path + ".timeout", "must be above zero");
-      }
+      if (const auto t = body["timeout"]) *gate->mutable_timeout() = Duration(t, path + ".timeout");
     }
   }
 
@@ -404,7 +455,7 @@ class PlanReader {
 
 bool IsGateKind(const std::string& key) {
   return key == "replication_lag" || key == "sql" || key == "parity" || key == "reversibility" ||
-         key == "http" || key == "exec";
+         key == "sync" || key == "http" || key == "exec";
 }
 
 v1::Plan ParsePlan(const std::string& text, const std::string& source) {

@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "agent/core/analysis_defaults.hpp"
+#include "agent/core/dsn.hpp"
 #include "agent/core/json.hpp"
+#include "agent/core/sync_status.hpp"
 #include "agent/core/units.hpp"
 
 namespace cutover::cli {
@@ -407,7 +409,22 @@ std::string JudgeLines(const v1::Rollout& r) {
   return out;
 }
 
+// "0 pending, lag 1.2ms": one direction, briefly.
+std::string DirectionText(const v1::SyncDirection& d) {
+  return std::to_string(d.pending()) + " pending, lag " +
+         (d.lag_ms() > 0 ? FormatMillis(d.lag_ms()) : "0ms") +
+         (d.streaming() ? "" : ", not streaming");
+}
+
 std::string MeasurementText(const v1::Event& e) {
+  if (e.has_revert_proof())
+    return "in flight " + std::to_string(e.revert_proof().in_flight()) + ", applied " +
+           std::to_string(e.revert_proof().applied()) + ", lost " +
+           std::to_string(e.revert_proof().lost()) + ", took " +
+           agent::FormatDuration(ToNanos(e.revert_proof().took()));
+  if (e.has_sync_conflict())
+    return e.sync_conflict().table() + " " + e.sync_conflict().key() + ": " +
+           e.sync_conflict().resolution();
   if (!e.has_measurement()) return GatesText(e);
   const auto& m = e.measurement();
   std::string text = "window " + agent::FormatDuration(ToNanos(m.window())) + ": " +
@@ -604,6 +621,58 @@ std::string RenderPeerState(const v1::SetPeerStateResponse& response) {
          " (from the next request on)\n";
 }
 
+std::string SyncLine(const v1::Sync& sync) {
+  std::string line = "sync " + agent::SyncStateName(sync.state());
+  if (sync.state() == v1::SYNC_STATE_UNSPECIFIED) return line;
+  line += ": blue->green " + DirectionText(sync.blue_to_green()) + "; green->blue " +
+          DirectionText(sync.green_to_blue()) + "; " + std::to_string(sync.conflicts()) +
+          " conflict" + (sync.conflicts() == 1 ? "" : "s");
+  if (!sync.reason().empty() && sync.state() != v1::SYNC_STATE_RUNNING)
+    line += " (" + sync.reason() + ")";
+  return line;
+}
+
+std::string RenderSync(const v1::Sync& sync) {
+  if (sync.state() == v1::SYNC_STATE_UNSPECIFIED)
+    return "no sync for cutover " + sync.cutover() + " (start one: cutoverctl sync start " +
+           sync.cutover() + " --blue sqlite:///PATH --green postgresql://... --tables a,b)\n";
+  std::string tables;
+  for (const auto& t : sync.tables()) tables += (tables.empty() ? "" : ", ") + t;
+  if (tables.empty()) tables = sync.spec().all_tables() ? "all" : "-";
+  std::string out = "sync " + sync.cutover() + ": " + agent::SyncStateName(sync.state()) +
+                    (sync.state() == v1::SYNC_STATE_STOPPED ? " (started " : " since ") +
+                    FormatTimestamp(sync.started_at()) +
+                    (sync.state() == v1::SYNC_STATE_STOPPED ? ")" : "") + ", on_conflict " +
+                    agent::SyncPolicyName(sync.spec().on_conflict()) + "\n";
+  if (!sync.reason().empty()) out += "  " + sync.reason() + "\n";
+  out += "  blue " + sync.spec().blue() + " <-> green " + agent::RedactDsn(sync.spec().green()) +
+         "\n  tables: " + tables + "\n";
+  Table table({"DIRECTION", "PENDING", "APPLIED", "LAG", "STREAMING", "POSITION"});
+  for (const auto& [name, d] : {std::pair{"blue_to_green", &sync.blue_to_green()},
+                                std::pair{"green_to_blue", &sync.green_to_blue()}})
+    table.Add({name, std::to_string(d->pending()), std::to_string(d->applied()),
+               d->lag_ms() > 0 ? FormatMillis(d->lag_ms()) : "0ms", d->streaming() ? "yes" : "no",
+               d->position().empty() ? "-" : d->position()});
+  out += table.Render();
+  out += "conflicts: " + std::to_string(sync.conflicts());
+  if (sync.has_last_conflict())
+    out += " (last: " + sync.last_conflict().table() + " " + sync.last_conflict().key() + " at " +
+           FormatTimestamp(sync.last_conflict().time()) + ", " + sync.last_conflict().resolution() +
+           ")";
+  out += "\n";
+  if (sync.has_last_revert())
+    out += "last revert: " + agent::RevertProofText(sync.last_revert()) + " (rollout " +
+           sync.last_revert().rollout_id() + ", journal " +
+           std::to_string(sync.last_revert().reverted_sequence()) + ")\n";
+  return out;
+}
+
+const v1::SyncRevertProof* RevertProofOf(const v1::Cutover& c) {
+  if (!c.has_sync() || !c.sync().has_last_revert() || !c.has_rollout()) return nullptr;
+  return c.sync().last_revert().rollout_id() == c.rollout().id() ? &c.sync().last_revert()
+                                                                 : nullptr;
+}
+
 std::string RenderWatchFrame(const v1::Cutover& c) {
   std::string out = c.name() + "  split blue " + agent::FormatPercent(c.blue_percent()) +
                     " / green " + agent::FormatPercent(c.green_percent()) + "  epoch " +
@@ -632,6 +701,9 @@ std::string RenderWatchFrame(const v1::Cutover& c) {
   if (HasRollout(c) && !c.rollout().last_decision().empty())
     out += "last decision: " + c.rollout().last_decision() + "\n";
   if (c.has_fleet()) out += FleetSummary(c.fleet()) + "\n";
+  if (c.has_sync()) out += SyncLine(c.sync()) + "\n";
+  if (const auto* proof = RevertProofOf(c))
+    out += "revert: " + agent::RevertProofText(*proof) + "\n";
   return out;
 }
 
@@ -650,6 +722,8 @@ std::string RenderWatchLine(const v1::Cutover& c) {
           agent::FormatFraction(c.blue().error_rate()) + " p99 " + FormatMillis(c.blue().p99_ms());
   if (HasRollout(c) && !c.rollout().last_decision().empty())
     line += " | " + c.rollout().last_decision();
+  if (c.has_sync()) line += " | " + SyncLine(c.sync());
+  if (const auto* proof = RevertProofOf(c)) line += " | revert: " + agent::RevertProofText(*proof);
   return line + "\n";
 }
 

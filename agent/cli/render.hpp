@@ -58,6 +58,15 @@ std::string RenderPreflight(const cutover::v1::PreflightResponse& preflight);
 std::string RenderSetWeight(const cutover::v1::SetWeightResponse& response);
 std::string RenderPeerState(const cutover::v1::SetPeerStateResponse& response);
 
+// `sync start|status|stop`: the sync's state, both directions, conflicts and
+// the last revert's proof.
+std::string RenderSync(const cutover::v1::Sync& sync);
+// One line about a cutover's sync, for watch.
+std::string SyncLine(const cutover::v1::Sync& sync);
+// The proof the sync journaled for this cutover's rollout's revert; null
+// until it has (or when no sync runs).
+const cutover::v1::SyncRevertProof* RevertProofOf(const cutover::v1::Cutover& cutover);
+
 // `watch`: the multi-line frame redrawn on a terminal, and the single line
 // printed per refresh when the output is piped.
 std::string RenderWatchFrame(const cutover::v1::Cutover& cutover);

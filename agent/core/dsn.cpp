@@ -26,24 +26,31 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// URI form: the password of the user info and any ?password=/&sslpassword=.
+// URI form: the password of the user info and any ?password=/&sslpassword=,
+// found where libpq looks for them (fe-connect.c, conninfo_uri_parse_options).
 std::vector<Span> UriSecretSpans(std::string_view uri) {
   std::vector<Span> spans;
   const std::size_t start = uri.find("://") + 3;
-  // libpq ends the user info at the first '@' before the path; a password
-  // holding a raw '@' then spills into the host. Masking up to the last '@'
-  // before the path hides it whole under either reading.
-  const std::size_t path = std::min(uri.find('/', start), uri.size());
-  const std::size_t at = uri.substr(0, path).rfind('@');
-  const bool has_user_info = at != std::string_view::npos && at >= start;
+  const std::size_t n = uri.size();
+  // libpq's user info ends at the first '@' met before any '/' ('?' does not
+  // end it: "u:Pw?Secret1@host" has the password "Pw?Secret1").
+  const std::size_t at_or_slash = std::min(uri.find_first_of("@/", start), n);
+  const bool has_user_info = at_or_slash < n && uri[at_or_slash] == '@';
+  std::size_t netloc = start;
   if (has_user_info) {
+    // A password holding a raw '@' spills into libpq's host: mask up to the
+    // last '@' before the host list ends (at '/' or '?'), to hide it whole.
+    const std::size_t netloc_end = std::min(uri.find_first_of("/?", at_or_slash), n);
+    const std::size_t last_at = uri.substr(0, netloc_end).rfind('@');
     const std::size_t colon = uri.find(':', start);
-    if (colon < at) spans.push_back({colon + 1, at});
+    if (colon < at_or_slash) spans.push_back({colon + 1, last_at});
+    netloc = at_or_slash + 1;
   }
-  const std::size_t query = std::min(uri.find('?', has_user_info ? at : start), uri.size());
-  std::size_t pos = query + 1;
-  while (pos < uri.size()) {
-    const std::size_t amp = std::min(uri.find('&', pos), uri.size());
+  // The query begins at the first '?' after the user info: the host list
+  // cannot hold one and the database name ends at it.
+  std::size_t pos = std::min(uri.find('?', netloc), n) + 1;
+  while (pos < n) {
+    const std::size_t amp = std::min(uri.find('&', pos), n);
     const std::string_view param = uri.substr(pos, amp - pos);
     const std::size_t eq = param.find('=');
     if (eq != std::string_view::npos && IsSecretKey(PercentDecode(param.substr(0, eq))))
@@ -145,12 +152,17 @@ std::string RedactDsn(std::string_view dsn) {
   masked.append(dsn.substr(pos));
   // What libpq makes of the original decides whether the masking can be
   // trusted: the masked string must parse too, and hold no password but ours.
+  // (A string libpq cannot read at all gives nothing away where it breaks,
+  // but its masked form may read: "password='x'y=z" masks to
+  // "password=***y=z", whose password libpq would take to be "***y=z".)
   const Conninfo original = Parse(std::string(dsn));
-  if (!original) return uri ? everything_masked : masked;
+  if (!original && uri) return everything_masked;
   const Conninfo check = Parse(masked);
-  if (!check) return everything_masked;
+  if (!check) return original ? everything_masked : masked;
   for (const auto* o = check.get(); o->keyword != nullptr; ++o)
-    if (o->val != nullptr && IsSecretKey(o->keyword) && o->val != kMask) return everything_masked;
+    if (o->val != nullptr && IsSecretKey(o->keyword) &&
+        std::string_view(o->val).find_first_not_of('*') != std::string_view::npos)
+      return everything_masked;
   return masked;
 }
 

@@ -24,5 +24,12 @@ inline constexpr char kPeerStateSet[] = "peer_state_set";
 // A signal crossed its warning level (warn_error_rate, warn_p99, a metric's
 // warn_max...): journaled once, acts on nothing.
 inline constexpr char kWarning[] = "warning";
+// The database sync (agent/sync): started or resumed (with its spec), stopped,
+// a conflict and how it was resolved, and the proof that every change of the
+// slot a revert left reached the slot it went back to.
+inline constexpr char kSyncStarted[] = "sync_started";
+inline constexpr char kSyncStopped[] = "sync_stopped";
+inline constexpr char kSyncConflict[] = "sync_conflict";
+inline constexpr char kRevertSynced[] = "revert_synced";
 
 }  // namespace cutover::agent::event_kind

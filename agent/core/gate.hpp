@@ -12,14 +12,12 @@
 #include <string>
 #include <vector>
 
-namespace cutover::v1 {
-class Gate;
-}
+#include "agent/core/sync_status.hpp"
 
 namespace cutover::gates {
 
 struct GateOutcome {
-  std::string name;  // "replication_lag", "sql", "parity", "reversibility", "http", "exec"
+  std::string name;  // "replication_lag", "sql", "parity", "reversibility", "sync", "http", "exec"
   bool passed = false;
   bool warning = false;  // passed, but worth a human's look
   std::string detail;    // what it saw; never contains a password
@@ -46,6 +44,8 @@ struct GateContext {
   std::string new_slot;
   // Set when the agent stops: a gate that waits on a process or a URL gives up.
   const std::atomic<bool>* cancel = nullptr;
+  // The cutover's database sync, when the agent runs syncs (null otherwise).
+  const agent::SyncStatusSource* sync = nullptr;
 };
 
 class Gate {

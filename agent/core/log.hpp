@@ -1,5 +1,7 @@
 // Minimal logging to stderr: one line per message, UTC timestamp and level,
 // written with a single write() so lines from threads do not interleave.
+// Control characters and backslashes in a message are escaped (\n, \t,
+// \x1b, \\): text from callers can never start a line of its own.
 #pragma once
 
 #include <string>

@@ -16,6 +16,9 @@ class SecretFileError : public std::runtime_error {
 // The file's content with surrounding whitespace trimmed. Throws
 // SecretFileError naming `flag` and the path ("--token-file: cannot read
 // /etc/x: No such file or directory", "--token-file: /etc/x is empty").
-std::string ReadSecretFile(const std::string& flag, const std::string& path);
+// When `warning` is given and the file is readable or writable by others
+// (not its owner, not its group), it says so there; "" otherwise.
+std::string ReadSecretFile(const std::string& flag, const std::string& path,
+                           std::string* warning = nullptr);
 
 }  // namespace cutover::agent

@@ -1,11 +1,14 @@
 #include "agent/core/validation.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <set>
 #include <string_view>
 #include <tuple>
 
+#include "agent/core/dsn.hpp"
 #include "agent/core/units.hpp"
 #include "agent/core/url.hpp"
 #include "cutover/percent.hpp"
@@ -23,17 +26,121 @@ std::string Number(double v) {
   return ec == std::errc() ? std::string(buf, end) : "?";
 }
 
-void ValidateDuration(const std::string& field, const google::protobuf::Duration& d,
-                      bool must_be_positive) {
+std::string Join(const std::string& prefix, const std::string& field) {
+  return prefix.empty() ? field : prefix + "." + field;
+}
+
+void ValidateBytes(const std::string& field, const std::string& text, std::size_t max) {
+  if (text.size() > max)
+    throw InvalidArgument(
+        field, "at most " + std::to_string(max) + " bytes, got " + std::to_string(text.size()));
+}
+
+void ValidateDurationShape(const std::string& field, const google::protobuf::Duration& d) {
   const bool mixed_signs = (d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0);
   if (mixed_signs || d.nanos() <= -1'000'000'000 || d.nanos() >= 1'000'000'000)
     throw InvalidArgument(field, "is not a valid duration");
+}
+
+void ValidateDuration(const std::string& field, const google::protobuf::Duration& d,
+                      bool must_be_positive) {
+  ValidateDurationShape(field, d);
   const bool negative = d.seconds() < 0 || d.nanos() < 0;
   if (negative) throw InvalidArgument(field, "must not be negative");
   if (must_be_positive && d.seconds() == 0 && d.nanos() == 0)
     throw InvalidArgument(field, "must be positive");
-  if (FromProto(d) > kMaxDuration)
+  // Seconds first: converting 315576000000 s to nanoseconds would overflow.
+  constexpr auto kMaxSeconds = std::chrono::duration_cast<std::chrono::seconds>(kMaxDuration);
+  if (d.seconds() > kMaxSeconds.count() || FromProto(d) > kMaxDuration)
     throw InvalidArgument(field, "is longer than " + FormatDuration(kMaxDuration));
+}
+
+// A gate's duration: positive, within [min, max], whole milliseconds count.
+std::chrono::milliseconds GateDuration(const std::string& field,
+                                       const google::protobuf::Duration& d,
+                                       std::chrono::milliseconds max) {
+  ValidateDurationShape(field, d);
+  if (d.seconds() < 0 || (d.seconds() == 0 && d.nanos() <= 0))
+    throw InvalidArgument(field, "must be positive");
+  const auto max_seconds = std::chrono::duration_cast<std::chrono::seconds>(max).count();
+  if (d.seconds() > max_seconds || ToMilliseconds(d) > max)
+    throw InvalidArgument(field, "must be at most " + FormatDuration(max));
+  if (ToMilliseconds(d) < kMinGateTimeout)
+    throw InvalidArgument(field, "must be at least " + FormatDuration(kMinGateTimeout));
+  return ToMilliseconds(d);
+}
+
+void RequireNotEmpty(const std::string& field, const std::string& value) {
+  if (value.empty()) throw InvalidArgument(field, "must not be empty");
+}
+
+void RequirePostgresDsn(const std::string& field, const std::string& dsn) {
+  RequireNotEmpty(field, dsn);
+  ValidateBytes(field, dsn, kMaxDsnBytes);
+  if (IsSqliteDsn(dsn)) throw InvalidArgument(field, "must be a PostgreSQL DSN (postgresql://...)");
+  if (auto problem = PostgresDsnProblem(dsn)) throw InvalidArgument(field, *problem);
+}
+
+void RequireQuery(const std::string& field, const std::string& query) {
+  RequireNotEmpty(field, query);
+  ValidateBytes(field, query, kMaxQueryBytes);
+}
+
+// Table names are quoted in SQL, so any name is safe; these rules catch typos
+// and YAML accidents early: an identifier, optionally schema-qualified.
+void RequireTableName(const std::string& field, const std::string& table) {
+  RequireNotEmpty(field, table);
+  ValidateBytes(field, table, kMaxTableNameBytes);
+  const auto bad = [&] { return InvalidArgument(field, "\"" + table + "\" is not a table name"); };
+  bool start = true;
+  int dots = 0;
+  for (char c : table) {
+    if (c == '.') {
+      if (start || ++dots > 1) throw bad();
+      start = true;
+      continue;
+    }
+    const bool letter = std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+    const bool digit = std::isdigit(static_cast<unsigned char>(c)) || c == '$';
+    if (!letter && !(digit && !start)) throw bad();
+    start = false;
+  }
+  if (start) throw bad();
+}
+
+void ValidateReplicationLag(const v1::ReplicationLagGate& spec, const std::string& field) {
+  RequirePostgresDsn(field + ".dsn", spec.dsn());
+  if (!spec.has_max()) throw InvalidArgument(field + ".max", "must be set");
+  GateDuration(field + ".max", spec.max(), kMaxReplicationLag);
+  ValidateBytes(field + ".query", spec.query(), kMaxQueryBytes);
+}
+
+void ValidateParity(const v1::ParityGate& spec, const std::string& field) {
+  const std::string source = field + ".source";
+  RequireNotEmpty(source, spec.source());
+  ValidateBytes(source, spec.source(), kMaxDsnBytes);
+  if (IsSqliteDsn(spec.source())) {
+    if (SqlitePath(spec.source()).empty()) throw InvalidArgument(source, "names no SQLite file");
+  } else if (IsPostgresUri(spec.source()) || spec.source().find('=') != std::string::npos) {
+    RequirePostgresDsn(source, spec.source());
+  } else {
+    throw InvalidArgument(source, "must be sqlite:///PATH or a PostgreSQL DSN");
+  }
+  RequirePostgresDsn(field + ".target", spec.target());
+  const std::string tables = field + ".tables";
+  if (spec.all_tables() && spec.tables_size() > 0)
+    throw InvalidArgument(tables, "list tables or say all, not both");
+  if (!spec.all_tables() && spec.tables_size() == 0)
+    throw InvalidArgument(tables, "must list at least one table, or be all");
+  if (spec.tables_size() > kMaxParityTables)
+    throw InvalidArgument(tables, "at most " + std::to_string(kMaxParityTables) + " tables");
+  std::set<std::string> seen;
+  for (int i = 0; i < spec.tables_size(); ++i) {
+    const std::string table_field = tables + "[" + std::to_string(i) + "]";
+    RequireTableName(table_field, spec.tables(i));
+    if (!seen.insert(spec.tables(i)).second)
+      throw InvalidArgument(table_field, "\"" + spec.tables(i) + "\" is listed twice");
+  }
 }
 
 bool Finite(double v) { return std::isfinite(v); }
@@ -185,6 +292,18 @@ void ValidateCutoverName(const std::string& field, const std::string& name) {
     throw InvalidArgument(field, "longer than " + std::to_string(state::kNameSize - 1) + " bytes");
 }
 
+void ValidateReason(const std::string& field, const std::string& reason) {
+  ValidateBytes(field, reason, kMaxReasonBytes);
+}
+
+void ValidateTimestamp(const std::string& field, const google::protobuf::Timestamp& t) {
+  if (t.seconds() < 0 || t.seconds() >= kMaxTimestampSeconds || t.nanos() < 0 ||
+      t.nanos() >= 1'000'000'000)
+    throw InvalidArgument(field, "must be a time from 1970 to 2200, got " +
+                                     std::to_string(t.seconds()) + " s " +
+                                     std::to_string(t.nanos()) + " ns");
+}
+
 namespace {
 
 bool Printable(const std::string& s) {
@@ -209,21 +328,29 @@ void ValidatePeerAddress(const std::string& field, const std::string& address) {
 }
 
 void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {
-  if (plan.steps().empty()) throw InvalidArgument(prefix + ".steps", "must not be empty");
+  const std::string steps = Join(prefix, "steps");
+  if (plan.steps().empty()) throw InvalidArgument(steps, "must not be empty");
+  if (plan.steps_size() > kMaxSteps)
+    throw InvalidArgument(steps, "at most " + std::to_string(kMaxSteps) + " steps");
+  std::uint32_t previous_bp = 0;
   double previous = 0.0;
   for (int i = 0; i < plan.steps_size(); ++i) {
     const v1::Step& step = plan.steps(i);
-    const std::string field = prefix + ".steps[" + std::to_string(i) + "]";
+    const std::string field = steps + "[" + std::to_string(i) + "]";
     ValidatePercent(field + ".percent", step.percent());
-    if (step.percent() <= 0.0) throw InvalidArgument(field + ".percent", "must be above 0");
-    if (i > 0 && step.percent() <= previous)
+    // In basis points, as the state file holds it: 1e-11 is a valid
+    // percentage that stores 0.
+    const std::uint32_t bp = PercentToBp(step.percent());
+    if (bp == 0) throw InvalidArgument(field + ".percent", "must be above 0");
+    if (i > 0 && bp <= previous_bp)
       throw InvalidArgument(field + ".percent", "steps must rise: " + Number(step.percent()) +
                                                     " is not above the previous step's " +
                                                     Number(previous));
     ValidateDuration(field + ".hold", step.hold(), false);
+    previous_bp = bp;
     previous = step.percent();
   }
-  const std::string a = prefix + ".analysis";
+  const std::string a = Join(prefix, "analysis");
   if (!plan.has_analysis()) throw InvalidArgument(a, "is required (at least a window)");
   const v1::Analysis& analysis = plan.analysis();
   ValidateDuration(a + ".window", analysis.window(), true);
@@ -243,15 +370,58 @@ void ValidatePlan(const v1::Plan& plan, const std::string& prefix) {
                           "must be at most " + std::to_string(kMaxFailureThreshold));
   ValidateJudgeKeys(analysis, a);
   if (!v1::BreachAction_IsValid(plan.on_breach()))
-    throw InvalidArgument(prefix + ".on_breach", "must be revert or pause");
+    throw InvalidArgument(Join(prefix, "on_breach"), "must be revert or pause");
   ValidateNotify(plan, prefix);
+}
+
+void ValidateGate(const v1::Gate& gate, const std::string& field) {
+  if (gate.has_timeout()) GateDuration(field + ".timeout", gate.timeout(), kMaxGateTimeout);
+  switch (gate.kind_case()) {
+    case v1::Gate::kReplicationLag:
+      return ValidateReplicationLag(gate.replication_lag(), field + ".replication_lag");
+    case v1::Gate::kSql:
+      RequirePostgresDsn(field + ".sql.dsn", gate.sql().dsn());
+      return RequireQuery(field + ".sql.query", gate.sql().query());
+    case v1::Gate::kParity:
+      return ValidateParity(gate.parity(), field + ".parity");
+    case v1::Gate::kReversibility:
+      if (!v1::ReversibilityPolicy_IsValid(gate.reversibility().policy()))
+        throw InvalidArgument(field + ".reversibility.policy", "must be allow, warn or block");
+      return;
+    case v1::Gate::kSync:
+      if (gate.sync().has_max_lag())
+        GateDuration(field + ".sync.max_lag", gate.sync().max_lag(), std::chrono::hours(24));
+      return;
+    case v1::Gate::kHttp:  // the URL template and the regex: checked as the gate is built
+    case v1::Gate::kExec:  // the command: likewise
+      return;
+    default:
+      throw InvalidArgument(
+          field, "must be one of replication_lag, sql, parity, reversibility, sync, http, exec");
+  }
+}
+
+void ValidateGates(const google::protobuf::RepeatedPtrField<v1::Gate>& gates,
+                   const std::string& prefix) {
+  if (gates.size() > kMaxGates)
+    throw InvalidArgument(prefix, "at most " + std::to_string(kMaxGates) + " gates");
+  for (int i = 0; i < gates.size(); ++i)
+    ValidateGate(gates.Get(i), prefix + "[" + std::to_string(i) + "]");
+}
+
+std::chrono::milliseconds ToMilliseconds(const google::protobuf::Duration& d) {
+  return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
+}
+
+std::chrono::milliseconds GateTimeout(const v1::Gate& gate) {
+  return gate.has_timeout() ? ToMilliseconds(gate.timeout()) : kDefaultGateTimeout;
 }
 
 void ValidateNotify(const v1::Plan& plan, const std::string& prefix) {
   if (static_cast<std::size_t>(plan.notify_size()) > kMaxNotifyUrls)
-    throw InvalidArgument(prefix + ".notify", "at most " + std::to_string(kMaxNotifyUrls) +
-                                                  " URLs, got " +
-                                                  std::to_string(plan.notify_size()));
+    throw InvalidArgument(Join(prefix, "notify"), "at most " + std::to_string(kMaxNotifyUrls) +
+                                                      " URLs, got " +
+                                                      std::to_string(plan.notify_size()));
   for (int i = 0; i < plan.notify_size(); ++i)
     if (auto problem = HttpUrlProblem(plan.notify(i)))  // never quotes the URL: it may be a secret
       throw InvalidArgument(prefix + ".notify[" + std::to_string(i) + "]", *problem);

@@ -6,10 +6,48 @@
 #include "agent/core/analysis_defaults.hpp"
 #include "agent/core/event_kinds.hpp"
 #include "agent/core/units.hpp"
+#include "agent/core/validation.hpp"
 
 namespace cutover::agent {
 
 namespace {
+
+// What Restore relies on, checked before it converts or indexes anything.
+void CheckRestorable(const std::vector<v1::Event>& events) {
+  const v1::Event& first = events.front();
+  const auto fail = [](std::size_t i, const std::string& problem) {
+    throw RestoreError(i, problem);
+  };
+  if (first.kind() != event_kind::kRolloutStarted)
+    fail(0, "kind: a rollout's first event is rollout_started, not \"" + first.kind() + "\"");
+  if (!first.has_plan()) fail(0, "plan: rollout_started carries no plan");
+  if (first.rollout_id().empty()) fail(0, "rollout_id: must not be empty");
+  if (first.from_slot() != v1::SLOT_BLUE && first.from_slot() != v1::SLOT_GREEN)
+    fail(0, "from_slot: must be SLOT_BLUE or SLOT_GREEN");
+  if (first.to_slot() != v1::SLOT_UNSPECIFIED && first.to_slot() == first.from_slot())
+    fail(0, "to_slot: must be the other slot than from_slot");
+  try {
+    ValidateCutoverName("cutover", first.cutover());
+    ValidatePlan(first.plan(), "plan");
+  } catch (const InvalidArgument& e) {
+    fail(0, e.what());
+  }
+  const int steps = first.plan().steps_size();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const v1::Event& e = events[i];
+    try {
+      ValidateTimestamp("time", e.time());
+      ValidatePercent("weight_before", e.weight_before());
+      ValidatePercent("weight_after", e.weight_after());
+    } catch (const InvalidArgument& bad) {
+      fail(i, e.kind() + "." + bad.what());
+    }
+    const int lowest = e.kind() == event_kind::kStepAdvanced ? 0 : -1;
+    if (e.step() < lowest || e.step() >= steps)
+      fail(i, e.kind() + ".step: " + std::to_string(e.step()) + " is not a step of rollout " +
+                  first.rollout_id() + "'s plan (" + std::to_string(steps) + " steps)");
+  }
+}
 
 std::string FirstFailure(const std::vector<gates::GateOutcome>& outcomes) {
   for (const auto& o : outcomes)
@@ -120,9 +158,8 @@ std::vector<Decision> RolloutEngine::Start(WallTime now, std::uint32_t current_g
 
 std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>& events,
                                                     Options options) {
-  if (events.empty() || events.front().kind() != event_kind::kRolloutStarted ||
-      !events.front().has_plan() || events.front().plan().steps().empty())
-    return std::nullopt;
+  if (events.empty()) return std::nullopt;
+  CheckRestorable(events);
   const v1::Event& first = events.front();
   RolloutEngine engine(first.rollout_id(), first.cutover(), first.plan(),
                        FromProto(first.from_slot()), options);
@@ -192,9 +229,8 @@ std::vector<Decision> RolloutEngine::CheckWeightAfterRestore(WallTime now, state
 
 void RolloutEngine::RequestGates(int step, bool before_revert, bool before_promotion) {
   phase_ = before_revert ? Phase::kAwaitingRevertGates : Phase::kAwaitingStepGates;
-  pending_gates_ =
-      GateRequest{next_gate_request_id_++, before_revert, before_promotion, step,
-                  writes_total_ >= writes_at_start_ ? writes_total_ - writes_at_start_ : 0};
+  pending_gates_ = GateRequest{next_gate_request_id_++, before_revert, before_promotion, step,
+                               writes_on_new_slot()};
   gate_request_taken_ = false;
 }
 

@@ -31,6 +31,18 @@ class PreconditionFailed : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A journaled rollout the engine will not rebuild: the event (its index in
+// what Restore was given) and what is wrong with it.
+class RestoreError : public std::runtime_error {
+ public:
+  RestoreError(std::size_t event, const std::string& problem)
+      : std::runtime_error(problem), event_(event) {}
+  std::size_t event() const { return event_; }
+
+ private:
+  std::size_t event_;
+};
+
 struct Observation {
   WallTime now;
   state::Control control{0, 0};  // the weight and epoch in force
@@ -107,7 +119,10 @@ class RolloutEngine {
                               const std::string& release = "");
 
   // Rebuilds a rollout from its journaled events (the first must be its
-  // rollout_started); nullopt when they do not describe one.
+  // rollout_started); nullopt when there are none. Every field it uses is
+  // checked first (the plan as StartRollout checks it, steps within the
+  // plan, weights, slots, times): a journal is outside input once it is on
+  // disk. Throws RestoreError naming the event and the field.
   static std::optional<RolloutEngine> Restore(const std::vector<v1::Event>& events,
                                               Options options);
   // After Restore: a running rollout whose step weight is not the one in
@@ -148,6 +163,11 @@ class RolloutEngine {
     return state_ == v1::ROLLOUT_STATE_RUNNING || state_ == v1::ROLLOUT_STATE_PAUSED;
   }
   const std::string& id() const { return id_; }
+  // Writes the new slot has answered since the rollout began (what a revert
+  // would strand).
+  std::uint64_t writes_on_new_slot() const {
+    return writes_total_ >= writes_at_start_ ? writes_total_ - writes_at_start_ : 0;
+  }
   const std::string& cutover() const { return cutover_; }
   const std::string& release() const { return release_; }
   const v1::Plan& plan() const { return plan_; }

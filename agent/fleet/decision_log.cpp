@@ -16,12 +16,29 @@ bool NeedsLease(const std::string& kind) {
   return !IsSafeDecision(kind) && kind != ek::kPeerStateSet;
 }
 
+bool IsNodeRecord(const v1::Event& event) {
+  const std::string& k = event.kind();
+  return event.cutover().empty() || k == ek::kSyncStarted || k == ek::kSyncStopped ||
+         k == ek::kSyncConflict || k == ek::kRevertSynced;
+}
+
 std::optional<std::uint32_t> DecidedWeight(const v1::Event& event) {
   const std::string& k = event.kind();
   if (k == ek::kWeightSet || k == ek::kStepAdvanced || k == ek::kCompleted || k == ek::kPromoted ||
       k == ek::kReverted || k == ek::kAborted)
     return agent::PercentToBp(event.weight_after());
   return std::nullopt;
+}
+
+void RecordEvent(PgLink& link, const std::string& node, v1::Event* event) {
+  event->set_node(node);
+  event->set_sequence(0);
+  const double seconds = static_cast<double>(event->time().seconds()) + event->time().nanos() / 1e9;
+  const PgResult r =
+      link.Exec("SELECT cutover_fleet_record($1::double precision, $2, $3, $4, $5::jsonb)",
+                {std::to_string(seconds), event->cutover(), event->kind(), event->rollout_id(),
+                 agent::EventToJson(*event)});
+  event->set_sequence(static_cast<std::uint64_t>(Int(r.get(), 0, 0)));
 }
 
 Commit CommitDecision(PgLink& link, const Decider& decider, v1::Event* event) {
@@ -61,8 +78,9 @@ Commit CommitDecision(PgLink& link, const Decider& decider, v1::Event* event) {
       }
       return c;
     } catch (const FleetDbError& e) {
-      // A single agent's PgJournal appends (agent_started) number their own
-      // entries: the two may meet on one sequence; the next try takes the next.
+      // Every writer of the fleet's journal numbers under one advisory lock;
+      // a journal row written otherwise (an agent given the fleet's database
+      // as --journal) may still take a sequence: the next try takes the next.
       if (e.sqlstate() != "23505" || attempt >= 4) throw;
     }
   }

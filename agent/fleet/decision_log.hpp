@@ -20,6 +20,9 @@ bool IsSafeDecision(const std::string& kind);
 // Whether journaling `kind` needs the lease: everything but the safe
 // decisions and what is one node's own (a peer's admin state in its nginx).
 bool NeedsLease(const std::string& kind);
+// What a node records of its own, deciding nothing for the fleet: its
+// start (no cutover) and its database syncs' events.
+bool IsNodeRecord(const v1::Event& event);
 // The decided weight an event puts in force (its weight_after), if its kind moves one.
 std::optional<std::uint32_t> DecidedWeight(const v1::Event& event);
 
@@ -39,6 +42,11 @@ struct Decider {
   std::uint64_t lease_epoch = 0;  // the fencing token this node holds (0: none)
   std::string origin;             // "controller" or "guard": who inside the node decided
 };
+
+// Journals `event`, a node's record (IsNodeRecord), as `node`'s under the
+// fleet journal's next sequence (filled in), in the same order as the
+// decisions. Throws FleetDbError when the database could not be asked.
+void RecordEvent(PgLink& link, const std::string& node, v1::Event* event);
 
 // Commits `event` (its node, sequence and epoch are filled in on success).
 // Throws FleetDbError when the database could not be asked. A journal

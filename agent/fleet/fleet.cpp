@@ -59,20 +59,63 @@ FleetOptions FleetOptions::ForTick(agent::Nanos tick) {
   return o;
 }
 
-// The controller's journal in a fleet: every event it journals is one of
-// the fleet's decisions (CommitDecision); reads are the journal table's.
+// The controller's journal in a fleet. Every event was committed (and so
+// journaled, under the number the database gave) before the controller
+// published it: Number takes that number and Write confirms the commit, so
+// the journal writer's numbers are the fleet's and none is given twice or
+// skipped. Reads are the journal table's on the fleet's bounded link, or
+// the mirror's while the database is out of reach: never a hang.
 class Fleet::FleetJournal final : public agent::Journal {
  public:
-  explicit FleetJournal(Fleet& fleet) : fleet_(fleet) {}
-  void Append(v1::Event& event) override { fleet_.CommitFromController(event); }
-  // Bounded reads (the controller rebuilds from them under its lock): a
-  // journal out of reach is an error at once, never a hang.
-  std::vector<v1::Event> ReadAll() override { return fleet_.ReadAll(); }
+  FleetJournal(Fleet& fleet, std::uint64_t last) : fleet_(fleet) { NumberAfter(last); }
+
+  std::uint64_t Number(v1::Event& event) override {
+    if (event.sequence() == 0)
+      throw agent::JournalError("journal " + Describe() +
+                                ": an event the fleet did not commit has no number");
+    if (event.sequence() > last_sequence()) NumberAfter(event.sequence());
+    return event.sequence();
+  }
+  void Write(const std::vector<v1::Event>& events) override {
+    for (const v1::Event& e : events)
+      if (!fleet_.Confirm(e.sequence()))
+        throw agent::JournalError("journal " + Describe() + ": event " +
+                                  std::to_string(e.sequence()) +
+                                  " was not committed by this node: not journaled");
+  }
   std::vector<v1::Event> History(const std::string& cutover, std::size_t limit) override {
-    return fleet_.History(cutover, limit);
+    if (!fleet_.Connected()) return fleet_.mirror_.History(cutover, limit);
+    return fleet_.ReadJournal(agent::PgJournal::Sql::History(), {cutover, std::to_string(limit)});
+  }
+  std::vector<v1::Event> Since(const std::string& cutover, std::uint64_t since,
+                               std::size_t max) override {
+    if (!fleet_.Connected()) return fleet_.mirror_.Since(cutover, since, max);
+    return fleet_.ReadJournal(agent::PgJournal::Sql::Since(),
+                              {std::to_string(since), cutover, std::to_string(max)});
+  }
+  bool Knows(const std::string& cutover) override {
+    if (!fleet_.Connected()) return fleet_.mirror_.Knows(cutover);
+    return !fleet_.ReadJournal(agent::PgJournal::Sql::Knows(), {cutover}).empty();
+  }
+  // What the controller rebuilds from: the mirror keeps it too.
+  std::vector<agent::JournaledRollout> LastRollouts() override {
+    if (!fleet_.Connected()) return fleet_.mirror_.LastRollouts();
+    const auto events = fleet_.ReadJournal(agent::PgJournal::Sql::LastRollouts(), {});
+    fleet_.mirror_.Write(events);
+    return agent::PgJournal::GroupLastRollouts(events, Describe());
+  }
+  std::vector<v1::Event> LastRolloutStarts() override {
+    if (!fleet_.Connected()) return fleet_.mirror_.LastRolloutStarts();
+    auto events = fleet_.ReadJournal(agent::PgJournal::Sql::LastRolloutStarts(), {});
+    fleet_.mirror_.Write(events);
+    return events;
+  }
+  std::vector<v1::Event> ReadAll() override {
+    if (!fleet_.Connected()) return fleet_.mirror_.ReadAll();
+    return fleet_.ReadJournal(agent::PgJournal::Sql::ReadAll(), {});
   }
   std::string Describe() const override {
-    return fleet_.pg_journal_->Describe() + " (the fleet's, node " + fleet_.options_.node + ")";
+    return fleet_.describe_ + " (the fleet's, node " + fleet_.options_.node + ")";
   }
 
  private:
@@ -90,8 +133,13 @@ Fleet::Fleet(FleetOptions options, const agent::Clock& clock)
       control_(options_.dsn, "cutover-fleet-control", options_.statement_timeout * 2) {
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_ < 0) throw std::runtime_error("fleet: cannot create an eventfd");
-  pg_journal_ = std::make_unique<agent::PgJournal>(options_.dsn);
-  journal_ = std::make_unique<FleetJournal>(*this);
+  std::uint64_t last = 0;
+  {
+    agent::PgJournal table(options_.dsn);  // creates the journal's table if missing
+    describe_ = table.Describe();
+    last = table.last_sequence();
+  }
+  journal_ = std::make_unique<FleetJournal>(*this, last);
   control_.Connect();
   MigrateSchema(control_);
   Join();
@@ -495,15 +543,10 @@ bool Fleet::Tail() {
     others = true;
     if (controller_ != nullptr) controller_->bus().Publish(e);
   }
+  mirror_.Write(read);
   std::lock_guard lock(mutex_);
-  for (const v1::Event& e : read) MirrorLocked(e);
   tail_cursor_ = std::max(tail_cursor_, cursor);
   return others;
-}
-
-void Fleet::MirrorLocked(const v1::Event& event) {
-  if (!mirror_.empty() && event.sequence() <= mirror_.back().sequence()) return;
-  mirror_.push_back(event);
 }
 
 void Fleet::Queue(std::vector<v1::Event> events, const std::string& origin) {
@@ -529,14 +572,23 @@ void Fleet::FlushOutbox() {
     }
     const std::string cutover = pending.events.front().cutover();
     for (v1::Event& e : pending.events) {
-      const Commit c = CommitDecision(link_, Decider{options_.node, 0, pending.origin}, &e);
+      if (IsNodeRecord(e)) {
+        if (!Record(link_, e)) throw FleetDbError("the fleet's database is out of reach");
+        mirror_.Add(e);
+        if (controller_ != nullptr) controller_->bus().Publish(e);
+        continue;
+      }
+      const fleet::Commit c = CommitDecision(link_, Decider{options_.node, 0, pending.origin}, &e);
       if (c.outcome == Commit::Outcome::kSuperseded) {
         LogInfo("fleet: " + cutover + ": the revert of rollout " + e.rollout_id() +
                 " made on this node is superseded (the fleet's rollout moved on): converging "
                 "to the fleet's weight");
         break;
       }
-      if (pending.origin == "guard" && controller_ != nullptr) controller_->bus().Publish(e);
+      // Watchers here hear of it now, numbered (the controller published its
+      // own unnumbered, which no stream shows).
+      mirror_.Add(e);
+      if (controller_ != nullptr) controller_->bus().Publish(e);
       if (auto weight = DecidedWeight(e)) {
         std::lock_guard lock(mutex_);
         applied_[cutover] = {c.epoch, *weight};
@@ -716,42 +768,59 @@ std::vector<v1::Event> Fleet::ReadJournal(const std::string& sql,
   }
 }
 
-// Connected, the journal's table (and what it says becomes the mirror);
-// out of reach, the mirror: the rollouts this node saw go on being guarded.
-std::vector<v1::Event> Fleet::ReadAll() {
-  {
-    std::lock_guard lock(mutex_);
-    if (!connected_) return mirror_;
-  }
-  std::vector<v1::Event> events = ReadJournal(
-      std::string("SELECT event::text FROM ") + agent::PgJournal::kTable + " ORDER BY sequence",
-      {});
+bool Fleet::Connected() const {
   std::lock_guard lock(mutex_);
-  if (events.size() >= mirror_.size()) mirror_ = events;
-  return events;
+  return connected_;
 }
 
-std::vector<v1::Event> Fleet::History(const std::string& cutover, std::size_t limit) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!connected_) {
-      std::vector<v1::Event> out;
-      for (auto it = mirror_.rbegin(); it != mirror_.rend() && out.size() < limit; ++it)
-        if (cutover.empty() || it->cutover() == cutover) out.push_back(*it);
-      return out;
-    }
+bool Fleet::Confirm(std::uint64_t sequence) {
+  std::lock_guard lock(mutex_);
+  return unconfirmed_.erase(sequence) == 1;
+}
+
+bool Fleet::Record(PgLink& link, v1::Event& event) {
+  try {
+    RecordEvent(link, options_.node, &event);
+    return true;
+  } catch (const FleetDbError& e) {
+    LogWarning("fleet: " + event.kind() + " not journaled yet (" + e.what() +
+               "); delivering it when the database answers");
+    event.set_sequence(0);
+    return false;
   }
-  return ReadJournal(std::string("SELECT event::text FROM ") + agent::PgJournal::kTable +
-                         " WHERE ($1 = '' OR cutover = $1) ORDER BY sequence DESC"
-                         " LIMIT $2::bigint",
-                     {cutover, std::to_string(limit)});
 }
 
-void Fleet::CommitFromController(v1::Event& event) {
-  if (event.cutover().empty()) {  // agent_started: no decision
+// Every event of the controller is committed here before it is published
+// (DecisionStore::Commit): one transaction that checks the lease, journals
+// the event under the next sequence, records the decided weight and
+// notifies every node. A committed move forward is then applied here, as
+// on any follower.
+bool Fleet::Commit(v1::Event& event) {
+  // Out of reach (as the fleet thread last found): what needs no lease is
+  // delivered later without trying now, so nothing waits out a connect.
+  if ((IsNodeRecord(event) || !NeedsLease(event.kind())) && !Connected()) {
     event.set_node(options_.node);
-    pg_journal_->Append(event);
-    return;
+    Queue({event}, "controller");
+    event.set_sequence(0);
+    return false;
+  }
+  if (IsNodeRecord(event)) {
+    bool recorded;
+    {
+      std::lock_guard lock(control_mutex_);
+      recorded = Record(control_, event);
+    }
+    if (!recorded) {
+      Queue({event}, "controller");
+      event.set_sequence(0);
+      return false;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      unconfirmed_.insert(event.sequence());
+    }
+    mirror_.Add(event);
+    return true;
   }
   const bool safe = IsSafeDecision(event.kind());
   Decider decider{options_.node, 0, "controller"};
@@ -761,7 +830,7 @@ void Fleet::CommitFromController(v1::Event& event) {
     if (lease_mine_) decider.lease_epoch = lease_epoch_;
     holder = lease_holder_;
   }
-  Commit c;
+  fleet::Commit c;
   try {
     std::lock_guard lock(control_mutex_);
     c = CommitDecision(control_, decider, &event);
@@ -773,7 +842,8 @@ void Fleet::CommitFromController(v1::Event& event) {
                  " stands on this node but not yet in the fleet (" + e.what() +
                  "); delivering it when the database answers");
       Queue({event}, "controller");
-      return;
+      event.set_sequence(0);
+      return false;
     }
     BumpGeneration();
     throw ApiError(
@@ -781,7 +851,7 @@ void Fleet::CommitFromController(v1::Event& event) {
         std::string("the fleet's database cannot be reached, so nothing was decided: ") + e.what());
   }
   switch (c.outcome) {
-    case Commit::Outcome::kStale: {
+    case fleet::Commit::Outcome::kStale: {
       std::lock_guard lock(mutex_);
       lease_mine_ = false;  // whatever this node believed, it decides no more
     }
@@ -792,12 +862,12 @@ void Fleet::CommitFromController(v1::Event& event) {
                          " is not the live one (the decider is " +
                          (holder.empty() ? std::string("unknown") : holder) +
                          "); a newer decision stands, nothing was changed");
-    case Commit::Outcome::kSuperseded:
+    case fleet::Commit::Outcome::kSuperseded:
       BumpGeneration();
       LogInfo("fleet: " + event.cutover() + ": " + event.kind() + " of rollout " +
               event.rollout_id() + " superseded: the fleet's rollout moved on");
-      return;
-    case Commit::Outcome::kCommitted:
+      return false;
+    case fleet::Commit::Outcome::kCommitted:
       break;
   }
   if (auto weight = DecidedWeight(event)) {
@@ -809,6 +879,12 @@ void Fleet::CommitFromController(v1::Event& event) {
     if (c.epoch > a.first) a = {c.epoch, *weight};
     committed_[event.cutover()] = c.epoch;
   }
+  {
+    std::lock_guard lock(mutex_);
+    unconfirmed_.insert(event.sequence());
+    if (unconfirmed_.size() > 100000) unconfirmed_.erase(unconfirmed_.begin());  // never written
+  }
+  mirror_.Add(event);
   if (safe) {
     std::lock_guard lock(mutex_);
     auto it = pending_safe_.find(event.cutover());
@@ -818,20 +894,21 @@ void Fleet::CommitFromController(v1::Event& event) {
         }))
       pending_safe_.erase(it);
   }
+  return true;
 }
 
-std::uint64_t Fleet::Store(state::StateFile& file, const std::string& cutover,
-                           std::uint32_t green_bp, const v1::Event& decision) {
+state::Control Fleet::Store(state::StateFile& file, const std::string& cutover,
+                            std::uint32_t green_bp, const v1::Event& decision) {
   if (IsSafeDecision(decision.kind())) {
     {
       std::lock_guard lock(mutex_);
       pending_safe_[cutover] = decision.rollout_id();
     }
-    return file.StoreWeight(cutover, green_bp).epoch;  // back to safety: here, now
+    return file.StoreWeight(cutover, green_bp);  // back to safety: here, now
   }
-  // Forward: stored once the fleet has it (CommitFromController).
+  // Forward: decided now, stored here once the fleet has it (Commit).
   auto control = file.ReadControl(cutover);
-  return control ? control->epoch : 0;
+  return state::Control{green_bp, control ? control->epoch : 0};
 }
 
 std::vector<state::RecordSnapshot> Fleet::Pool(const std::vector<state::RecordSnapshot>& local) {

@@ -6,15 +6,18 @@
 // node hands to the decider. This class is the node's side of it, plugged
 // into the controller through its seams (agent/server/seams.hpp):
 //
-//   WeightStore   a move forward is committed to the fleet (fenced by the
-//                 lease) and then applied; a move back is stored here first
+//   DecisionStore every event is committed to the fleet (a decision fenced
+//                 by the lease) before it is published, numbered by the
+//                 database; a move forward is applied once committed, a
+//                 move back is stored here first
 //   CounterPool   the decider judges every live node's counters added up
 //   DecisionRole  only the lease holder's controller decides; the others
 //                 follow the shared journal
 //   FleetFront    mutating calls on a follower go to the decider; status
 //                 shows every node
-//   journal()     the fleet's journal: every journaled event is a fenced
-//                 (or, back to safety, unfenced) decision
+//   journal()     the fleet's journal: the journal writer confirms what
+//                 the commits wrote; reads are the database's, or the
+//                 mirror's while it is out of reach
 //
 // A fleet thread of its own heartbeats, keeps the lease, listens for
 // decisions (LISTEN/NOTIFY; a periodic read as the fallback), applies them
@@ -42,6 +45,7 @@
 #include "agent/core/clock.hpp"
 #include "agent/fleet/counter_pool.hpp"
 #include "agent/fleet/decision_log.hpp"
+#include "agent/fleet/journal_mirror.hpp"
 #include "agent/fleet/local_guard.hpp"
 #include "agent/fleet/local_weights.hpp"
 #include "agent/fleet/pg_link.hpp"
@@ -84,7 +88,7 @@ struct DecidedView {
   std::string rollout_id, state, decided_by;
 };
 
-class Fleet final : public agent::WeightStore,
+class Fleet final : public agent::DecisionStore,
                     public agent::CounterPool,
                     public agent::DecisionRole,
                     public agent::FleetFront {
@@ -102,9 +106,10 @@ class Fleet final : public agent::WeightStore,
   // Stops the thread, gives up the lease and leaves the fleet.
   void Stop();
 
-  // agent::WeightStore
-  std::uint64_t Store(state::StateFile& file, const std::string& cutover, std::uint32_t green_bp,
-                      const v1::Event& decision) override;
+  // agent::DecisionStore
+  state::Control Store(state::StateFile& file, const std::string& cutover, std::uint32_t green_bp,
+                       const v1::Event& decision) override;
+  bool Commit(v1::Event& event) override;
   // agent::CounterPool
   std::vector<state::RecordSnapshot> Pool(const std::vector<state::RecordSnapshot>& local) override;
   // agent::DecisionRole
@@ -142,13 +147,16 @@ class Fleet final : public agent::WeightStore,
   void TakeCommands();
   void Join();
 
-  // The controller's journal (FleetJournal): appends are decisions.
-  void CommitFromController(v1::Event& event);
+  // The controller's journal (FleetJournal): what it reads, connected.
   std::vector<v1::Event> ReadJournal(const std::string& sql,
                                      const std::vector<PgLink::Param>& params);
-  std::vector<v1::Event> ReadAll();
-  std::vector<v1::Event> History(const std::string& cutover, std::size_t limit);
-  void MirrorLocked(const v1::Event& event);
+  bool Connected() const;
+  // What this node records of its own (its start, its syncs): numbered in
+  // the fleet's journal, decided by nobody. False: the database is out of reach.
+  bool Record(PgLink& link, v1::Event& event);
+  // Whether the journal writer's event `sequence` is one a commit of this
+  // node wrote (each is confirmed once).
+  bool Confirm(std::uint64_t sequence);
   void Queue(std::vector<v1::Event> events, const std::string& origin);
   void BumpGeneration() { generation_.fetch_add(1); }
   std::uint64_t DecidedEpochLocked(const std::string& cutover) const;
@@ -157,7 +165,7 @@ class Fleet final : public agent::WeightStore,
   FleetOptions options_;
   const agent::Clock& clock_;
   std::string instance_;  // tells this agent apart from another with the same node name
-  std::unique_ptr<agent::PgJournal> pg_journal_;
+  std::string describe_;  // the fleet's database, for logs
   std::unique_ptr<agent::Journal> journal_;
   LocalWeights weights_;
   LocalGuard guard_;
@@ -188,10 +196,9 @@ class Fleet final : public agent::WeightStore,
   std::vector<state::RecordSnapshot> local_;  // the last tick's records
   CounterPooling pooling_;
   std::uint64_t tail_cursor_ = 0;
-  // The fleet's journal as this node last read it, oldest first: what its
-  // controller rebuilds the rollouts from while the database is out of
-  // reach, so a node cut off right after a decision still guards it.
-  std::vector<v1::Event> mirror_;
+  // The fleet's journal as this node last read it (agent/fleet/journal_mirror.hpp).
+  JournalMirror mirror_;
+  std::set<std::uint64_t> unconfirmed_;  // sequences this node committed, for Confirm
 
   std::mutex forward_mutex_;
   std::condition_variable forward_done_;

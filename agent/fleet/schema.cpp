@@ -16,7 +16,7 @@ constexpr const char* kJournalLock = "7310387712345002";
 
 // Version 1: the lease, the nodes and what they applied, the decision log,
 // each cutover's decided weight and rollout, calls handed to the decider,
-// and the two functions every write of a decision and a heartbeat goes through.
+// and the functions every journal entry, decision and heartbeat goes through.
 std::string Version1() {
   const std::string journal = agent::PgJournal::kTable;
   return R"sql(
@@ -145,6 +145,26 @@ BEGIN
       'cutover', p_cutover, 'kind', p_kind, 'epoch', e, 'green_bp', p_green_bp,
       'sequence', s, 'node', p_node, 'origin', p_origin)::text);
   RETURN QUERY SELECT 'ok'::text, e, s;
+END $fn$;
+
+-- What one node records of its own (its start, its database syncs): numbered
+-- in the journal like every decision, under the same lock, deciding nothing.
+CREATE FUNCTION cutover_fleet_record(
+    p_time double precision, p_cutover text, p_kind text, p_rollout_id text, p_event jsonb)
+  RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  s bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock()sql" +
+         std::string(kJournalLock) + R"sql();
+  SELECT coalesce(max(j.sequence), 0) + 1 INTO s FROM )sql" +
+         journal + R"sql( j;
+  INSERT INTO )sql" +
+         journal +
+         R"sql( (sequence, time, cutover, kind, rollout_id, event)
+    VALUES (s, to_timestamp(p_time), p_cutover, p_kind, p_rollout_id,
+            p_event || jsonb_build_object('sequence', s::text));
+  RETURN s;
 END $fn$;
 
 -- A node's heartbeat, with its counters; the holder renews its term while

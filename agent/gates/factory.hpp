@@ -11,19 +11,22 @@
 
 #include "agent/core/dsn.hpp"
 #include "agent/core/gate.hpp"
+#include "agent/core/validation.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::gates {
 
-// A gate's timeout when its spec leaves it unset.
-inline constexpr std::chrono::milliseconds kDefaultGateTimeout{5000};
+// A gate's timeout when its spec leaves it unset (agent/core/validation.hpp
+// holds every limit a spec is checked against).
+using agent::kDefaultGateTimeout;
 
-// Builds the gates of a plan. Throws std::invalid_argument whose message names the field,
-// e.g. "gates[1].sql.query: must not be empty", "gates[0].replication_lag.max: must be positive".
+// Builds the gates of a plan. Throws std::invalid_argument (agent::InvalidArgument) whose
+// message names the field, e.g. "gates[1].sql.query: must not be empty",
+// "gates[0].replication_lag.max: must be positive".
 std::vector<std::unique_ptr<Gate>> MakeGates(
     const google::protobuf::RepeatedPtrField<cutover::v1::Gate>& specs);
 
-// The same checks without building anything.
+// The same checks as MakeGates, the gates built and dropped (nothing connects).
 void ValidateGates(const google::protobuf::RepeatedPtrField<cutover::v1::Gate>& specs);
 
 // Replaces the password of every DSN and http URL (and the URL's query values) in these specs

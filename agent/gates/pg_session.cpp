@@ -84,9 +84,10 @@ void PgSession::WaitForSocket(bool for_write, const char* doing) {
   }
 }
 
-void PgSession::Send(const std::string& sql, const std::vector<std::string>& params) {
+void PgSession::Send(const std::string& sql, const std::vector<std::string>& params,
+                     bool one_statement) {
   int sent = 0;
-  if (params.empty()) {
+  if (params.empty() && !one_statement) {
     sent = PQsendQuery(conn_.get(), sql.c_str());
   } else {
     std::vector<const char*> values;
@@ -111,7 +112,51 @@ PgResult PgSession::NextResult() {
 }
 
 PgResult PgSession::Query(const std::string& sql, const std::vector<std::string>& params) {
-  Send(sql, params);
+  Send(sql, params, /*one_statement=*/false);
+  return Collect();
+}
+
+PgResult PgSession::QueryReadOnly(const std::string& statement) {
+  Query("begin transaction read only");
+  Query("select 1");  // the snapshot: the transaction's mode is now fixed
+  Send(statement, {}, /*one_statement=*/true);
+  PgResult result = Collect();
+  Query("rollback");  // the statement may have been a COMMIT: a warning then, not an error
+  return result;
+}
+
+std::string PgSession::TypeName(const PGresult& result, int column) {
+  switch (PQftype(&result, column)) {
+    case 16:
+      return "boolean";
+    case 20:
+      return "bigint";
+    case 21:
+      return "smallint";
+    case 23:
+      return "integer";
+    case 25:
+      return "text";
+    case 700:
+      return "real";
+    case 701:
+      return "double precision";
+    case 1043:
+      return "character varying";
+    case 1700:
+      return "numeric";
+    case 1114:
+      return "timestamp";
+    case 1184:
+      return "timestamp with time zone";
+    case 1186:
+      return "interval";
+    default:
+      return "type " + std::to_string(PQftype(&result, column));
+  }
+}
+
+PgResult PgSession::Collect() {
   PgResult last;
   std::string error;
   while (PgResult result = NextResult()) {
@@ -128,7 +173,7 @@ PgResult PgSession::Query(const std::string& sql, const std::vector<std::string>
 
 void PgSession::ForEachRow(const std::string& sql,
                            const std::function<void(const PGresult& row)>& on_row) {
-  Send(sql, {});
+  Send(sql, {}, /*one_statement=*/false);
   if (PQsetSingleRowMode(conn_.get()) == 0) Fail("cannot stream rows");
   std::string error;
   std::size_t rows = 0;

@@ -28,9 +28,18 @@ class PgSession {
   PgSession(const PgSession&) = delete;
   PgSession& operator=(const PgSession&) = delete;
 
-  // Runs SQL (several statements when there are no params) and returns the
-  // last result; throws GateError on an error or when the deadline passes.
+  // Runs the agent's own SQL (several statements when there are no params)
+  // and returns the last result; throws GateError on an error or when the
+  // deadline passes.
   PgResult Query(const std::string& sql, const std::vector<std::string>& params = {});
+  // Runs a plan's SQL (a caller's text) as one statement inside a read-only
+  // transaction it cannot leave, rolled back after: the extended protocol
+  // refuses "a; b", and a first query takes the transaction's snapshot, after
+  // which SET TRANSACTION READ WRITE is refused too.
+  PgResult QueryReadOnly(const std::string& statement);
+  // The name of a result column's type, for details that say what came back
+  // without quoting it ("integer", "text", else "type 1234").
+  static std::string TypeName(const PGresult& result, int column);
   // Streams the rows of one query, one PGresult per row (single-row mode),
   // so a large table is never held in memory.
   void ForEachRow(const std::string& sql, const std::function<void(const PGresult& row)>& on_row);
@@ -38,7 +47,8 @@ class PgSession {
   const std::string& redacted_dsn() const { return redacted_dsn_; }
 
  private:
-  void Send(const std::string& sql, const std::vector<std::string>& params);
+  void Send(const std::string& sql, const std::vector<std::string>& params, bool one_statement);
+  PgResult Collect();
   PgResult NextResult();
   void WaitForSocket(bool for_write, const char* doing);
   [[noreturn]] void Fail(const std::string& doing);

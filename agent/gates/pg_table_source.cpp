@@ -5,21 +5,16 @@
 #include <cstring>
 #include <string_view>
 
+#include "agent/core/canonical.hpp"
 #include "agent/gates/gate_error.hpp"
 
 namespace cutover::gates {
 
 namespace {
 
-// Type oids from pg_type.dat; stable across PostgreSQL versions.
-constexpr Oid kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kOid = 26, kFloat4 = 700,
-              kFloat8 = 701, kBpchar = 1042, kNumeric = 1700;
-
 void AddNumberText(RowHasher& hasher, std::string_view text) {
-  std::int64_t integer = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);
-  if (error == std::errc() && end == text.data() + text.size()) {
-    hasher.AddInteger(integer);
+  if (const auto integer = agent::ExactInteger(text)) {
+    hasher.AddInteger(*integer);
   } else {
     // "NaN", "Infinity", fractions, integers beyond int64: as SQLite would hold them.
     hasher.AddReal(std::strtod(std::string(text).c_str(), nullptr));
@@ -38,20 +33,15 @@ void AddField(RowHasher& hasher, const PGresult& row, int column, ColumnKind kin
     hasher.AddTimestamp(text, kind == ColumnKind::kTimestampTz);
     return;
   }
-  switch (PQftype(&row, column)) {
-    case kInt2:
-    case kInt4:
-    case kInt8:
-    case kOid:
-    case kFloat4:
-    case kFloat8:
-    case kNumeric:
+  switch (agent::ClassifyPgType(PQftype(&row, column))) {
+    case agent::PgValueClass::kInteger:
+    case agent::PgValueClass::kNumber:
       AddNumberText(hasher, text);
       return;
-    case kBool:  // SQLite keeps booleans as 0 and 1
+    case agent::PgValueClass::kBool:  // SQLite keeps booleans as 0 and 1
       hasher.AddInteger(text == "t" ? 1 : 0);
       return;
-    case kBytea: {
+    case agent::PgValueClass::kBytes: {
       std::size_t length = 0;
       unsigned char* bytes = PQunescapeBytea(
           reinterpret_cast<const unsigned char*>(PQgetvalue(&row, 0, column)), &length);
@@ -60,12 +50,9 @@ void AddField(RowHasher& hasher, const PGresult& row, int column, ColumnKind kin
       PQfreemem(bytes);
       return;
     }
-    case kBpchar: {  // char(n) pads with blanks that SQLite never stored
-      std::string_view trimmed = text;
-      while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
-      hasher.AddText(trimmed);
+    case agent::PgValueClass::kPaddedText:  // char(n) pads with blanks that SQLite never stored
+      hasher.AddText(agent::WithoutPadding(text));
       return;
-    }
     default:  // text, varchar, and every other type by its text output
       hasher.AddText(text);
   }

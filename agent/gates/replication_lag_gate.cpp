@@ -68,7 +68,7 @@ GateOutcome ReplicationLagGate::Evaluate(const GateContext& /*context*/) {
 }
 
 ReplicationLagGate::Lag ReplicationLagGate::ExplicitQuery(PgSession& session) const {
-  PgResult result = session.Query(query_);
+  PgResult result = session.QueryReadOnly(query_);
   if (PQresultStatus(result.get()) != PGRES_TUPLES_OK || PQntuples(result.get()) < 1 ||
       PQnfields(result.get()) < 1)
     throw GateError("the lag query returned no value (it must return the lag in seconds) (" +
@@ -79,8 +79,8 @@ ReplicationLagGate::Lag ReplicationLagGate::ExplicitQuery(PgSession& session) co
   char* end = nullptr;
   const double seconds = std::strtod(text.c_str(), &end);
   if (end == text.c_str() || *end != '\0')
-    throw GateError("the lag query returned '" + text + "', not a number of seconds (" +
-                    session.redacted_dsn() + ")");
+    throw GateError("the lag query returned a value of type " + PgSession::TypeName(*result, 0) +
+                    " that is not a number of seconds (" + session.redacted_dsn() + ")");
   return {seconds, "from the lag query"};
 }
 

@@ -18,6 +18,36 @@ const char* PolicyName(ReversibilityPolicy policy) {
   return "?";
 }
 
+std::string Plural(std::uint64_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+// What a revert would strand, and how the detail names it. While a sync
+// delivers the new slot's changes into the old slot's database, only those it
+// has not applied yet: the rest are already there.
+struct Stranded {
+  std::uint64_t count = 0;
+  std::string what;
+};
+
+Stranded WhatARevertStrands(const GateContext& context) {
+  const std::string writes = Plural(context.writes_on_new_slot, "write") +
+                             " answered by the new slot since the rollout began";
+  if (context.sync != nullptr) {
+    // Into the slot the rollout left: blue, unless it rolls out to blue.
+    const v1::Slot into = context.new_slot == "blue" ? v1::SLOT_GREEN : v1::SLOT_BLUE;
+    if (const auto sync = context.sync->SyncOf(context.cutover);
+        sync && agent::SyncDelivers(*sync, into)) {
+      const std::uint64_t pending =
+          (into == v1::SLOT_BLUE ? sync->green_to_blue() : sync->blue_to_green()).pending();
+      return {pending,
+              "sync running: " + Plural(pending, "change") + " of the new slot not yet in " +
+                  (into == v1::SLOT_BLUE ? "blue" : "green") + "'s database (of " + writes + ")"};
+    }
+  }
+  return {context.writes_on_new_slot, writes};
+}
+
 }  // namespace
 
 ReversibilityGate::ReversibilityGate(ReversibilityPolicy policy, std::uint64_t max_writes)
@@ -25,11 +55,10 @@ ReversibilityGate::ReversibilityGate(ReversibilityPolicy policy, std::uint64_t m
 
 GateOutcome ReversibilityGate::Evaluate(const GateContext& context) {
   return Evaluated(name(), [&] {
-    const std::uint64_t writes = context.writes_on_new_slot;
-    const bool over = writes > max_writes_;
+    const Stranded stranded = WhatARevertStrands(context);
+    const bool over = stranded.count > max_writes_;
     GateOutcome outcome;
-    outcome.detail = std::to_string(writes) + " write" + (writes == 1 ? "" : "s") +
-                     " answered by the new slot since the rollout began";
+    outcome.detail = stranded.what;
     const std::string limit = " (policy " + std::string(PolicyName(policy_)) + ", max_writes " +
                               std::to_string(max_writes_) + ")";
     if (policy_ == ReversibilityPolicy::kAllow || !over) {

@@ -1,10 +1,9 @@
 #include "agent/gates/row_checksum.hpp"
 
 #include <charconv>
-#include <cmath>
 #include <cstdio>
 
-#include "agent/gates/timestamp.hpp"
+#include "agent/core/canonical.hpp"
 
 namespace cutover::gates {
 
@@ -33,26 +32,12 @@ void RowHasher::AddInteger(std::int64_t value) {
   AddField('#', std::string_view(text, end - text));
 }
 
-void RowHasher::AddReal(double value) {
-  // 2^63 is exact as a double; anything integral below it fits an int64.
-  constexpr double kTwo63 = 9223372036854775808.0;
-  if (std::isfinite(value) && value == std::trunc(value) && value >= -kTwo63 && value < kTwo63) {
-    AddInteger(static_cast<std::int64_t>(value));
-    return;
-  }
-  if (std::isnan(value)) {
-    AddField('#', "nan");
-    return;
-  }
-  char text[40];
-  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-  AddField('#', std::string_view(text, end - text));
-}
+void RowHasher::AddReal(double value) { AddField('#', agent::CanonicalNumber(value)); }
 
 void RowHasher::AddText(std::string_view bytes) { AddField('s', bytes); }
 
 void RowHasher::AddTimestamp(std::string_view text, bool in_utc) {
-  if (const auto canonical = CanonicalTimestamp(text, in_utc)) {
+  if (const auto canonical = agent::CanonicalTimestamp(text, in_utc)) {
     AddField('s', *canonical);
   } else {
     AddField('s', text);

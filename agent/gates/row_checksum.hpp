@@ -29,7 +29,7 @@ class RowHasher {
   void AddInteger(std::int64_t value);
   void AddReal(double value);
   void AddText(std::string_view bytes);
-  // Text holding a point in time, in its canonical spelling (timestamp.hpp);
+  // Text holding a point in time, in its canonical spelling (agent/core/canonical.hpp);
   // text that is no timestamp is added as it is.
   void AddTimestamp(std::string_view text, bool in_utc);
   // The hash of the row so far; starts the next row.

@@ -27,7 +27,7 @@ GateOutcome SqlGate::Evaluate(const GateContext& /*context*/) {
   return Evaluated(name(), [&] {
     const Deadline deadline(timeout_);
     PgSession session(dsn_, deadline);
-    PgResult result = session.Query(query_);
+    PgResult result = session.QueryReadOnly(query_);
     const std::string said = "\"" + Shortened(query_) + "\" on " + session.redacted_dsn();
     GateOutcome outcome;
     if (PQresultStatus(result.get()) != PGRES_TUPLES_OK || PQnfields(result.get()) < 1) {
@@ -37,8 +37,10 @@ GateOutcome SqlGate::Evaluate(const GateContext& /*context*/) {
     } else if (PQgetisnull(result.get(), 0, 0) != 0) {
       outcome.detail = said + " returned NULL (it must return true)";
     } else if (PQftype(result.get(), 0) != kBoolOid) {
-      outcome.detail = said + " returned '" + PQgetvalue(result.get(), 0, 0) +
-                       "', not a boolean (it must return true)";
+      // Said by type, never quoted: a query must not read data out through
+      // the detail ("select current_user || version()").
+      outcome.detail = said + " returned a value of type " + PgSession::TypeName(*result, 0) +
+                       ", not a boolean (it must return true)";
     } else {
       outcome.passed = std::string_view(PQgetvalue(result.get(), 0, 0)) == "t";
       outcome.detail = said + " returned " + (outcome.passed ? "true" : "false");

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "agent/core/sync_status.hpp"
 #include "agent/gates/evaluation.hpp"
 #include "agent/gates/gate_error.hpp"
 
@@ -80,8 +81,11 @@ std::vector<std::string> SqliteTableSource::Tables() {
                   "select name from sqlite_master where type = 'table'"
                   " and name not like 'sqlite\\_%' escape '\\' order by name");
   std::vector<std::string> tables;
-  while (query.Step())
-    tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(query.get(), 0)));
+  while (query.Step()) {
+    std::string name = reinterpret_cast<const char*>(sqlite3_column_text(query.get(), 0));
+    // The sync's change log and state are not the application's data.
+    if (name.rfind(agent::kSyncObjectPrefix, 0) != 0) tables.push_back(std::move(name));
+  }
   return tables;
 }
 

@@ -14,19 +14,4 @@ std::unique_ptr<TableSource> OpenTableSource(const std::string& dsn, const Deadl
   return std::make_unique<PgTableSource>(dsn, deadline);
 }
 
-std::string QuoteIdentifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
-std::string QuoteQualifiedName(const std::string& name) {
-  const auto dot = name.find('.');
-  if (dot == std::string::npos) return QuoteIdentifier(name);
-  return QuoteIdentifier(name.substr(0, dot)) + "." + QuoteIdentifier(name.substr(dot + 1));
-}
-
 }  // namespace cutover::gates

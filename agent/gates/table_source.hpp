@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/canonical.hpp"
 #include "agent/gates/deadline.hpp"
 #include "agent/gates/row_checksum.hpp"
 
 namespace cutover::gates {
 
 // How a column's values are rendered for checksums: as they are, or as points
-// in time (one spelling per instant, see timestamp.hpp). Known from the
+// in time (one spelling per instant, see agent/core/canonical.hpp). Known from the
 // PostgreSQL side's column type; SQLite's declared types promise nothing.
 enum class ColumnKind { kPlain, kTimestamp, kTimestampTz };
 
@@ -39,8 +40,7 @@ class TableSource {
 // Throws GateError when the database cannot be opened within the deadline.
 std::unique_ptr<TableSource> OpenTableSource(const std::string& dsn, const Deadline& deadline);
 
-// Quotes an SQL identifier ("a""b"); a qualified name "s.t" becomes "s"."t".
-std::string QuoteIdentifier(const std::string& name);
-std::string QuoteQualifiedName(const std::string& name);
+using agent::QuoteIdentifier;  // agent/core/canonical.hpp
+using agent::QuoteQualifiedName;
 
 }  // namespace cutover::gates

@@ -38,12 +38,22 @@ UnaryCall Call(Response (Api::*call)(const Caller&, const Request&)) {
 // its (http) option in the proto; AddApiRoutes reports an RPC without both.
 const std::map<std::string, UnaryCall>& UnaryCalls() {
   static const std::map<std::string, UnaryCall> calls = {
-      {"ListCutovers", Call(&Api::ListCutovers)},     {"GetStatus", Call(&Api::GetStatus)},
-      {"SetWeight", Call(&Api::SetWeight)},           {"StartRollout", Call(&Api::StartRollout)},
-      {"PauseRollout", Call(&Api::PauseRollout)},     {"ResumeRollout", Call(&Api::ResumeRollout)},
-      {"PromoteRollout", Call(&Api::PromoteRollout)}, {"AbortRollout", Call(&Api::AbortRollout)},
-      {"GetHistory", Call(&Api::GetHistory)},         {"Preflight", Call(&Api::Preflight)},
-      {"RetryRollout", Call(&Api::RetryRollout)},     {"SetPeerState", Call(&Api::SetPeerState)},
+      {"ListCutovers", Call(&Api::ListCutovers)},
+      {"GetStatus", Call(&Api::GetStatus)},
+      {"SetWeight", Call(&Api::SetWeight)},
+      {"StartRollout", Call(&Api::StartRollout)},
+      {"PauseRollout", Call(&Api::PauseRollout)},
+      {"ResumeRollout", Call(&Api::ResumeRollout)},
+      {"PromoteRollout", Call(&Api::PromoteRollout)},
+      {"AbortRollout", Call(&Api::AbortRollout)},
+      {"GetHistory", Call(&Api::GetHistory)},
+      {"Preflight", Call(&Api::Preflight)},
+      {"RetryRollout", Call(&Api::RetryRollout)},
+      {"SetPeerState", Call(&Api::SetPeerState)},
+      // sync (10)
+      {"StartSync", Call(&Api::StartSync)},
+      {"GetSync", Call(&Api::GetSync)},
+      {"StopSync", Call(&Api::StopSync)},
   };
   return calls;
 }

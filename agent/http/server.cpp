@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "agent/core/socket_path.hpp"
 #include "agent/core/url.hpp"
 #include "agent/http/status.hpp"
 #include "agent/server/flags.hpp"
@@ -141,10 +142,8 @@ void HttpServer::Listen(const std::string& address) {
 
   if (listener->unix_socket) {
     listener->socket_path = UnixPath(address);
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(listener->socket_path).parent_path(),
-                                        ec);
-    std::filesystem::remove(listener->socket_path, ec);  // a stale socket of a previous run
+    if (auto problem = agent::FreeSocketPath(listener->socket_path))
+      throw std::runtime_error("--http " + address + ": " + *problem);
     s.set_address_family(AF_UNIX);
     if (!s.bind_to_port(listener->socket_path, 80))
       throw std::runtime_error("--http " + address + ": cannot listen on this socket");

@@ -2,20 +2,23 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include <algorithm>
-
 #include "agent/core/dsn.hpp"
 #include "agent/journal/file_journal.hpp"
 #include "agent/journal/pg_journal.hpp"
 
 namespace cutover::agent {
 
-std::vector<v1::Event> Journal::History(const std::string& cutover, std::size_t limit) {
-  std::vector<v1::Event> all = ReadAll();
-  std::vector<v1::Event> out;
-  for (auto it = all.rbegin(); it != all.rend() && out.size() < limit; ++it)
-    if (cutover.empty() || it->cutover() == cutover) out.push_back(std::move(*it));
-  return out;
+std::uint64_t Journal::Number(v1::Event& event) {
+  const std::uint64_t sequence = last_sequence_.fetch_add(1) + 1;
+  if (sequence > kMaxSequence)
+    throw JournalError("journal " + Describe() + ": sequence numbers exhausted");
+  event.set_sequence(sequence);
+  return sequence;
+}
+
+void Journal::Append(v1::Event& event) {
+  Number(event);
+  Write({event});
 }
 
 std::string EventToJson(const v1::Event& event) {

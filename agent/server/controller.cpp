@@ -1,7 +1,11 @@
 #include "agent/server/controller.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <thread>
 
 #include "agent/analysis/prometheus.hpp"
 #include "agent/core/analysis_defaults.hpp"
@@ -13,9 +17,6 @@
 namespace cutover::agent {
 
 namespace {
-
-constexpr std::size_t kDefaultHistoryLimit = 100;
-constexpr std::size_t kMaxHistoryLimit = 10000;
 
 std::string EventLine(const v1::Event& e) {
   char weights[96];
@@ -62,20 +63,38 @@ Controller::Controller(Dependencies deps, Options options)
       options_(options),
       history_(options.default_window),
       pooled_history_(options.default_window) {
+  if (deps_.journal_writer == nullptr)
+    own_writer_ = std::make_unique<JournalWriter>(*deps_.journal, JournalWriter::Mode::kInline);
+  writer_ = deps_.journal_writer != nullptr ? deps_.journal_writer : own_writer_.get();
+  writer_->Observe([this](const JournalWriter::Outcome& outcome) { OnJournalWrite(outcome); });
   if (!deps_.metric_query) deps_.metric_query = QueryMetric;
   if (deps_.role != nullptr) role_generation_ = deps_.role->Generation();
 }
 
 // ------------------------------------------------------------------ state file
 
+// The mapping of a file cut shorter in place (truncate, cp over it) ends in
+// pages that no longer exist: reading them is a SIGBUS. Checked on each tick
+// and call, before the mapping is read.
+static bool Shrunk(const std::string& path, off_t mapped_size) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && st.st_size < mapped_size;
+}
+
 bool Controller::EnsureFile() {
-  if (file_ && !file_->Replaced()) return true;
+  const bool shrunk = file_ && Shrunk(deps_.state_path, file_size_);
+  if (file_ && !shrunk && !file_->Replaced()) return true;
   if (file_) {
-    LogWarning("state file " + deps_.state_path + " was replaced: reopening, counters restart");
+    LogWarning("state file " + deps_.state_path +
+               (shrunk ? " was truncated in place (replace it by rename, never in place)"
+                       : " was replaced") +
+               ": reopening, counters restart");
     file_.reset();
     history_.Clear();
   }
   try {
+    struct stat st {};
+    if (::stat(deps_.state_path.c_str(), &st) == 0) file_size_ = st.st_size;
     file_.emplace(state::StateFile::Open(deps_.state_path));
     file_error_.clear();
     LogInfo("state file " + deps_.state_path + " open");
@@ -108,8 +127,11 @@ state::RecordSnapshot Controller::Snapshot(const std::string& field, const std::
 // ------------------------------------------------------------------ journal
 
 void Controller::RestoreFromJournal() {
+  std::vector<JournaledRollout> journaled = deps_.journal->LastRollouts();
   std::lock_guard lock(mutex_);
-  if (auto last = RestoreLocked()) bus_.Publish(*last);  // WatchEvents counts from here
+  RestoreLocked(std::move(journaled));
+  // WatchEvents counts from the last journaled event on.
+  for (const v1::Event& last : deps_.journal->History("", 1)) bus_.Publish(last);
 }
 
 RolloutEngine::Options Controller::EngineOptions(const GateSet& gates) const {
@@ -117,34 +139,34 @@ RolloutEngine::Options Controller::EngineOptions(const GateSet& gates) const {
                                 /*await_apply=*/deps_.role != nullptr};
 }
 
-std::optional<v1::Event> Controller::RestoreLocked() {
-  std::vector<v1::Event> events = deps_.journal->ReadAll();
-  std::map<std::string, std::vector<v1::Event>> last_rollout;  // by cutover
-  for (const auto& e : events) {
-    if (e.kind() == event_kind::kRolloutStarted) {
-      last_rollout[e.cutover()] = {e};
-    } else if (!e.rollout_id().empty()) {
-      auto it = last_rollout.find(e.cutover());
-      if (it != last_rollout.end() && it->second.front().rollout_id() == e.rollout_id())
-        it->second.push_back(e);
-    }
-  }
+void Controller::RestoreLocked(std::vector<JournaledRollout> journaled) {
   std::map<std::string, RolloutEntry> restored;
-  for (auto& [cutover, rollout_events] : last_rollout) {
+  for (JournaledRollout& rollout : journaled) {
+    const v1::Event& first = rollout.events.front();
     std::shared_ptr<GateSet> gates;
     try {
-      gates = deps_.gate_factory(rollout_events.front().plan().gates());
+      gates = deps_.gate_factory(first.plan().gates());
     } catch (const std::exception& e) {
-      LogError(cutover + ": cannot rebuild the gates of rollout " +
-               rollout_events.front().rollout_id() + ": " + e.what() + "; restoring without them");
+      LogError(first.cutover() + ": cannot rebuild the gates of rollout " + first.rollout_id() +
+               ": " + e.what() + "; restoring without them");
       gates = std::make_shared<GateSet>();
     }
-    auto engine = RolloutEngine::Restore(rollout_events, EngineOptions(*gates));
+    std::optional<RolloutEngine> engine;
+    try {
+      // Every field is checked before anything is computed from it: a
+      // journal on disk is outside input, and a tampered line must not
+      // crash the agent (nor restore a rollout from nonsense).
+      engine = RolloutEngine::Restore(rollout.events, EngineOptions(*gates));
+    } catch (const RestoreError& e) {
+      throw JournalError("journal " + rollout.where[e.event()] + ": " + e.what() +
+                         ": the agent will not restore from a journal it cannot trust (move the "
+                         "line aside, or restore the journal from a backup)");
+    }
     if (!engine) continue;
-    LogInfo(cutover + ": restored rollout " + engine->id() + " (" +
+    LogInfo(first.cutover() + ": restored rollout " + engine->id() + " (" +
             v1::RolloutState_Name(engine->state()) + ", step " + std::to_string(engine->step()) +
             ") from the journal");
-    restored[cutover] =
+    restored[first.cutover()] =
         RolloutEntry{std::make_unique<RolloutEngine>(std::move(*engine)), gates, false};
   }
   rollouts_ = std::move(restored);
@@ -153,10 +175,9 @@ std::optional<v1::Event> Controller::RestoreLocked() {
     std::lock_guard replies_lock(replies_mutex_);
     replies_.clear();
   }
-  for (const auto& e : events) NoteRelease(e);
+  // The releases the slots run: each slot's last rollout_started.
+  for (const v1::Event& start : deps_.journal->LastRolloutStarts()) NoteRelease(start);
   UpdateRetention();
-  if (events.empty()) return std::nullopt;
-  return events.back();
 }
 
 // In a fleet, whoever decided last may be another agent: a new generation
@@ -166,7 +187,7 @@ void Controller::FollowRole() {
   const std::uint64_t generation = deps_.role->Generation();
   if (generation == role_generation_) return;
   try {
-    RestoreLocked();
+    RestoreLocked(deps_.journal->LastRollouts());
     role_generation_ = generation;
     follow_error_.clear();
   } catch (const JournalError& e) {
@@ -176,6 +197,16 @@ void Controller::FollowRole() {
           e.what());
     follow_error_ = e.what();
   }
+}
+
+void Controller::OnJournalWrite(const JournalWriter::Outcome& outcome) {
+  if (!outcome.written)
+    LogError("journal " + deps_.journal->Describe() + ": " + outcome.error + ": event" +
+             (outcome.first == outcome.last
+                  ? " " + std::to_string(outcome.first)
+                  : "s " + std::to_string(outcome.first) + ".." + std::to_string(outcome.last)) +
+             " not journaled (the decisions stand)");
+  for (ControllerListener* listener : deps_.listeners) listener->OnJournalWrite(outcome);
 }
 
 // A rollout_started that names a release: its new slot runs that release
@@ -188,31 +219,58 @@ void Controller::NoteRelease(const v1::Event& event) {
     listener->OnReleases(event.cutover(), slots[0], slots[1]);
 }
 
-void Controller::Publish(v1::Event& event) {
+std::uint64_t Controller::Publish(v1::Event& event) {
   if (event.has_plan()) RedactPlan(event.mutable_plan());
+  // Numbered and queued, not written: the decision has been taken (a weight
+  // stored) and must not wait for a disk; the writer makes it durable next.
+  // In a fleet it is the fleet's first: committed before anyone hears of it
+  // (refused, this throws and nothing was published).
+  std::uint64_t sequence = 0;
   try {
-    deps_.journal->Append(event);
+    if (Committed(event)) sequence = writer_->Submit(event);
   } catch (const JournalError& e) {
-    // The decision stands (a revert must not wait on a disk); say so loudly.
     LogError(std::string("journal: ") + e.what() + ": event not journaled: " + EventLine(event));
   }
   LogInfo(EventLine(event));
   bus_.Publish(event);
   for (ControllerListener* listener : deps_.listeners) listener->OnEvent(event);
   NoteRelease(event);
+  return sequence;
 }
 
-void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
+void Controller::Record(v1::Event event) {
+  std::lock_guard lock(mutex_);
+  Publish(event);
+}
+
+void Controller::PublishAgentEvent(v1::Event event) {
+  if (Committed(event)) writer_->Submit(event);
+  bus_.Publish(event);
+}
+
+bool Controller::Committed(v1::Event& event) {
+  return deps_.decisions == nullptr || deps_.decisions->Commit(event);
+}
+
+void Controller::AwaitJournal(std::uint64_t sequence) {
+  // The journal's failure is told (log, health, metrics) by OnJournalWrite;
+  // the call's action stands either way.
+  if (sequence != 0) writer_->WaitWritten(sequence);
+}
+
+std::uint64_t Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions) {
   // Every store of the batch first, then the journal: a revert never waits
   // on an fsync or a database round trip (not even for its own breach event).
-  std::uint64_t epoch = 0;
-  if (file_)
-    if (auto control = file_->ReadControl(engine.cutover())) epoch = control->epoch;
+  // The weights journaled are the file's, read here: the engine's own idea
+  // of the weight lags a SetWeight made while its rollout was paused.
+  std::optional<state::Control> control;
+  if (file_) control = file_->ReadControl(engine.cutover());
   for (Decision& d : decisions) {
+    if (control) d.event.set_weight_before(BpToPercent(control->weight_bp));
     if (d.store_green_bp) {
       try {
-        epoch = StoreWeight(engine.cutover(), *d.store_green_bp, d.event);
-        WeightStored(engine.cutover(), epoch);
+        control = StoreWeight(engine.cutover(), *d.store_green_bp, d.event);
+        WeightStored(engine.cutover(), control->epoch);
       } catch (const ApiError&) {
         throw;  // refused (a fleet's): nothing of the batch stands
       } catch (const std::exception& e) {
@@ -220,16 +278,21 @@ void Controller::Execute(RolloutEngine& engine, std::vector<Decision> decisions)
         d.event.set_reason(d.event.reason() + " [weight store failed: " + e.what() + "]");
         d.event.set_weight_after(d.event.weight_before());
       }
+    } else if (control) {
+      d.event.set_weight_after(BpToPercent(control->weight_bp));
     }
-    d.event.set_epoch(epoch);
+    d.event.set_epoch(control ? control->epoch : 0);
   }
-  for (Decision& d : decisions) Publish(d.event);
+  std::uint64_t last = 0;
+  for (Decision& d : decisions) last = Publish(d.event);
+  return last;
 }
 
-std::uint64_t Controller::StoreWeight(const std::string& cutover, std::uint32_t green_bp,
-                                      const v1::Event& decision) {
-  if (deps_.weights != nullptr) return deps_.weights->Store(File(), cutover, green_bp, decision);
-  return File().StoreWeight(cutover, green_bp).epoch;
+state::Control Controller::StoreWeight(const std::string& cutover, std::uint32_t green_bp,
+                                       const v1::Event& decision) {
+  if (deps_.decisions != nullptr)
+    return deps_.decisions->Store(File(), cutover, green_bp, decision);
+  return File().StoreWeight(cutover, green_bp);
 }
 
 // ------------------------------------------------------------------ gates
@@ -257,6 +320,7 @@ void Controller::DispatchGates(RolloutEntry& slot) {
   context.before_promotion = request->before_promotion;
   context.step = request->before_revert || request->before_promotion ? -1 : request->step;
   context.writes_on_new_slot = request->writes_on_new_slot;
+  context.sync = deps_.sync;
   auto done = [this, cutover = slot.engine->cutover(), id = slot.engine->id(),
                request_id = request->id](std::vector<gates::GateOutcome> outcomes) {
     Reply(
@@ -314,7 +378,11 @@ void Controller::DrainReplies(WallTime now) {
   for (auto& reply : replies) {
     auto it = rollouts_.find(reply.cutover);
     if (it == rollouts_.end() || it->second.engine->id() != reply.rollout_id) continue;
-    Execute(*it->second.engine, reply.apply(*it->second.engine, now));
+    try {
+      Execute(*it->second.engine, reply.apply(*it->second.engine, now));
+    } catch (const ApiError& e) {
+      LogWarning(reply.cutover + ": " + e.what());  // refused by the fleet, as in Tick
+    }
   }
 }
 
@@ -365,8 +433,10 @@ void Controller::Tick(SteadyTime at) {
   for (auto& [cutover, slot] : rollouts_) {
     RolloutEngine& engine = *slot.engine;
     if (!deciding || !engine.active()) continue;
+    // By the engine's name, not the binding: clang 14 cannot capture a
+    // structured binding (a C++20 rule it lacks).
     auto record = std::find_if(judged.begin(), judged.end(),
-                               [&](const auto& r) { return r.name == cutover; });
+                               [&engine](const auto& r) { return r.name == engine.cutover(); });
     if (record == judged.end()) continue;  // nginx no longer has it: hold still
     try {
       if (!slot.weight_checked) {
@@ -493,9 +563,10 @@ v1::Cutover Controller::GetStatus(const std::string& cutover) {
 
 v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
                                             const std::string& actor) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   try {
     ValidatePercent("percent", request.percent());
+    ValidateReason("reason", request.reason());
   } catch (const InvalidArgument& e) {
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   }
@@ -515,23 +586,26 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
   event.set_weight_before(BpToPercent(before.control.weight_bp));
   event.set_weight_after(BpToPercent(bp));
   event.set_actor(actor);
-  const std::uint64_t epoch = StoreWeight(request.cutover(), bp, event);
-  WeightStored(request.cutover(), epoch);
-  event.set_epoch(epoch);
-  Publish(event);
+  const state::Control after = StoreWeight(request.cutover(), bp, event);
+  WeightStored(request.cutover(), after.epoch);
+  event.set_epoch(after.epoch);
+  const std::uint64_t sequence = Publish(event);
   v1::SetWeightResponse response;
   *response.mutable_cutover() = Describe(*File().Snapshot(request.cutover()), deps_.clock->Now());
   *response.mutable_event() = event;
+  lock.unlock();
+  AwaitJournal(sequence);
   return response;
 }
 
 // Validates a plan (and the cutover it names) and builds its gates: every
 // problem is INVALID_ARGUMENT naming the field.
 std::shared_ptr<GateSet> Controller::ValidatedPlanGates(const std::string& cutover, bool has_plan,
-                                                        const v1::Plan& plan,
-                                                        bool cutover_required) const {
+                                                        const v1::Plan& plan, bool cutover_required,
+                                                        const std::string& reason) const {
   try {
     if (cutover_required || !cutover.empty()) ValidateCutoverName("cutover", cutover);
+    ValidateReason("reason", reason);
     if (!has_plan) throw InvalidArgument("plan", "is required");
     ValidatePlan(plan, "plan");
   } catch (const InvalidArgument& e) {
@@ -546,9 +620,10 @@ std::shared_ptr<GateSet> Controller::ValidatedPlanGates(const std::string& cutov
 
 v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
                                      const std::string& actor) {
-  std::lock_guard lock(mutex_);
-  std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
-                                                      request.plan(), /*cutover_required=*/true);
+  std::unique_lock lock(mutex_);
+  std::shared_ptr<GateSet> gates =
+      ValidatedPlanGates(request.cutover(), request.has_plan(), request.plan(),
+                         /*cutover_required=*/true, request.reason());
   try {
     ValidateRelease("release", request.release());
   } catch (const InvalidArgument& e) {
@@ -562,15 +637,20 @@ v1::Rollout Controller::StartRollout(const v1::StartRolloutRequest& request,
         "cutover \"" + request.cutover() + "\": rollout " + it->second.engine->id() + " is still " +
             (it->second.engine->state() == v1::ROLLOUT_STATE_RUNNING ? "running" : "paused") +
             "; promote or abort it first");
-  return Launch(request.cutover(), request.plan(), gates, record, request.reason(), actor,
-                request.release());
+  std::uint64_t sequence = 0;
+  v1::Rollout view = Launch(request.cutover(), request.plan(), gates, record, request.reason(),
+                            actor, request.release(), &sequence);
+  lock.unlock();
+  AwaitJournal(sequence);
+  return view;
 }
 
-// A new rollout of `plan` from the slot live now (the caller holds the lock).
+// A new rollout of `plan` from the slot live now (the caller holds the lock
+// and, once it has let go of it, waits for `sequence` to be journaled).
 v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
                                std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,
                                const std::string& reason, const std::string& actor,
-                               const std::string& release) {
+                               const std::string& release, std::uint64_t* sequence) {
   const state::Slot from = LiveSlot(record.control.weight_bp);
   auto engine = std::make_unique<RolloutEngine>(deps_.new_rollout_id(), cutover, plan, from,
                                                 EngineOptions(*gates));
@@ -592,7 +672,8 @@ v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
   }
   for (ControllerListener* listener : deps_.listeners) listener->OnRolloutPlan(engine->id(), plan);
   RolloutEntry entry{std::move(engine), gates, true};
-  Execute(*entry.engine, std::move(decisions));  // refused (a fleet's): it never started
+  // Refused (a fleet's), it throws: the rollout never started.
+  *sequence = Execute(*entry.engine, std::move(decisions));
   RolloutEntry& slot = rollouts_[cutover];
   slot = std::move(entry);
   DispatchGates(slot);
@@ -602,13 +683,13 @@ v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
 
 v1::Rollout Controller::RetryRollout(const v1::RolloutActionRequest& request,
                                      const std::string& actor) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   try {
     ValidateRelease("release", request.release());
   } catch (const InvalidArgument& e) {
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   }
-  RolloutEntry& last = ActiveRollout(request.cutover());
+  RolloutEntry& last = ActiveRollout(request.cutover(), request.reason());
   const RolloutEngine& engine = *last.engine;
   const v1::RolloutState state = engine.state();
   if (state != v1::ROLLOUT_STATE_REVERTED && state != v1::ROLLOUT_STATE_ABORTED)
@@ -624,14 +705,20 @@ v1::Rollout Controller::RetryRollout(const v1::RolloutActionRequest& request,
   const std::string release = request.release().empty() ? engine.release() : request.release();
   const std::string reason =
       "retry of " + engine.id() + (request.reason().empty() ? "" : ": " + request.reason());
-  return Launch(request.cutover(), plan, last.gates, record, reason, actor, release);
+  std::uint64_t sequence = 0;
+  v1::Rollout view =
+      Launch(request.cutover(), plan, last.gates, record, reason, actor, release, &sequence);
+  lock.unlock();
+  AwaitJournal(sequence);
+  return view;
 }
 
 v1::SetPeerStateResponse Controller::SetPeerState(const v1::SetPeerStateRequest& request,
                                                   const std::string& actor) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   const auto admin = FromProto(request.state());
   try {
+    ValidateReason("reason", request.reason());
     if (request.slot() != v1::SLOT_BLUE && request.slot() != v1::SLOT_GREEN)
       throw InvalidArgument("slot", "must be SLOT_BLUE or SLOT_GREEN");
     ValidatePeerAddress("address", request.address());
@@ -681,16 +768,20 @@ v1::SetPeerStateResponse Controller::SetPeerState(const v1::SetPeerStateRequest&
   change->set_address(peer->address);
   change->set_before(ToProto(peer->admin));
   change->set_after(ToProto(*admin));
-  Publish(event);
+  const std::uint64_t sequence = Publish(event);
   v1::SetPeerStateResponse response;
   *response.mutable_cutover() = Describe(*File().Snapshot(request.cutover()), deps_.clock->Now());
   *response.mutable_event() = event;
+  lock.unlock();
+  AwaitJournal(sequence);
   return response;
 }
 
-Controller::RolloutEntry& Controller::ActiveRollout(const std::string& cutover) {
+Controller::RolloutEntry& Controller::ActiveRollout(const std::string& cutover,
+                                                    const std::string& reason) {
   try {
     ValidateCutoverName("cutover", cutover);
+    ValidateReason("reason", reason);
   } catch (const InvalidArgument& e) {
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   }
@@ -709,8 +800,8 @@ v1::Rollout Controller::ManualAction(const v1::RolloutActionRequest& request,
                                      const std::string& actor,
                                      std::vector<Decision> (RolloutEngine::*action)(
                                          WallTime, const std::string&, const std::string&)) {
-  std::lock_guard lock(mutex_);
-  RolloutEntry& slot = ActiveRollout(request.cutover());
+  std::unique_lock lock(mutex_);
+  RolloutEntry& slot = ActiveRollout(request.cutover(), request.reason());
   const WallTime now = deps_.clock->Now();
   std::vector<Decision> decisions;
   try {
@@ -719,9 +810,12 @@ v1::Rollout Controller::ManualAction(const v1::RolloutActionRequest& request,
     throw ApiError(grpc::StatusCode::FAILED_PRECONDITION,
                    "cutover \"" + request.cutover() + "\": " + e.what());
   }
-  Execute(*slot.engine, std::move(decisions));
+  const std::uint64_t sequence = Execute(*slot.engine, std::move(decisions));
   UpdateRetention();
-  return RolloutView(*slot.engine, now);
+  v1::Rollout view = RolloutView(*slot.engine, now);
+  lock.unlock();
+  AwaitJournal(sequence);
+  return view;
 }
 
 v1::Rollout Controller::PauseRollout(const v1::RolloutActionRequest& r, const std::string& a) {
@@ -737,68 +831,105 @@ v1::Rollout Controller::AbortRollout(const v1::RolloutActionRequest& r, const st
   return ManualAction(r, a, &RolloutEngine::Abort);
 }
 
-std::vector<v1::Event> Controller::GetHistory(const v1::GetHistoryRequest& request) {
-  if (!request.cutover().empty()) {
-    try {
-      ValidateCutoverName("cutover", request.cutover());
-    } catch (const InvalidArgument& e) {
-      throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
-    }
+void Controller::RequireKnownCutover(const std::string& field, const std::string& cutover) {
+  try {
+    ValidateCutoverName(field, cutover);
+  } catch (const InvalidArgument& e) {
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   }
+  {
+    std::lock_guard lock(mutex_);
+    if (rollouts_.count(cutover) != 0) return;
+    if (EnsureFile() && file_->Snapshot(cutover)) return;
+  }
+  // A cutover nginx no longer has still has its history.
+  bool journaled = false;
+  try {
+    journaled = deps_.journal->Knows(cutover);
+  } catch (const JournalError& e) {
+    throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
+  }
+  if (!journaled)
+    throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, field + ": unknown cutover \"" + cutover +
+                                                           "\" (not in " + deps_.state_path +
+                                                           " nor in the journal)");
+}
+
+std::vector<v1::Event> Controller::GetHistory(const v1::GetHistoryRequest& request) {
+  if (!request.cutover().empty()) RequireKnownCutover("cutover", request.cutover());
   if (request.limit() > kMaxHistoryLimit)
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT,
                    "limit: at most " + std::to_string(kMaxHistoryLimit));
   const std::size_t limit = request.limit() == 0 ? kDefaultHistoryLimit : request.limit();
-  std::vector<v1::Event> events;
+  // Off the controller's lock: a read never holds up a tick or a call.
   try {
-    events = deps_.journal->History(request.cutover(), limit);
+    return deps_.journal->History(request.cutover(), limit);
   } catch (const JournalError& e) {
     throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
   }
-  // A name neither nginx nor the journal knows is a mistake, as in GetStatus
-  // (one nginx no longer has still has its history).
-  if (events.empty() && !request.cutover().empty()) {
-    std::lock_guard lock(mutex_);
-    if (EnsureFile() && !file_->Snapshot(request.cutover()))
-      throw ApiError(grpc::StatusCode::INVALID_ARGUMENT,
-                     "cutover: unknown cutover \"" + request.cutover() + "\" (not in " +
-                         deps_.state_path + " nor in the journal)");
-  }
-  return events;
 }
 
-std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::uint64_t since) {
-  std::vector<v1::Event> out;
+std::vector<v1::Event> Controller::EventsSince(const std::string& cutover, std::uint64_t since,
+                                               std::size_t max) {
   try {
-    for (auto& e : deps_.journal->ReadAll())
-      if (e.sequence() >= since && (cutover.empty() || e.cutover() == cutover))
-        out.push_back(std::move(e));
+    return deps_.journal->Since(cutover, since, max);
   } catch (const JournalError& e) {
     throw ApiError(grpc::StatusCode::UNAVAILABLE, e.what());
   }
-  return out;
 }
 
-v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request) {
+v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request,
+                                            const std::function<bool()>& cancelled) {
   std::shared_ptr<GateSet> gates = ValidatedPlanGates(request.cutover(), request.has_plan(),
                                                       request.plan(), /*cutover_required=*/false);
   gates::GateContext context;
   {
     std::lock_guard lock(mutex_);
     context = GateContextFor(request.cutover(), std::nullopt);
+    // What a revert would strand: the writes of the cutover's rollout's new slot.
+    if (auto it = rollouts_.find(request.cutover()); it != rollouts_.end())
+      context.writes_on_new_slot = it->second.engine->writes_on_new_slot();
   }
-  v1::PreflightResponse response;
-  bool go = true;
-  // Every gate, whatever it guards: preflight is the go/no-go table.
-  for (auto& gate : *gates) {
-    gates::GateContext c = context;
-    c.before_revert = !gate->checks_steps() && gate->checks_reverts();
-    const gates::GateOutcome outcome = EvaluateGate(*gate, c);
-    go = go && outcome.passed;
-    ToProto(outcome, response.add_gates());
+  context.sync = deps_.sync;
+  if (preflights_->fetch_add(1) >= kMaxPreflights) {
+    preflights_->fetch_sub(1);
+    throw ApiError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                   "preflight: " + std::to_string(kMaxPreflights) +
+                       " are evaluating gates already; try again when one has ended");
   }
-  response.set_go(go);
-  return response;
+  struct Job {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    v1::PreflightResponse response;
+  };
+  auto job = std::make_shared<Job>();
+  // Owns what it uses (the gates, a copy of the context, the count), so a
+  // caller that leaves, or an agent that stops, never waits for it.
+  std::thread([job, gates, context, running = preflights_] {
+    v1::PreflightResponse response;
+    bool go = true;
+    // Every gate, whatever it guards: preflight is the go/no-go table.
+    for (auto& gate : *gates) {
+      gates::GateContext c = context;
+      c.before_revert = !gate->checks_steps() && gate->checks_reverts();
+      const gates::GateOutcome outcome = EvaluateGate(*gate, c);
+      go = go && outcome.passed;
+      ToProto(outcome, response.add_gates());
+    }
+    response.set_go(go);
+    std::lock_guard lock(job->mutex);
+    job->response = std::move(response);
+    job->done = true;
+    running->fetch_sub(1);
+    job->done_cv.notify_all();
+  }).detach();
+  std::unique_lock lock(job->mutex);
+  while (!job->done_cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return job->done; }))
+    if (cancelled && cancelled())
+      throw ApiError(grpc::StatusCode::CANCELLED,
+                     "preflight: the caller has gone; its gates end at their timeouts");
+  return std::move(job->response);
 }
 
 }  // namespace cutover::agent

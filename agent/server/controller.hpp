@@ -6,6 +6,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,8 +18,10 @@
 
 #include "agent/core/clock.hpp"
 #include "agent/core/counter_history.hpp"
+#include "agent/core/sync_status.hpp"
 #include "agent/engine/rollout_engine.hpp"
 #include "agent/journal/journal.hpp"
+#include "agent/journal/journal_writer.hpp"
 #include "agent/server/event_bus.hpp"
 #include "agent/server/gate_runner.hpp"
 #include "agent/server/seams.hpp"
@@ -46,6 +49,9 @@ class ControllerListener {
   virtual void OnTick(const std::vector<state::RecordSnapshot>& records,
                       const std::map<std::string, v1::Rollout>& rollouts) = 0;
   virtual void OnEvent(const v1::Event& event) = 0;
+  // Every journal write (on the journal's writing thread): what it wrote or
+  // why it could not.
+  virtual void OnJournalWrite(const JournalWriter::Outcome& /*outcome*/) {}
   // The releases the cutover's slots run changed (a rollout named one, or the
   // journal said so at start): blue's and green's, "" when unknown.
   virtual void OnReleases(const std::string& cutover, const std::string& blue,
@@ -67,6 +73,9 @@ class Controller {
   struct Dependencies {
     std::string state_path;
     Journal* journal = nullptr;
+    // Writes the journal off the decision path; null: the controller
+    // writes it inline, before a decision returns (tests).
+    JournalWriter* journal_writer = nullptr;
     const Clock* clock = nullptr;
     GateFactory gate_factory;
     GateRunner* gate_runner = nullptr;  // null: gates run inline (tests)
@@ -75,9 +84,10 @@ class Controller {
     Worker* metric_runner = nullptr;  // null: metric queries run inline (tests)
     std::function<std::string()> new_rollout_id;
     std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
-    // One node of a fleet (agent/fleet): where decided weights go, what is
-    // judged, and whether this agent decides. Null: alone, on the state file.
-    WeightStore* weights = nullptr;
+    const SyncStatusSource* sync = nullptr;      // the database syncs, for the gates
+    // One node of a fleet (agent/fleet): where decisions go, what is judged,
+    // and whether this agent decides. Null: alone, on the state file.
+    DecisionStore* decisions = nullptr;
     CounterPool* pool = nullptr;
     DecisionRole* role = nullptr;
   };
@@ -85,6 +95,7 @@ class Controller {
   Controller(Dependencies deps, Options options);
 
   // Rebuilds every cutover's last rollout from the journal (call once).
+  // Throws JournalError naming the line of an event it cannot trust.
   void RestoreFromJournal();
   // One sampling and decision round.
   void Tick(SteadyTime at);
@@ -102,16 +113,34 @@ class Controller {
   v1::SetPeerStateResponse SetPeerState(const v1::SetPeerStateRequest& request,
                                         const std::string& actor);
   std::vector<v1::Event> GetHistory(const v1::GetHistoryRequest& request);
-  // Events from sequence `since` on (inclusive), from the journal: WatchEvents' replay.
-  std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since);
-  v1::PreflightResponse Preflight(const v1::PreflightRequest& request);
+  // At most `max` events from sequence `since` on (inclusive), from the
+  // journal: a page of WatchEvents' replay.
+  std::vector<v1::Event> EventsSince(const std::string& cutover, std::uint64_t since,
+                                     std::size_t max);
+  // INVALID_ARGUMENT unless `cutover` is in the state file, has a rollout or
+  // has journaled events.
+  void RequireKnownCutover(const std::string& field, const std::string& cutover);
+  // Journals an event of the agent's own (agent_started) and tells watchers.
+  void PublishAgentEvent(v1::Event event);
+  // Evaluates on a thread of its own, at most kMaxPreflights at once
+  // (RESOURCE_EXHAUSTED beyond), and returns CANCELLED as soon as
+  // `cancelled` says the caller has gone: a gate's evaluation ends at its
+  // own timeout, but never holds the caller's thread past its departure.
+  static constexpr int kMaxPreflights = 4;
+  v1::PreflightResponse Preflight(const v1::PreflightRequest& request,
+                                  const std::function<bool()>& cancelled = {});
+
+  // Journals and publishes an event decided outside the controller (the
+  // sync's), in one order with the controller's own.
+  void Record(v1::Event event);
 
   EventBus& bus() { return bus_; }
   Journal& journal() { return *deps_.journal; }
 
  private:
   std::shared_ptr<GateSet> ValidatedPlanGates(const std::string& cutover, bool has_plan,
-                                              const v1::Plan& plan, bool cutover_required) const;
+                                              const v1::Plan& plan, bool cutover_required,
+                                              const std::string& reason = "") const;
   struct RolloutEntry {
     std::unique_ptr<RolloutEngine> engine;
     std::shared_ptr<GateSet> gates;
@@ -138,15 +167,23 @@ class Controller {
   v1::Cutover Describe(const state::RecordSnapshot& record, WallTime now);
   v1::SlotStats Stats(const state::RecordSnapshot& record, state::Slot slot,
                       const WindowQuery& query);
-  RolloutEntry& ActiveRollout(const std::string& cutover);
-  void Execute(RolloutEngine& engine, std::vector<Decision> decisions);
-  std::uint64_t StoreWeight(const std::string& cutover, std::uint32_t green_bp,
-                            const v1::Event& decision);
-  std::optional<v1::Event> RestoreLocked();  // the journal's last event
+  RolloutEntry& ActiveRollout(const std::string& cutover, const std::string& reason);
+  // Each returns the sequence of the last event it published (0: none).
+  std::uint64_t Execute(RolloutEngine& engine, std::vector<Decision> decisions);
+  state::Control StoreWeight(const std::string& cutover, std::uint32_t green_bp,
+                             const v1::Event& decision);
+  void RestoreLocked(std::vector<JournaledRollout> journaled);
   void FollowRole();
   bool Deciding() const { return deps_.role == nullptr || deps_.role->Deciding(); }
   RolloutEngine::Options EngineOptions(const GateSet& gates) const;
-  void Publish(v1::Event& event);
+  std::uint64_t Publish(v1::Event& event);
+  // Whether `event` goes to the journal writer: alone always; in a fleet
+  // once committed (DecisionStore::Commit, which may throw ApiError).
+  bool Committed(v1::Event& event);
+  // An API call's promise: it returns once its events are journaled (or
+  // their write failed); waited for without the controller's lock.
+  void AwaitJournal(std::uint64_t sequence);
+  void OnJournalWrite(const JournalWriter::Outcome& outcome);
   void DispatchGates(RolloutEntry& slot);
   void DispatchMetrics(RolloutEntry& slot, WallTime now);
   void Reply(EngineReply reply);  // from any thread
@@ -161,7 +198,7 @@ class Controller {
   v1::Rollout Launch(const std::string& cutover, const v1::Plan& plan,
                      std::shared_ptr<GateSet> gates, const state::RecordSnapshot& record,
                      const std::string& reason, const std::string& actor,
-                     const std::string& release);
+                     const std::string& release, std::uint64_t* sequence);
   void NoteRelease(const v1::Event& event);
   GateProfile ProfileOf(const GateSet& gates) const;
   v1::Rollout ManualAction(const v1::RolloutActionRequest& request, const std::string& actor,
@@ -171,8 +208,11 @@ class Controller {
 
   Dependencies deps_;
   Options options_;
+  std::unique_ptr<JournalWriter> own_writer_;
+  JournalWriter* writer_ = nullptr;
   std::mutex mutex_;
   std::optional<state::StateFile> file_;
+  off_t file_size_ = 0;  // the file's size when it was mapped
   std::string file_error_;
   CounterHistory history_;
   CounterHistory pooled_history_;  // with a CounterPool: what rollouts are judged on
@@ -183,6 +223,8 @@ class Controller {
   std::map<std::string, std::array<std::string, state::kSlotCount>> releases_;
   EventBus bus_;
 
+  // Preflight evaluations running (their threads may outlive the controller).
+  std::shared_ptr<std::atomic<int>> preflights_ = std::make_shared<std::atomic<int>>(0);
   std::mutex replies_mutex_;  // gate and metric replies arrive from worker threads
   std::vector<EngineReply> replies_;
   std::map<std::string, Evidence> evidence_;  // by cutover

@@ -79,6 +79,22 @@ Metrics::Metrics(const std::string& address)
                          .Name("cutover_last_decision_timestamp_seconds")
                          .Help("Unix time of the last journaled decision, by cutover")
                          .Register(*registry_)),
+      journal_write_failures_(prometheus::BuildCounter()
+                                  .Name("cutover_journal_write_failures_total")
+                                  .Help("Journal writes that failed (full disk, I/O error, lost "
+                                        "database); the decisions stood, their events were lost")
+                                  .Register(*registry_)
+                                  .Add({})),
+      journal_events_lost_(prometheus::BuildCounter()
+                               .Name("cutover_journal_events_lost_total")
+                               .Help("Events that could not be journaled")
+                               .Register(*registry_)
+                               .Add({})),
+      journal_writable_(prometheus::BuildGauge()
+                            .Name("cutover_journal_writable")
+                            .Help("1 while the last journal write succeeded, 0 after a failure")
+                            .Register(*registry_)
+                            .Add({})),
       release_(prometheus::BuildGauge()
                    .Name("cutover_release_info")
                    .Help("1 for the release each slot runs, as the last rollout to that slot "
@@ -99,6 +115,7 @@ Metrics::Metrics(const std::string& address)
                          .Name("cutover_notifications_total")
                          .Help("Webhook notifications by result: sent, retried, failed, dropped")
                          .Register(*registry_)) {
+  journal_writable_.Set(1);
   for (const char* result : {"sent", "retried", "failed", "dropped"})
     notifications_.Add({{"result", result}});  // every series from the start, at 0
   if (!address.empty()) {
@@ -149,6 +166,14 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
       last[s] = now;
     }
     epoch_.Add({{"cutover", r.name}}).Set(static_cast<double>(r.control.epoch));
+    if (fresh) {
+      // Every series of a cutover exists from the tick it is first seen, at
+      // 0: increase() over a series that appears at 1 never fires.
+      reverts_.Add({{"cutover", r.name}});
+      decisions_.Add({{"cutover", r.name}, {"kind", event_kind::kReverted}});
+      rollout_step_.Add({{"cutover", r.name}});
+      rollout_state_.Add({{"cutover", r.name}});
+    }
   }
   for (const auto& [cutover, rollout] : rollouts) {
     rollout_step_.Add({{"cutover", cutover}}).Set(rollout.step() + 1);
@@ -160,6 +185,14 @@ void Metrics::OnTick(const std::vector<state::RecordSnapshot>& records,
           .Set(rollout.judged().latency_statistic());
     }
   }
+}
+
+void Metrics::OnJournalWrite(const JournalWriter::Outcome& outcome) {
+  std::lock_guard lock(mutex_);
+  journal_writable_.Set(outcome.written ? 1 : 0);
+  if (outcome.written) return;
+  journal_write_failures_.Increment();
+  journal_events_lost_.Increment(static_cast<double>(outcome.last - outcome.first + 1));
 }
 
 void Metrics::CountNotification(const std::string& result) {

@@ -30,6 +30,7 @@ class Metrics final : public ControllerListener {
   void OnTick(const std::vector<state::RecordSnapshot>& records,
               const std::map<std::string, v1::Rollout>& rollouts) override;
   void OnEvent(const v1::Event& event) override;
+  void OnJournalWrite(const JournalWriter::Outcome& outcome) override;
   void OnReleases(const std::string& cutover, const std::string& blue,
                   const std::string& green) override;
   // A notification's fate: "sent", "retried" (an attempt failed, another
@@ -55,6 +56,9 @@ class Metrics final : public ControllerListener {
   prometheus::Family<prometheus::Counter>& reverts_;
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Gauge>& last_decision_;
+  prometheus::Counter& journal_write_failures_;
+  prometheus::Counter& journal_events_lost_;
+  prometheus::Gauge& journal_writable_;
   prometheus::Family<prometheus::Gauge>& release_;
   prometheus::Family<prometheus::Counter>& warnings_;
   prometheus::Family<prometheus::Gauge>& compare_statistic_;

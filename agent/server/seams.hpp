@@ -15,17 +15,28 @@
 
 namespace cutover::agent {
 
-// Where a decided weight goes. Alone: the local state file. In a fleet: the
-// fleet's decision log, fenced by the lease, from which every node applies it.
-class WeightStore {
+// Where a decision goes, in two steps. Alone: the weight into the local
+// state file, and the event to the journal writer, which numbers it and
+// writes it off the decision path. In a fleet: the decision is committed to
+// the fleet's database first, fenced by the lease, in one transaction that
+// also journals it under the number the database gives; every node applies
+// its weight from there (see the fleet section of docs/architecture.md).
+class DecisionStore {
  public:
-  virtual ~WeightStore() = default;
-  // Puts `green_bp` in force for `cutover` because of `decision` (its kind
-  // says whether it moves traffic back to safety) and returns the epoch the
-  // decision's event records. Throws ApiError when the decision was refused
-  // (nothing stands), any other std::exception when the store failed.
-  virtual std::uint64_t Store(state::StateFile& file, const std::string& cutover,
-                              std::uint32_t green_bp, const v1::Event& decision) = 0;
+  virtual ~DecisionStore() = default;
+  // Step one, for a decision that moves traffic: puts `green_bp` in force
+  // for `cutover` as far as this node can now (`decision`'s kind says
+  // whether it moves traffic back to safety, which is stored here at once)
+  // and returns the control word the decision's event records.
+  virtual state::Control Store(state::StateFile& file, const std::string& cutover,
+                               std::uint32_t green_bp, const v1::Event& decision) = 0;
+  // Step two, for every event, before it is published: true when `event` is
+  // committed under the sequence (and epoch) it now carries, and the journal
+  // writer has only to confirm it; false when it stands on this node alone
+  // for now (back to safety while the database is out of reach, delivered
+  // later under a number given then). Throws ApiError when it was refused:
+  // nothing of it may stand or be published.
+  virtual bool Commit(v1::Event& event) = 0;
 };
 
 // What rollouts are judged on. Alone: this node's counters. In a fleet: the

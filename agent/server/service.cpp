@@ -35,6 +35,7 @@ Caller CallerOf(grpc::ServerContext* context) {
   Caller caller;
   caller.peer = context->peer();
   caller.local = caller.peer.rfind("unix:", 0) == 0;
+  caller.cancelled = [context] { return context->IsCancelled(); };
   const auto& metadata = context->client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end())
     caller.credentials.assign(it->second.data(), it->second.size());
@@ -98,16 +99,31 @@ grpc::Status CutoverServiceImpl::SetPeerState(grpc::ServerContext* c,
                                               v1::SetPeerStateResponse* a) {
   return Unary(c, q, a, &Api::SetPeerState, api_);
 }
+grpc::Status CutoverServiceImpl::StartSync(grpc::ServerContext* c, const v1::StartSyncRequest* q,
+                                           v1::SyncResponse* a) {
+  return Unary(c, q, a, &Api::StartSync, api_);
+}
+grpc::Status CutoverServiceImpl::GetSync(grpc::ServerContext* c, const v1::GetSyncRequest* q,
+                                         v1::SyncResponse* a) {
+  return Unary(c, q, a, &Api::GetSync, api_);
+}
+grpc::Status CutoverServiceImpl::StopSync(grpc::ServerContext* c, const v1::StopSyncRequest* q,
+                                          v1::SyncResponse* a) {
+  return Unary(c, q, a, &Api::StopSync, api_);
+}
 
 grpc::Status CutoverServiceImpl::WatchEvents(grpc::ServerContext* context,
                                              const v1::WatchEventsRequest* request,
                                              grpc::ServerWriter<v1::Event>* writer) {
   std::optional<EventWatch> watch;
+  bool gone = false;
   grpc::Status replay = Guard([&] {
     watch.emplace(api_.WatchEvents(CallerOf(context), *request));
-    for (const auto& e : watch->Replay()) writer->Write(e);
+    for (auto page = watch->Replay(); !page.empty() && !gone; page = watch->Replay())
+      for (const auto& e : page)
+        if (gone || context->IsCancelled() || !writer->Write(e)) gone = true;
   });
-  if (!replay.ok()) return replay;
+  if (!replay.ok() || gone) return replay;
   while (!context->IsCancelled() && !watch->closed()) {
     for (const auto& e : watch->Next(std::chrono::milliseconds(250)))
       if (!writer->Write(e)) return grpc::Status::OK;

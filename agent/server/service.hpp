@@ -41,6 +41,12 @@ class CutoverServiceImpl final : public v1::CutoverService::Service {
                             v1::RolloutResponse*) override;
   grpc::Status SetPeerState(grpc::ServerContext*, const v1::SetPeerStateRequest*,
                             v1::SetPeerStateResponse*) override;
+  // sync (issue 10)
+  grpc::Status StartSync(grpc::ServerContext*, const v1::StartSyncRequest*,
+                         v1::SyncResponse*) override;
+  grpc::Status GetSync(grpc::ServerContext*, const v1::GetSyncRequest*, v1::SyncResponse*) override;
+  grpc::Status StopSync(grpc::ServerContext*, const v1::StopSyncRequest*,
+                        v1::SyncResponse*) override;
 
  private:
   Api& api_;

@@ -18,8 +18,16 @@
 //           PostgreSQL server (postmaster and every backend), and the
 //           server's transactions per second; per node, and projected to
 //           50 nodes (docs/benchmarks.md says how).
+//   takeover  RUNS times: a rollout's first step holds (1 s) when the
+//           decider is SIGKILLed; timed from the kill to the moment another
+//           agent holds the lease (the lease row, read every millisecond),
+//           and to the moment every surviving node's state file holds the
+//           next step's weight (the new decider continued the rollout, its
+//           hold long over by then). The killed agent is started again
+//           between runs.
 //
 // Usage: cutover-fleet-bench [DECISIONS] [RPS] [RUNS] [SECONDS]
+#include <libpq-fe.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -231,6 +239,101 @@ void Cost(FleetSite& fleet, const Postgres& pg, int decider, int rps, int second
       pg_cpu * 100 * 50 / n, tx * 50 / n, decider_50 * 100, follower_cpu * 100);
 }
 
+// The lease's holder as the database says, or "" when it has expired.
+std::string LeaseHolder(PGconn* conn) {
+  PGresult* r = PQexec(conn,
+                       "SELECT CASE WHEN expires_at > clock_timestamp() THEN holder ELSE '' END"
+                       " FROM cutover_fleet_lease");
+  std::string holder;
+  if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) holder = PQgetvalue(r, 0, 0);
+  PQclear(r);
+  return holder;
+}
+
+struct Takeover {
+  double lease = -1;      // kill -> another agent holds the lease
+  double continued = -1;  // kill -> every surviving node at the next step's weight
+};
+
+Takeover KillTheDecider(FleetSite& fleet, const Postgres& pg, int rps) {
+  const int decider = fleet.AwaitDecider();
+  if (decider < 0) throw std::runtime_error("the fleet never agreed on a decider");
+  {
+    // Whatever rollout the cost run left holding ends first.
+    v1::RolloutActionRequest abort;
+    abort.set_cutover("app");
+    v1::RolloutResponse aborted;
+    (void)fleet.agent(decider).UnixStub()->AbortRollout(Context().get(), abort, &aborted);
+    if (!WaitFor([&] { return fleet.AllAt(0); }, 30s))
+      throw std::runtime_error("the fleet did not go back to blue");
+  }
+  for (int i = 0; i < fleet.size(); ++i) fleet.site(i).green().SetStatus(200);
+  auto loads = LoadEveryNode(fleet, rps, 60s);
+  v1::StartRolloutRequest start;
+  start.set_cutover("app");
+  *start.mutable_plan() = MakePlan({20, 50, 100}, 1s, 2s, 20, 0.05);
+  v1::RolloutResponse resp;
+  const auto status = fleet.agent(decider).UnixStub()->StartRollout(Context().get(), start, &resp);
+  if (!status.ok()) throw std::runtime_error("StartRollout: " + status.error_message());
+  if (!WaitFor(
+          [&] {
+            const auto r = fleet.Status(decider).rollout();
+            return fleet.AllAt(2000) && r.step() == 0 && !r.awaiting_apply();
+          },
+          30s))
+    throw std::runtime_error("the rollout's first step did not start its hold");
+  PGconn* conn = PQconnectdb(pg.Uri().c_str());
+  if (PQstatus(conn) != CONNECTION_OK) throw std::runtime_error("cannot connect to PostgreSQL");
+  std::vector<state::StateFile> survivors;
+  for (int i = 0; i < fleet.size(); ++i)
+    if (i != decider)
+      survivors.push_back(state::StateFile::Open(fleet.site(i).nginx().state_path(),
+                                                 state::StateFile::Access::kReadOnly));
+  const std::string killed = fleet.name(decider);
+  const auto t0 = SteadyClock::now();
+  fleet.agent(decider).StopWith(SIGKILL);
+  Takeover t;
+  // Polled every millisecond: the measurement's resolution.
+  while (SteadyClock::now() < t0 + 30s) {
+    if (t.lease < 0) {
+      const std::string holder = LeaseHolder(conn);
+      if (!holder.empty() && holder != killed) t.lease = Seconds(SteadyClock::now() - t0);
+    }
+    if (std::all_of(survivors.begin(), survivors.end(),
+                    [](state::StateFile& f) { return f.ReadControl("app")->weight_bp == 5000; })) {
+      t.continued = Seconds(SteadyClock::now() - t0);
+      break;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  PQfinish(conn);
+  for (auto& l : loads) l->Stop();
+  std::printf(
+      "  run: %s killed: another agent held the lease %.3f s after, every other node "
+      "at the next step %.3f s after\n",
+      killed.c_str(), t.lease, t.continued);
+  // The rollout goes on to its end; the killed agent comes back and converges.
+  if (!WaitFor(
+          [&] {
+            return fleet.Status((decider + 1) % fleet.size()).rollout().state() ==
+                   v1::ROLLOUT_STATE_COMPLETED;
+          },
+          60s))
+    throw std::runtime_error("the rollout did not complete after the takeover");
+  fleet.agent(decider).Start();
+  if (!WaitFor([&] { return fleet.AllAt(10000); }, 30s))
+    throw std::runtime_error("the restarted node did not converge");
+  v1::SetWeightRequest back;
+  back.set_cutover("app");
+  back.set_percent(0);
+  v1::SetWeightResponse ignored;
+  const int next = fleet.AwaitDecider();
+  if (next < 0 || !fleet.agent(next).UnixStub()->SetWeight(Context().get(), back, &ignored).ok() ||
+      !WaitFor([&] { return fleet.AllAt(0); }, 30s))
+    throw std::runtime_error("the fleet did not go back to blue");
+  return t;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -261,6 +364,20 @@ int main(int argc, char** argv) {
       "<= 1 s)\n",
       rps, runs, times[times.size() / 2], times.back());
   Cost(fleet, pg, decider, rps, seconds);
+  std::vector<double> lease, continued;
+  for (int i = 0; i < runs; ++i) {
+    const Takeover t = KillTheDecider(fleet, pg, rps);
+    lease.push_back(t.lease < 0 ? 1e9 : t.lease);
+    continued.push_back(t.continued < 0 ? 1e9 : t.continued);
+  }
+  std::sort(lease.begin(), lease.end());
+  std::sort(continued.begin(), continued.end());
+  std::printf(
+      "leader takeover over %d runs (SIGKILL of the decider, lease term %s): another agent holds "
+      "the lease median %.3f s, max %.3f s; the rollout continues (every other node at the next "
+      "step) median %.3f s, max %.3f s\n",
+      runs, "2 s", lease[lease.size() / 2], lease.back(), continued[continued.size() / 2],
+      continued.back());
   for (int i = 0; i < fleet.size(); ++i) fleet.agent(i).StopWith(SIGTERM);
   return 0;
 }

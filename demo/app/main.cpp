@@ -20,7 +20,7 @@ constexpr const char* kUsage = R"(usage:
   cutover-demo-app [serve] --listen HOST:PORT --db DSN [--slot blue|green]
                    [--version V] [--fail-rate F]
   cutover-demo-app seed --db DSN [--orders N] [--customers N]     (tops up to N)
-  cutover-demo-app migrate --from sqlite:PATH --to postgresql://...
+  cutover-demo-app migrate --from sqlite:PATH --to postgresql://... [--blue-ids-from N]
   cutover-demo-app load --url http://HOST:PORT [--rate R] [--write-share F]
                    [--workers N] [--duration SECONDS] [--events FILE] [--report FILE]
 DSN: sqlite:PATH or postgresql://USER@HOST:PORT/DB
@@ -171,8 +171,9 @@ int main(int argc, char** argv) {
     }
     if (command == "seed") return Seed(Flags(argc, argv, 2, {"db", "orders", "customers"}));
     if (command == "migrate") {
-      Flags flags(argc, argv, 2, {"from", "to"});
-      demo::Migrate(flags.Required("from"), flags.Required("to"), std::cout);
+      Flags flags(argc, argv, 2, {"from", "to", "blue-ids-from"});
+      demo::Migrate(flags.Required("from"), flags.Required("to"), std::cout,
+                    static_cast<std::int64_t>(flags.Number("blue-ids-from", 0, 0, 1e15)));
       return 0;
     }
     if (command == "load")

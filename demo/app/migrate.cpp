@@ -21,7 +21,7 @@ void RequireEmpty(PgConnection& pg, std::string_view table) {
 }  // namespace
 
 void Migrate(const std::string& from_sqlite_dsn, const std::string& to_postgres_dsn,
-             std::ostream& log) {
+             std::ostream& log, std::int64_t blue_ids_from) {
   if (!IsSqliteDsn(from_sqlite_dsn)) throw std::invalid_argument("--from must be sqlite:PATH");
   if (!IsPostgresDsn(to_postgres_dsn)) throw std::invalid_argument("--to must be postgresql://...");
   const std::string path = SqlitePathOf(from_sqlite_dsn);
@@ -71,11 +71,24 @@ void Migrate(const std::string& from_sqlite_dsn, const std::string& to_postgres_
             << "\n";
       }
     });
+    if (blue_ids_from > 0)
+      for (auto table : kTablesInDependencyOrder) {
+        if (source.NextId(table) > blue_ids_from)
+          throw StoreError(std::string(table) + ": SQLite's ids already reach " +
+                           std::to_string(source.NextId(table)) + ", past --blue-ids-from " +
+                           std::to_string(blue_ids_from));
+      }
     target.Exec("COMMIT");
   } catch (...) {
     if (target.ok()) target.Exec("ROLLBACK");
     throw;
   }
+  if (blue_ids_from > 0)
+    for (auto table : kTablesInDependencyOrder) {
+      source.MoveIdsTo(table, blue_ids_from);
+      log << "migrate: " << table << ": SQLite's next id is now " << blue_ids_from
+          << " (green keeps the ids below)\n";
+    }
 }
 
 }  // namespace demo

@@ -137,6 +137,14 @@ std::int64_t PostgresStore::AddCustomer(const std::string& name, const std::stri
   return r.Int(0, 0);
 }
 
+std::optional<Customer> PostgresStore::RenameCustomer(std::int64_t id, const std::string& name) {
+  Lease conn(*this);
+  auto r = conn->Exec("UPDATE customers SET name = $1 WHERE id = $2 RETURNING id, name, email",
+                      {name, std::to_string(id)});
+  if (r.rows() == 0) return std::nullopt;
+  return Customer{r.Int(0, 0), r.Text(0, 1), r.Text(0, 2)};
+}
+
 std::int64_t PostgresStore::CountRows(std::string_view table) {
   Lease conn(*this);
   // `table` comes from kTablesInDependencyOrder, never from a request.

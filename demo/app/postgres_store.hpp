@@ -57,6 +57,7 @@ class PostgresStore final : public OrderStore {
   std::vector<Order> ListOrders(std::int64_t after_id, int limit) override;
   std::optional<Order> AddOrder(const NewOrder& order) override;
   std::int64_t AddCustomer(const std::string& name, const std::string& email) override;
+  std::optional<Customer> RenameCustomer(std::int64_t id, const std::string& name) override;
   std::int64_t CountRows(std::string_view table) override;
   std::vector<Customer> AllCustomers() override;
 

@@ -145,6 +145,17 @@ std::int64_t SqliteStore::AddCustomer(const std::string& name, const std::string
   return id;
 }
 
+std::optional<Customer> SqliteStore::RenameCustomer(std::int64_t id, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "UPDATE customers SET name = ? WHERE id = ? RETURNING id, name, email");
+  s.Bind(1, name).Bind(2, id);
+  if (!s.Step()) return std::nullopt;
+  Customer renamed{s.Int(0), s.Text(1), s.Text(2)};
+  while (s.Step()) {
+  }
+  return renamed;
+}
+
 std::int64_t SqliteStore::CountRows(std::string_view table) {
   std::lock_guard lock(mutex_);
   // `table` comes from kTablesInDependencyOrder, never from a request.
@@ -170,6 +181,18 @@ std::int64_t SqliteStore::NextId(std::string_view table) {
   s.Bind(1, std::string(table));
   s.Step();
   return s.Int(0);
+}
+
+void SqliteStore::MoveIdsTo(std::string_view table, std::int64_t next) {
+  std::lock_guard lock(mutex_);
+  Statement update(db_, "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?");
+  update.Bind(1, next - 1).Bind(2, std::string(table));
+  update.Step();
+  if (sqlite3_changes(db_) == 0) {  // nothing inserted yet: no row to move
+    Statement insert(db_, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)");
+    insert.Bind(1, std::string(table)).Bind(2, next - 1);
+    insert.Step();
+  }
 }
 
 }  // namespace demo

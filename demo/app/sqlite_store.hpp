@@ -25,12 +25,16 @@ class SqliteStore final : public OrderStore {
   std::vector<Order> ListOrders(std::int64_t after_id, int limit) override;
   std::optional<Order> AddOrder(const NewOrder& order) override;
   std::int64_t AddCustomer(const std::string& name, const std::string& email) override;
+  std::optional<Customer> RenameCustomer(std::int64_t id, const std::string& name) override;
   std::int64_t CountRows(std::string_view table) override;
   std::vector<Customer> AllCustomers() override;
 
   // The id the next insert into `table` gets: AUTOINCREMENT never reuses an
   // id, even a deleted one, so this is sqlite_sequence's, not max(id) + 1.
   std::int64_t NextId(std::string_view table);
+  // Makes the next insert into `table` get an id of at least `next`: gives
+  // this database a range of ids of its own (see Migrate's blue_ids_from).
+  void MoveIdsTo(std::string_view table, std::int64_t next);
 
   // Runs `body` on one consistent snapshot (WAL lets writers carry on).
   template <typename F>

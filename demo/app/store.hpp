@@ -55,6 +55,8 @@ class OrderStore {
   // nullopt when the customer does not exist.
   virtual std::optional<Order> AddOrder(const NewOrder& order) = 0;
   virtual std::int64_t AddCustomer(const std::string& name, const std::string& email) = 0;
+  // nullopt when the customer does not exist.
+  virtual std::optional<Customer> RenameCustomer(std::int64_t id, const std::string& name) = 0;
   virtual std::int64_t CountRows(std::string_view table) = 0;
   virtual std::vector<Customer> AllCustomers() = 0;
 };

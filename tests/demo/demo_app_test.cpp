@@ -1,6 +1,6 @@
 // The demo app against a real SQLite file and a real PostgreSQL: the same
 // API on both slots, the SQLite -> PostgreSQL migration, fault injection.
-#include "demo/demo_app.hpp"
+#include "support/demo_app.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -94,6 +94,14 @@ void ExpectServesOrders(const std::string& slot, const std::string& db, const st
   EXPECT_EQ(http.Get(app.Url("/orders?limit=0")).status, 400);
   // Nothing invalid was written.
   EXPECT_EQ(AllOrders(http, app).size(), 21u);
+
+  // A customer's details change in place (the sync's per-customer row).
+  auto renamed = http.Request("PUT", app.Url("/customers/2"), R"({"name": "Ada"})", kJson);
+  ASSERT_EQ(renamed.status, 200) << renamed.body;
+  EXPECT_EQ(Body(renamed).at("name"), "Ada");
+  EXPECT_EQ(Body(renamed).at("email"), "customer2@example.com");
+  EXPECT_EQ(http.Request("PUT", app.Url("/customers/99"), R"({"name": "x"})", kJson).status, 404);
+  EXPECT_EQ(http.Request("PUT", app.Url("/customers/2"), R"({"name": ""})", kJson).status, 400);
 }
 
 TEST(DemoApp, ServesOrdersOnSqlite) {
@@ -153,6 +161,36 @@ TEST(DemoApp, MigrationCopiesEveryRowAndAlignsSequences) {
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("already holds"), std::string::npos) << again.err;
   EXPECT_EQ(pg.Psql("SELECT count(*) FROM orders"), "1501\n");
+}
+
+TEST(DemoApp, MigrationCanGiveBlueAnIdRangeOfItsOwnForATwoWaySync) {
+  TempDir dir("demo-migrate");
+  Postgres pg;
+  const std::string sqlite = "sqlite:" + (dir / "blue.db");
+  ASSERT_EQ(RunDemoApp({"seed", "--db", sqlite, "--orders", "30", "--customers", "3"}).exit_code,
+            0);
+  auto migrated =
+      RunDemoApp({"migrate", "--from", sqlite, "--to", pg.Uri(), "--blue-ids-from", "1000000"});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_NE(migrated.out.find("orders: SQLite's next id is now 1000000"), std::string::npos)
+      << migrated.out;
+  DemoApp blue(dir, "blue", sqlite);
+  DemoApp green(dir, "green", pg.Uri());
+  HttpClient http;
+  const std::string order = R"({"customer_id": 1, "item": "x", "quantity": 1})";
+  EXPECT_EQ(Body(http.Post(blue.Url("/orders"), order, kJson)).at("id"), 1000000);
+  EXPECT_EQ(Body(http.Post(green.Url("/orders"), order, kJson)).at("id"), 31);
+  // Green's ids arriving in blue (as the sync writes them) stay below blue's range.
+  SqliteExec(dir / "blue.db",
+             "INSERT INTO orders (id, customer_id, item, quantity, created_at) "
+             "VALUES (31, 1, 'x', 1, '2026-01-01T00:00:00Z')");
+  EXPECT_EQ(Body(http.Post(blue.Url("/orders"), order, kJson)).at("id"), 1000001);
+  // A range SQLite already reaches is refused.
+  Postgres other;
+  auto refused =
+      RunDemoApp({"migrate", "--from", sqlite, "--to", other.Uri(), "--blue-ids-from", "10"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("past --blue-ids-from 10"), std::string::npos) << refused.err;
 }
 
 TEST(DemoApp, MigrationIsAllOrNothing) {

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "demo/demo_app.hpp"
+#include "support/demo_app.hpp"
 #include "support/http.hpp"
 #include "support/nginx.hpp"
 

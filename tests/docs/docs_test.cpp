@@ -405,7 +405,7 @@ struct Command {
 bool LooksLikeACommand(const std::string& binary, const std::vector<std::string>& args) {
   static const std::set<std::string> kCtlVerbs = {"status",    "watch",  "set-weight", "rollout",
                                                   "drain",     "down",   "up",         "history",
-                                                  "preflight", "sample", "help"};
+                                                  "preflight", "sample", "help",       "sync"};
   if (args.empty() || args[0].starts_with("-")) return true;
   return binary == "cutoverctl" && kCtlVerbs.contains(args[0]);
 }
@@ -497,6 +497,9 @@ bool HelpNamesFlag(const std::string& help, const std::string& flag) {
   return std::regex_search(help, std::regex(flag + "([^a-z0-9-]|$)"));
 }
 
+// cutoverctl's verbs of two words ("rollout start", "sync status").
+bool TakesSubVerb(const std::string& verb) { return verb == "rollout" || verb == "sync"; }
+
 // The flags of some words: "--name" of "--name=value" and "--name".
 std::vector<std::string> FlagsOf(const std::vector<std::string>& words) {
   std::vector<std::string> out;
@@ -508,7 +511,7 @@ std::vector<std::string> FlagsOf(const std::vector<std::string>& words) {
 }
 
 // cutoverctl's verb path in its arguments: global flags (and their
-// values) skipped; "rollout" takes a sub-verb.
+// values) skipped; "rollout" and "sync" take a sub-verb.
 std::vector<std::string> CtlVerb(const std::vector<std::string>& args) {
   static const std::set<std::string> kWithValue = {"--agent", "--token-file", "--tls-ca",
                                                    "--tls-server-name", "--timeout"};
@@ -519,7 +522,7 @@ std::vector<std::string> CtlVerb(const std::vector<std::string>& args) {
       continue;
     }
     verb.push_back(args[i]);
-    if (verb.front() != "rollout" || verb.size() == 2) break;
+    if (!TakesSubVerb(verb.front()) || verb.size() == 2) break;
   }
   return verb;
 }
@@ -584,8 +587,8 @@ TEST(Docs, EveryCommandUsesVerbsAndFlagsTheBinariesHave) {
         };
         std::vector<std::vector<std::string>> paths;
         std::size_t first_arg = 1;
-        if (words[0] == "rollout" && words.size() > 1) {
-          for (const auto& v : alternatives(words[1])) paths.push_back({"rollout", v});
+        if (TakesSubVerb(words[0]) && words.size() > 1) {
+          for (const auto& v : alternatives(words[1])) paths.push_back({words[0], v});
           first_arg = 2;
         } else {
           for (const auto& v : alternatives(words[0])) paths.push_back({v});

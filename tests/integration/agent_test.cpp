@@ -361,6 +361,23 @@ TEST_F(AgentTcpTest, MutatingCallsNeedTheBearerToken) {
   EXPECT_DOUBLE_EQ(Status().green_percent(), 40);
 }
 
+// Issue 15 #1: an anonymous TCP client ran SQL with the agent's database
+// identity through a Preflight's gates. Without gates, Preflight stays a read.
+TEST_F(AgentTcpTest, APreflightWithGatesNeedsTheBearerToken) {
+  v1::PreflightRequest req;
+  *req.mutable_plan() = MakePlan({5, 100}, 1000);
+  v1::PreflightResponse resp;
+  const auto no_gates = stub_->Preflight(Context().get(), req, &resp);
+  EXPECT_TRUE(no_gates.ok()) << no_gates.error_message();
+  auto* gate = req.mutable_plan()->add_gates()->mutable_reversibility();
+  gate->set_policy(v1::REVERSIBILITY_POLICY_ALLOW);
+  const auto anonymous = stub_->Preflight(Context().get(), req, &resp);
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED) << anonymous.error_message();
+  const auto with_token = stub_->Preflight(Context("s3cret-token").get(), req, &resp);
+  EXPECT_TRUE(with_token.ok()) << with_token.error_message();
+  EXPECT_TRUE(resp.go());
+}
+
 }  // namespace
 }  // namespace cutover::test
 
@@ -384,6 +401,31 @@ class AgentTlsTest : public AgentTest {
     agent_->Start();
   }
 };
+
+TEST_F(AgentTest, ABadTlsCertificateOrKeyIsAUsageErrorNamingTheFlag) {
+  std::string error;
+  TempDir other("agent-tls-other");
+  ASSERT_TRUE(MakeCertificate(dir_, "DNS:localhost", &error)) << error;
+  ASSERT_TRUE(MakeCertificate(other, "DNS:localhost", &error)) << error;
+  WriteFile(dir_ / "not-a-cert.pem", "hello\n");
+  const auto start = [&](const std::string& cert, const std::string& key) {
+    return test::Run({CUTOVER_AGENT_BINARY, "--state-file", site_.nginx().state_path(), "--listen",
+                      "127.0.0.1:" + std::to_string(FreePort()), "--journal", dir_ / "journal-tls",
+                      "--tls-cert", cert, "--tls-key", key});
+  };
+  // Before, all three exited 1 with "cannot listen on every --listen address".
+  auto r = start(dir_ / "not-a-cert.pem", dir_ / "key.pem");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--tls-cert: not a PEM certificate"), std::string::npos) << r.err;
+  r = start(dir_ / "cert.pem", dir_ / "not-a-cert.pem");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--tls-key: not a PEM private key"), std::string::npos) << r.err;
+  r = start(dir_ / "cert.pem", other / "key.pem");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--tls-key: not the private key of --tls-cert's certificate"),
+            std::string::npos)
+      << r.err;
+}
 
 TEST_F(AgentTlsTest, ServesTlsAndRefusesPlaintext) {
   grpc::SslCredentialsOptions ssl;

@@ -144,6 +144,54 @@ TEST_F(FleetTest, ARolloutStartedThroughAnyAgentRunsOnAllThree) {
   }
 }
 
+// Every node's journal writer takes its numbers from the fleet's commits:
+// the shared journal holds each number once, in the order decided, and no
+// node counts a journal write as failed or an event as lost.
+TEST_F(FleetTest, EveryNodesJournalNumbersAreTheFleetsAndNoneIsLost) {
+  FleetOptions options = Options();
+  options.metrics = true;
+  FleetSite fleet(pg(), options);
+  fleet.StartAll();
+  const int decider = fleet.AwaitDecider();
+  ASSERT_GE(decider, 0) << Logs(fleet);
+  auto loads = LoadEveryNode(fleet, 40);
+  ASSERT_TRUE(Start(fleet, (decider + 1) % 3, MakePlan({50, 100}, 500ms, 2s)).ok());
+  ASSERT_TRUE(WaitFor(
+      [&] { return fleet.Status(decider).rollout().state() == v1::ROLLOUT_STATE_COMPLETED; }, 40s))
+      << Logs(fleet);
+  ASSERT_TRUE(SetWeight(fleet, (decider + 2) % 3, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return fleet.AllAt(0); })) << Weights(fleet);
+  EXPECT_EQ(pg().Psql("SELECT count(*) = max(sequence) AND count(DISTINCT sequence) = count(*)"
+                      " FROM cutover_journal",
+                      db_),
+            "t\n");
+  EXPECT_EQ(pg().Psql("SELECT count(*) FROM cutover_journal"
+                      " WHERE (event->>'sequence')::bigint <> sequence",
+                      db_),
+            "0\n");
+  EXPECT_EQ(pg().Psql("SELECT count(DISTINCT event->>'node') FROM cutover_journal"
+                      " WHERE kind = 'agent_started'",
+                      db_),
+            "3\n");
+  // What a follower shows is the table's, number for number.
+  const auto journal = Journal(fleet, (decider + 2) % 3);
+  ASSERT_FALSE(journal.empty());
+  EXPECT_EQ(journal.back().kind(), "weight_set");
+  EXPECT_EQ(std::to_string(journal.back().sequence()) + "\n",
+            pg().Psql("SELECT max(sequence) FROM cutover_journal", db_));
+  HttpClient http;
+  for (int i = 0; i < 3; ++i) {
+    const std::string metrics = http.Get(MetricsUrl(fleet, i)).body;
+    EXPECT_NE(metrics.find("cutover_journal_write_failures_total 0"), std::string::npos)
+        << fleet.name(i) << "\n"
+        << metrics << Logs(fleet);
+    EXPECT_NE(metrics.find("cutover_journal_events_lost_total 0"), std::string::npos)
+        << fleet.name(i);
+    EXPECT_NE(metrics.find("cutover_journal_writable 1"), std::string::npos) << fleet.name(i);
+  }
+  for (auto& l : loads) l->Stop();
+}
+
 TEST_F(FleetTest, WhenTheDeciderIsKilledAnotherTakesOverAndTheRolloutCompletes) {
   FleetSite fleet(pg(), Options());
   fleet.StartAll();

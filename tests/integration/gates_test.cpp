@@ -103,6 +103,8 @@ TEST_F(AgentGatesTest, ReplicationLagHoldsTheRolloutUntilTheStandbyCatchesUp) {
   standby.Psql("select pg_wal_replay_resume()");
   // The engine asks again after its retry interval; then the step is taken.
   ASSERT_TRUE(WaitFor([&] { return WeightInFile() == 2500; }, 45s)) << agent_->Stderr();
+  // The weight is stored first; its event is journaled right after.
+  ASSERT_TRUE(WaitFor([&] { return Newest("step_advanced").has_value(); })) << agent_->Stderr();
   const v1::Event advanced = *Newest("step_advanced");
   ASSERT_EQ(advanced.gates_size(), 1);
   EXPECT_TRUE(advanced.gates(0).passed()) << advanced.gates(0).detail();

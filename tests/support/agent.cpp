@@ -1,5 +1,6 @@
 #include "support/agent.hpp"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -42,8 +43,9 @@ AgentProcess::~AgentProcess() {
 }
 
 void AgentProcess::Start() {
-  std::vector<std::string> argv = {AgentBinary(), "--state-file", options_.state_file, "--tick",
-                                   options_.tick};
+  std::vector<std::string> argv = options_.command_prefix;
+  argv.insert(argv.end(), {options_.binary.empty() ? AgentBinary() : options_.binary,
+                           "--state-file", options_.state_file, "--tick", options_.tick});
   if (!options_.journal.empty()) argv.insert(argv.end(), {"--journal", options_.journal});
   if (!options_.fleet.empty())
     argv.insert(argv.end(), {"--fleet", options_.fleet, "--node", options_.node});
@@ -103,6 +105,38 @@ std::unique_ptr<v1::CutoverService::Stub> AgentProcess::TcpStub(
   if (!credentials) credentials = grpc::InsecureChannelCredentials();
   return v1::CutoverService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(options_.tcp_port), credentials));
+}
+
+HealthCheck Health(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue queue;
+  auto context = Context();
+  // HealthCheckRequest { string service = 1; }
+  const std::string request =
+      service.empty() ? "" : std::string(1, '\x0a') + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer buffer(&slice, 1);
+  auto call = stub.PrepareUnaryCall(context.get(), "/grpc.health.v1.Health/Check", buffer, &queue);
+  call->StartCall();
+  grpc::ByteBuffer answer;
+  grpc::Status status;
+  call->Finish(&answer, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  queue.Next(&tag, &ok);
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
+  HealthCheck check;
+  check.code = status.error_code();
+  // HealthCheckResponse { ServingStatus status = 1; }: 0x08 and a one-byte varint.
+  std::vector<grpc::Slice> slices;
+  if (status.ok() && answer.Dump(&slices).ok()) {
+    std::string bytes;
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    check.serving = bytes.size() == 2 && bytes[0] == '\x08' ? bytes[1] : 0;
+  }
+  return check;
 }
 
 std::string AgentProcess::HttpUrl(const std::string& path) const {

@@ -27,6 +27,9 @@ struct AgentOptions {
   std::string tls_cert, tls_key;
   std::string metrics;  // HOST:PORT
   std::string tick = "100ms";
+  std::string binary;  // "" for the built cutover-agent
+  std::vector<std::string>
+      command_prefix;               // runs the agent under it ({"prlimit", "--fsize=N", "--"})
   std::string socket_group;         // --socket-group ("" for the agent's default)
   std::string http_socket;          // --http unix:PATH ("" for none)
   int http_port = 0;                // --http 127.0.0.1:PORT (0 for none)
@@ -81,6 +84,15 @@ class AgentProcess {
 
 // A deadline on every RPC, so a broken agent fails a test instead of hanging it.
 std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
+
+// grpc.health.v1.Health/Check of `service` ("" for the whole server): the
+// call's status and, when it answered, the serving status (1 SERVING,
+// 2 NOT_SERVING). No generated code: the two messages are one field each.
+struct HealthCheck {
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  int serving = 0;
+};
+HealthCheck Health(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
 
 // GetStatus of one cutover over `stub`; a failing call fails the test.
 v1::Cutover StatusOf(v1::CutoverService::Stub& stub, const std::string& cutover);

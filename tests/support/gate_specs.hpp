@@ -52,6 +52,13 @@ inline v1::Gate ReversibilitySpec(v1::ReversibilityPolicy policy, std::uint64_t 
   return spec;
 }
 
+inline v1::Gate SyncSpec(std::chrono::milliseconds max_lag, std::uint64_t max_conflicts) {
+  v1::Gate spec;
+  SetDuration(spec.mutable_sync()->mutable_max_lag(), max_lag);
+  spec.mutable_sync()->set_max_conflicts(max_conflicts);
+  return spec;
+}
+
 inline v1::Gate HttpSpec(const std::string& url, std::uint32_t expect_status = 0,
                          const std::string& expect_body = "", bool before_promotion = false) {
   v1::Gate spec;

@@ -1,5 +1,6 @@
 #include "support/postgres.hpp"
 
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <stdexcept>
@@ -77,6 +78,41 @@ std::string Postgres::Psql(const std::string& sql, const std::string& db) const 
       {kBin + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", Uri(db), "-c", sql});
   if (r.exit_code != 0) throw std::runtime_error("psql failed: " + r.err);
   return r.out;
+}
+
+PgClient::PgClient(const std::string& uri) : conn_(PQconnectdb(uri.c_str())) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    const std::string why = PQerrorMessage(conn_);
+    PQfinish(conn_);
+    throw std::runtime_error("cannot connect to " + uri + ": " + why);
+  }
+}
+
+PgClient::~PgClient() { PQfinish(conn_); }
+
+std::vector<std::vector<std::string>> PgClient::Query(const std::string& sql,
+                                                      const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  PGresult* result = params.empty()
+                         ? PQexec(conn_, sql.c_str())
+                         : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                        nullptr, values.data(), nullptr, nullptr, 0);
+  const ExecStatusType status = PQresultStatus(result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    const std::string why = PQresultErrorMessage(result);
+    PQclear(result);
+    throw std::runtime_error("postgresql: " + why + " in: " + sql);
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (int r = 0; r < PQntuples(result); ++r) {
+    std::vector<std::string> row;
+    for (int c = 0; c < PQnfields(result); ++c)
+      row.emplace_back(PQgetisnull(result, r, c) ? "NULL" : PQgetvalue(result, r, c));
+    rows.push_back(std::move(row));
+  }
+  PQclear(result);
+  return rows;
 }
 
 }  // namespace cutover::test

@@ -10,6 +10,8 @@
 
 #include "support/process.hpp"
 
+struct pg_conn;  // libpq's PGconn
+
 namespace cutover::test {
 
 class Postgres {
@@ -55,5 +57,23 @@ class Standby : public Postgres {
 
 // Runs a PostgreSQL binary as the postgres user when running as root.
 std::vector<std::string> AsPostgresUser(std::vector<std::string> argv);
+
+// A libpq connection of a test's own (an application writing to green, a
+// checker reading it), where psql per statement would be too slow.
+class PgClient {
+ public:
+  explicit PgClient(const std::string& uri);
+  ~PgClient();
+  PgClient(const PgClient&) = delete;
+  PgClient& operator=(const PgClient&) = delete;
+  // Runs SQL (several statements without params); throws with the server's
+  // message. Rows of the last result, each value as text ("NULL" for NULL).
+  std::vector<std::vector<std::string>> Query(const std::string& sql,
+                                              const std::vector<std::string>& params = {});
+  void Exec(const std::string& sql) { Query(sql); }
+
+ private:
+  ::pg_conn* conn_ = nullptr;
+};
 
 }  // namespace cutover::test

@@ -40,13 +40,18 @@ TEST_F(CliTest, UnknownVerbIsAUsageError) {
   EXPECT_EQ(Cli({}).code, kExitUsage);
   EXPECT_EQ(Cli({"rollout"}).code, kExitUsage);
   EXPECT_EQ(Cli({"rollout", "frobnicate", "app"}).code, kExitUsage);
+  EXPECT_EQ(Cli({"sync"}).code, kExitUsage);
+  const auto sync = Cli({"sync", "pause", "app"});
+  EXPECT_EQ(sync.code, kExitUsage);
+  EXPECT_NE(sync.err.find("sync takes start,status,stop"), std::string::npos) << sync.err;
 }
 
 TEST_F(CliTest, HelpOnEveryVerb) {
   auto r = Cli({"--help"});
   EXPECT_EQ(r.code, kExitOk);
-  for (const char* verb : {"status", "watch", "set-weight", "rollout start", "rollout abort",
-                           "history", "preflight", "sample"})
+  for (const char* verb :
+       {"status", "watch", "set-weight", "rollout start", "rollout abort", "history", "preflight",
+        "sample", "sync start", "sync status", "sync stop"})
     EXPECT_NE(r.out.find(verb), std::string::npos) << verb;
   EXPECT_EQ(Cli({"help"}).code, kExitOk);
   for (const std::vector<std::string>& args : {std::vector<std::string>{"status", "--help"},
@@ -60,6 +65,10 @@ TEST_F(CliTest, HelpOnEveryVerb) {
                                                {"history", "--help"},
                                                {"preflight", "--help"},
                                                {"sample", "--help"},
+                                               {"sync", "start", "--help"},
+                                               {"sync", "status", "--help"},
+                                               {"sync", "stop", "--help"},
+                                               {"sync", "--help"},
                                                {"rollout", "--help"}}) {
     r = Cli(args);
     EXPECT_EQ(r.code, kExitOk) << args[0];
@@ -91,6 +100,16 @@ TEST_F(CliTest, BadFlagsAndArgumentsAreUsageErrors) {
   EXPECT_EQ(Cli({"sample", "http://127.0.0.1:1/", "--expect", "green"}).code, kExitUsage);
   EXPECT_EQ(Cli({"sample", "http://127.0.0.1:1/", "--requests", "lots"}).code, kExitUsage);
   EXPECT_EQ(Cli({"sample", "http://127.0.0.1:1/", "--tolerance", "1.234"}).code, kExitUsage);
+  r = Cli({"--agent", NoAgent(), "sync", "start", "app", "--on-conflict", "maybe"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--on-conflict: \"maybe\" is not pause, blue_wins or green_wins"),
+            std::string::npos)
+      << r.err;
+  r = Cli({"--agent", NoAgent(), "sync", "start", "app", "--tables", "a,,b"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--tables: an empty name"), std::string::npos) << r.err;
+  EXPECT_EQ(Cli({"sync", "status"}).code, kExitUsage);  // no cutover
+  EXPECT_EQ(Cli({"sync", "stop", "app", "--keep=yes"}).code, kExitUsage);
   r = Cli({"--token-file", dir_ / "no-token", "status"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_NE(r.err.find("--token-file: cannot read"), std::string::npos) << r.err;
@@ -108,7 +127,10 @@ TEST_F(CliTest, NoAgentIsExitThreeOnEveryAgentVerb) {
                                                {"rollout", "promote", "app"},
                                                {"rollout", "abort", "app"},
                                                {"history", "app"},
-                                               {"preflight", dir_ / "plan.yaml"}}) {
+                                               {"preflight", dir_ / "plan.yaml"},
+                                               {"sync", "start", "app", "--blue", "sqlite:///a.db"},
+                                               {"sync", "status", "app"},
+                                               {"sync", "stop", "app"}}) {
     std::vector<std::string> full = {"--agent", NoAgent()};
     full.insert(full.end(), args.begin(), args.end());
     const auto r = Cli(full);

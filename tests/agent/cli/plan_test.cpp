@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <tuple>
 
 #include "support/process.hpp"
 
@@ -83,8 +84,10 @@ gates:
       checksum: true
   - parity: {source: "sqlite:///a.db", target: "postgresql://db/app", tables: all}
   - reversibility: {policy: block, max_writes: 0}
+  - sync: {max_lag: 500ms, max_conflicts: 2}
+  - sync: {}
 )");
-  ASSERT_EQ(plan.gates_size(), 5);
+  ASSERT_EQ(plan.gates_size(), 7);
   EXPECT_EQ(plan.gates(0).replication_lag().max().seconds(), 5);
   EXPECT_EQ(plan.gates(1).sql().query(), "select count(*) = 0 from pending_jobs");
   EXPECT_EQ(plan.gates(1).timeout().seconds(), 2);
@@ -95,6 +98,10 @@ gates:
   EXPECT_TRUE(plan.gates(3).parity().all_tables());
   EXPECT_EQ(plan.gates(3).parity().tables_size(), 0);
   EXPECT_EQ(plan.gates(4).reversibility().policy(), v1::REVERSIBILITY_POLICY_BLOCK);
+  EXPECT_EQ(plan.gates(5).sync().max_lag().nanos(), 500'000'000);
+  EXPECT_EQ(plan.gates(5).sync().max_conflicts(), 2u);
+  EXPECT_TRUE(plan.gates(6).has_sync());
+  EXPECT_FALSE(plan.gates(6).sync().has_max_lag());  // the agent's default, 1s
 }
 
 TEST(Plan, ReadsTheRunbooksGatesAndNotify) {
@@ -154,7 +161,7 @@ TEST(PlanErrors, EachBadFieldIsNamed) {
       {"steps: []\nanalysis: {window: 10s}\n", 1, "steps", "non-empty"},
       {steps, 1, "analysis", "is required"},
       {"analysis: {window: 10s}\n", 1, "steps", "is required"},
-      {steps + "analysis:\n  window: 0s\n", 3, "analysis.window", "above zero"},
+      {steps + "analysis:\n  window: 0s\n", 3, "analysis.window", "must be positive"},
       {steps + "analysis:\n  window: 10\n", 3, "analysis.window", "no unit"},
       {steps + "analysis:\n  window: 10s\n  max_error_rate: 0.01\n", 4, "analysis.max_error_rate",
        "% sign"},
@@ -182,7 +189,11 @@ TEST(PlanErrors, EachBadFieldIsNamed) {
        "gates[0].reversibility.policy", "allow, warn or block"},
       {steps +
            "analysis: {window: 10s}\ngates:\n  - replication_lag: {dsn: x, max: 5s, timeout: 0s}\n",
-       4, "gates[0].replication_lag.timeout", "above zero"},
+       4, "gates[0].replication_lag.timeout", "must be positive"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - sync: {max_lag: 0s}\n", 4,
+       "gates[0].sync.max_lag", "above zero"},
+      {steps + "analysis: {window: 10s}\ngates:\n  - sync: {max_lag: 1s, lag: 2s}\n", 4,
+       "gates[0].sync.lag", "unknown field"},
       // timeout written as the gate's sibling (the runbook's old mistake) names where it goes.
       {steps + "analysis: {window: 10s}\ngates:\n  - sql: {dsn: x, query: y}\n    timeout: 3s\n", 5,
        "gates[0].timeout", "belongs in the sql mapping"},
@@ -210,6 +221,79 @@ TEST(PlanErrors, EachBadFieldIsNamed) {
     EXPECT_EQ(e.line(), c.line) << c.text << "\n" << e.what();
     EXPECT_EQ(e.field(), c.field) << c.text << "\n" << e.what();
     EXPECT_NE(e.problem().find(c.says), std::string::npos) << c.text << "\n" << e.what();
+  }
+}
+
+// Issue 15 #23: plans cutoverctl accepted and the agent refused. The plan
+// reader now applies the agent's own rules (agent/core/validation.hpp) and
+// says where, so each of these is a bad plan with its line.
+TEST(PlanErrors, WhatTheAgentRefusesIsABadPlanWithItsLine) {
+  struct Case {
+    std::string text;
+    int line;
+    std::string field;
+    std::string says;
+  };
+  const std::string head = "steps: [{percent: 50, hold: 1m}]\nanalysis: {window: 10s}\ngates:\n";
+  const std::string dsn = "postgresql://m@db/app";
+  std::string many_steps = "steps:\n";
+  for (int i = 1; i <= 101; ++i)
+    many_steps += "  - {percent: " + std::to_string(i * 0.99).substr(0, 4) + ", hold: 1s}\n";
+  const std::vector<Case> cases = {
+      {head + "  - sql: {dsn: \"" + dsn + "\", query: \"select true\", timeout: 100us}\n", 4,
+       "gates[0].sql.timeout", "at least 1ms"},
+      {head + "  - sql: {dsn: \"" + dsn + "\", query: \"select true\", timeout: 2d}\n", 4,
+       "gates[0].sql.timeout", "at most 10m"},
+      {head + "  - replication_lag: {dsn: \"" + dsn + "\", max: 0s}\n", 4,
+       "gates[0].replication_lag.max", "must be positive"},
+      {head + "  - replication_lag: {dsn: \"" + dsn + "\", max: 2d}\n", 4,
+       "gates[0].replication_lag.max", "at most 24h"},
+      {head + "  - sql: {dsn: \"postgresql://[::1\", query: \"select true\"}\n", 4,
+       "gates[0].sql.dsn", ""},
+      {head + "  - parity: {source: \"not a dsn\", target: \"" + dsn + "\", tables: [a]}\n", 4,
+       "gates[0].parity.source", "sqlite:///PATH or a PostgreSQL DSN"},
+      {head + "  - parity:\n      source: \"sqlite:///a.db\"\n      target: \"" + dsn +
+           "\"\n      tables: [orders, \"bad name\"]\n",
+       7, "gates[0].parity.tables[1]", "not a table name"},
+      {head + "  - parity: {source: \"sqlite:///a.db\", target: \"" + dsn + "\", tables: [a, a]}\n",
+       4, "gates[0].parity.tables[1]", "listed twice"},
+      {head + "  - sql: {dsn: \"" + dsn + "\", query: \"" + std::string(20000, 'x') + "\"}\n", 4,
+       "gates[0].sql.query", "at most 16384 bytes"},
+      {many_steps + "analysis: {window: 10s}\n", 2, "steps", "at most 100 steps"},
+      {"steps:\n  - {percent: 50, hold: 4000d}\nanalysis: {window: 10s}\n", 2, "steps[0].hold",
+       "at most 3650d"},
+      {"steps: [{percent: 50, hold: 1m}]\nanalysis:\n  window: 10s\n  failure_threshold: 5000\n", 4,
+       "analysis.failure_threshold", "at most 1000"},
+  };
+  for (const auto& c : cases) {
+    const auto e = ErrorOf(c.text);
+    EXPECT_EQ(e.line(), c.line) << c.text.substr(0, 300) << "\n" << e.what();
+    EXPECT_EQ(e.field(), c.field) << c.text.substr(0, 300) << "\n" << e.what();
+    EXPECT_NE(e.problem().find(c.says), std::string::npos) << c.text.substr(0, 300) << "\n"
+                                                           << e.what();
+  }
+}
+
+// Issue 15 #22: a number with hundreds of digits escaped ParsePlan as
+// std::out_of_range (cutoverctl: stod); it is a bad plan with its line.
+TEST(PlanErrors, ANumberWithHundredsOfDigitsIsABadValueWithItsLine) {
+  const std::string huge(400, '9');
+  const std::string steps = "steps: [{percent: 50, hold: 1m}]\n";
+  for (const auto& [text, line, field] : std::vector<std::tuple<std::string, int, std::string>>{
+           {steps + "analysis:\n  window: 10s\n  min_requests: " + huge + "\n", 4,
+            "analysis.min_requests"},
+           {steps + "analysis:\n  window: 10s\n  max_error_ratio_vs_blue: " + huge + "\n", 4,
+            "analysis.max_error_ratio_vs_blue"},
+           {steps + "analysis:\n  window: 10s\n  failure_threshold: " + huge + "\n", 4,
+            "analysis.failure_threshold"},
+           {"steps: [{percent: " + huge + ", hold: 1m}]\nanalysis: {window: 10s}\n", 1,
+            "steps[0].percent"},
+           {"steps: [{percent: 50, hold: " + huge + "s}]\nanalysis: {window: 10s}\n", 1,
+            "steps[0].hold"},
+       }) {
+    const auto e = ErrorOf(text);
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_EQ(e.field(), field) << e.what();
   }
 }
 

@@ -259,6 +259,87 @@ TEST(RenderPreflight, GoAndNoGo) {
   EXPECT_NE(RenderPreflight(p).find("verdict: GO"), std::string::npos);
 }
 
+v1::Sync SampleSync() {
+  v1::Sync s;
+  s.set_cutover("app");
+  s.set_state(v1::SYNC_STATE_RUNNING);
+  s.mutable_spec()->set_blue("sqlite:///var/lib/app/app.db");
+  s.mutable_spec()->set_green("postgresql://app:***@db/app");
+  s.mutable_spec()->set_on_conflict(v1::SYNC_CONFLICT_POLICY_GREEN_WINS);
+  s.add_tables("customers");
+  s.add_tables("orders");
+  auto* b2g = s.mutable_blue_to_green();
+  b2g->set_pending(3);
+  b2g->set_applied(1200);
+  b2g->set_lag_ms(12.5);
+  b2g->set_streaming(true);
+  b2g->set_position("4711");
+  auto* g2b = s.mutable_green_to_blue();
+  g2b->set_applied(37);
+  g2b->set_streaming(true);
+  g2b->set_position("0/16B3748");
+  s.set_conflicts(1);
+  s.mutable_last_conflict()->set_table("orders");
+  s.mutable_last_conflict()->set_key("id=42");
+  s.mutable_last_conflict()->set_resolution("green's row kept");
+  auto* proof = s.mutable_last_revert();
+  proof->set_rollout_id("r-1");
+  proof->set_reverted_sequence(41);
+  proof->set_to_slot(v1::SLOT_BLUE);
+  proof->set_in_flight(37);
+  proof->set_applied(37);
+  proof->mutable_took()->set_nanos(84'000'000);
+  proof->set_done(true);
+  return s;
+}
+
+TEST(RenderSync, ShowsBothDirectionsConflictsAndTheLastRevertsProof) {
+  const std::string out = RenderSync(SampleSync());
+  for (const char* part :
+       {"sync app: running", "on_conflict green_wins", "tables: customers, orders",
+        "postgresql://app:***@db/app", "blue_to_green  3        1200     12.5ms  yes        4711",
+        "green_to_blue  0        37       0ms     yes        0/16B3748",
+        "conflicts: 1 (last: orders id=42", "green's row kept",
+        "last revert: 37 green writes in flight at the revert, all applied to blue 84 ms later, "
+        "0 lost (rollout r-1, journal 41)"})
+    EXPECT_NE(out.find(part), std::string::npos) << part << "\n" << out;
+  v1::Sync none;
+  none.set_cutover("app");
+  EXPECT_NE(RenderSync(none).find("no sync for cutover app"), std::string::npos);
+}
+
+TEST(RenderWatch, ShowsTheSyncAndTheProofOfThisRolloutsRevert) {
+  v1::Cutover c = SampleCutover();
+  c.mutable_rollout()->set_state(v1::ROLLOUT_STATE_REVERTED);
+  *c.mutable_sync() = SampleSync();
+  const std::string frame = RenderWatchFrame(c);
+  EXPECT_NE(frame.find("sync running: blue->green 3 pending, lag 12.5ms; green->blue 0 pending"),
+            std::string::npos)
+      << frame;
+  EXPECT_NE(frame.find("revert: 37 green writes in flight at the revert"), std::string::npos)
+      << frame;
+  EXPECT_NE(RenderWatchLine(c).find("| revert: 37 green writes"), std::string::npos);
+  // Another rollout's proof is not this one's.
+  c.mutable_sync()->mutable_last_revert()->set_rollout_id("r-0");
+  EXPECT_EQ(RenderWatchFrame(c).find("revert:"), std::string::npos);
+  EXPECT_EQ(RevertProofOf(c), nullptr);
+}
+
+TEST(RenderHistory, ShowsTheRevertProofAndConflicts) {
+  v1::GetHistoryResponse h;
+  auto* proof = h.add_events();
+  proof->set_kind("revert_synced");
+  proof->set_reason(
+      "37 green writes in flight at the revert, all applied to blue 84 ms later, 0 lost");
+  *proof->mutable_revert_proof() = SampleSync().last_revert();
+  auto* conflict = h.add_events();
+  conflict->set_kind("sync_conflict");
+  *conflict->mutable_sync_conflict() = SampleSync().last_conflict();
+  const std::string out = RenderHistory(h);
+  EXPECT_NE(out.find("in flight 37, applied 37, lost 0, took 84ms"), std::string::npos) << out;
+  EXPECT_NE(out.find("orders id=42: green's row kept"), std::string::npos) << out;
+}
+
 TEST(ProtoToJson, UsesProtoNamesAndPrintsZeros) {
   const auto json = nlohmann::json::parse(ProtoToJson(SampleCutover()));
   EXPECT_EQ(json["name"], "app");

@@ -144,5 +144,38 @@ TEST(Cutoverctl, ExitCodesAsAProcess) {
   EXPECT_EQ(Cutoverctl({"--help"}).exit_code, 0);
 }
 
+// Issue 15 #22: a number with hundreds of digits in a plan is a bad plan
+// naming its file and line, exit 2 (it escaped as "cutoverctl: stod", exit 1).
+TEST(Cutoverctl, APlanNumberWithHundredsOfDigitsIsABadPlanExit2) {
+  TempDir dir("cutover-ctl");
+  WriteFile(dir / "plan.yaml",
+            "steps: [{percent: 50, hold: 1m}]\nanalysis:\n  window: 10s\n"
+            "  max_error_ratio_vs_blue: " +
+                std::string(400, '9') + "\n");
+  const auto r = Cutoverctl({"preflight", "--offline", dir / "plan.yaml"});
+  EXPECT_EQ(r.exit_code, 2) << Said(r);
+  EXPECT_NE(r.err.find(dir / "plan.yaml:4: analysis.max_error_ratio_vs_blue"), std::string::npos)
+      << Said(r);
+}
+
+// Issue 15 #5/#23: the arguments the agent bounds are bounded here by the
+// same rules, a usage error before any call (the agent here is not even up).
+TEST(Cutoverctl, RefusesWhatTheAgentWouldRefuseBeforeCallingIt) {
+  TempDir dir("cutover-ctl");
+  const std::map<std::string, std::string> env = {{"CUTOVER_AGENT", "unix:" + dir / "none.sock"}};
+  for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"set-weight", "app", "5", "--reason", std::string(2000, 'r')},
+            "--reason: at most 1024 bytes"},
+           {{"rollout", "abort", "app", "--reason", std::string(1025, 'r')},
+            "--reason: at most 1024 bytes"},
+           {{"history", "app", "--limit", "50000"}, "from 1 to 10000"},
+           {{"status", std::string(64, 'c')}, "CUTOVER: longer than 63 bytes"},
+       }) {
+    const auto r = Cutoverctl(args, env);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << "\n" << Said(r);
+    EXPECT_NE(r.err.find(says), std::string::npos) << args[0] << "\n" << Said(r);
+  }
+}
+
 }  // namespace
 }  // namespace cutover::test

@@ -52,8 +52,29 @@ TEST(RedactDsn, MasksEveryPasswordLibpqWouldRead) {
             "postgresql://u@host/db?pass%77ord=***");
 }
 
+// Found by tests/fuzz/dsn_fuzzer.cpp: the query's password was missed when a
+// '@' and a '/' came after the '?' ("the path" was looked for from the start).
+TEST(RedactDsn, FindsTheQueryWhereLibpqDoesWhateverFollowsIt) {
+  for (const char* dsn : {"postgresql://u:pw@h?password=a@b/Secret5",
+                          "postgresql://h/db?sslmode=disable&password=Secret6@b/c",
+                          "postgresql://u@h:5432?password=Secret7/x@y"}) {
+    const std::string redacted = RedactDsn(dsn);
+    EXPECT_EQ(redacted.find("Secret"), std::string::npos) << dsn << " -> " << redacted;
+  }
+  EXPECT_EQ(RedactDsn("postgresql://u@h:5432?password=Secret7/x@y"),
+            "postgresql://u@h:5432?password=***");
+}
+
 TEST(RedactDsn, MasksAUriLibpqCannotReadWhole) {
   EXPECT_EQ(RedactDsn("postgresql://u:secret@[::1/db"), "postgresql://***");
+}
+
+// Found by tests/fuzz/dsn_fuzzer.cpp: libpq cannot read the original (the
+// unknown keyword "y"), but would read the masked "password=***y=z" as the
+// password "***y=z": such a string is masked whole.
+TEST(RedactDsn, MasksWholeAnUnreadableStringWhoseMaskedFormLibpqWouldMisread) {
+  EXPECT_EQ(RedactDsn("host=db password='x'y=z"), "***");
+  EXPECT_EQ(RedactDsn("host=db password='it\\'s a host=db ='iswe=app"), "***");
 }
 
 TEST(RedactDsn, MasksKeywordPasswordsQuotedOrNot) {

@@ -118,6 +118,76 @@ TEST(ValidatePlan, BadThresholds) {
   EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }), "plan.on_breach: must be revert or pause");
 }
 
+// Issue 15 #21: a window of 315576000000 s overflowed the conversion to
+// nanoseconds (signed overflow) before it was compared with the limit.
+TEST(ValidatePlan, DurationsTooLongToConvertAreRefusedNotConverted) {
+  v1::Plan plan = GoodPlan();
+  plan.mutable_analysis()->mutable_window()->set_seconds(315576000000);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }), "plan.analysis.window: is longer than 3650d");
+  plan = GoodPlan();
+  plan.mutable_steps(0)->mutable_hold()->set_seconds(INT64_MAX);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }), "plan.steps[0].hold: is longer than 3650d");
+  plan = GoodPlan();
+  plan.mutable_analysis()->mutable_max_p99()->set_seconds(9'300'000'000);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }), "plan.analysis.max_p99: is longer than 3650d");
+}
+
+// Issue 15 #8: a step of 1e-11% is a valid percentage (within the
+// tolerance of two decimals) that stores 0%: steps are judged in basis
+// points, as the state file holds them.
+TEST(ValidatePlan, AStepThatStoresZeroOrNoMoreThanThePreviousIsRefused) {
+  v1::Plan plan = GoodPlan();
+  plan.mutable_steps(0)->set_percent(1e-11);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }), "plan.steps[0].percent: must be above 0");
+  plan = GoodPlan();
+  plan.mutable_steps(1)->set_percent(1.000000000001);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }).rfind("plan.steps[1].percent: steps must rise", 0),
+            0u);
+  EXPECT_EQ(ErrorOf([] { ValidatePercent("percent", 10.0000001); }),
+            "percent: at most two decimals, got 10.0000001");
+}
+
+TEST(ValidatePlan, BoundsTheNumberOfSteps) {
+  v1::Plan plan = GoodPlan();
+  plan.clear_steps();
+  for (int i = 1; i <= kMaxSteps + 1; ++i) plan.add_steps()->set_percent(i * 0.5);
+  EXPECT_EQ(ErrorOf([&] { ValidatePlan(plan); }), "plan.steps: at most 100 steps");
+}
+
+// Issue 15 #5: a 3 MB reason was accepted, journaled and re-read.
+TEST(ValidateReason, AtMostAKilobyte) {
+  EXPECT_EQ(ErrorOf([] { ValidateReason("reason", std::string(kMaxReasonBytes, 'r')); }), "");
+  EXPECT_EQ(ErrorOf([] { ValidateReason("reason", std::string(3 << 20, 'r')); }),
+            "reason: at most 1024 bytes, got 3145728");
+}
+
+v1::Gate Sql(const std::string& dsn, const std::string& query) {
+  v1::Gate g;
+  g.mutable_sql()->set_dsn(dsn);
+  g.mutable_sql()->set_query(query);
+  return g;
+}
+
+TEST(ValidateGates, BoundsEveryFreeTextFieldAndTheTimeout) {
+  google::protobuf::RepeatedPtrField<v1::Gate> gates;
+  *gates.Add() = Sql("postgresql://db/app", std::string(kMaxQueryBytes + 1, 'x'));
+  EXPECT_EQ(ErrorOf([&] { ValidateGates(gates, "plan.gates"); }),
+            "plan.gates[0].sql.query: at most 16384 bytes, got 16385");
+  gates.Clear();
+  *gates.Add() =
+      Sql("postgresql://db/app?application_name=" + std::string(kMaxDsnBytes, 'a'), "select true");
+  EXPECT_NE(ErrorOf([&] { ValidateGates(gates); }).find("gates[0].sql.dsn: at most 4096 bytes"),
+            std::string::npos);
+  gates.Clear();
+  v1::Gate slow = Sql("postgresql://db/app", "select true");
+  slow.mutable_timeout()->set_seconds(24 * 3600);
+  *gates.Add() = slow;
+  EXPECT_EQ(ErrorOf([&] { ValidateGates(gates); }), "gates[0].timeout: must be at most 10m");
+  gates.Clear();
+  for (int i = 0; i <= kMaxGates; ++i) *gates.Add() = Sql("postgresql://db/app", "select true");
+  EXPECT_EQ(ErrorOf([&] { ValidateGates(gates); }), "gates: at most 32 gates");
+}
+
 // ---------------------------------------------------------------- judge keys
 
 v1::MetricCheck GoodMetric() {

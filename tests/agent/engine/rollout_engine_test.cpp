@@ -426,8 +426,9 @@ TEST(RolloutEngine, RestoreEndedRollout) {
   EXPECT_EQ(r->state(), v1::ROLLOUT_STATE_REVERTED);
   EXPECT_FALSE(r->active());
   EXPECT_FALSE(RolloutEngine::Restore({}, {}).has_value());
+  // Events that do not begin with their rollout_started are no rollout: refused.
   std::vector<v1::Event> no_start(h.journal().begin() + 1, h.journal().end());
-  EXPECT_FALSE(RolloutEngine::Restore(no_start, {}).has_value());
+  EXPECT_THROW(RolloutEngine::Restore(no_start, {}), RestoreError);
 }
 
 // ------------------------------------------------------------ gates

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "agent/fleet/schema.hpp"
@@ -175,19 +176,39 @@ TEST_F(DecisionLogTest, EveryDecisionIsNotifiedAndJournaledWithItsEpochAndSequen
             std::to_string(step.sequence()) + " 1 a\n");
 }
 
-TEST_F(DecisionLogTest, FleetWritersAndAPlainJournalShareTheSequence) {
-  agent::PgJournal plain(Uri());
+// A node's own records (its start, its syncs) and the decisions number in
+// one order: the journal writer of every node takes its numbers from here,
+// so none is taken twice and none is skipped.
+TEST_F(DecisionLogTest, ANodesRecordsAndTheDecisionsShareOneSequence) {
   const auto lease = Beat("a", 0).second;
-  for (int i = 0; i < 5; ++i) {
-    v1::Event started;
-    started.set_kind("agent_started");
-    plain.Append(started);  // its cached sequence falls behind the fleet's writes
-    v1::Event weight = Event("weight_set", i);
-    weight.set_rollout_id("");
-    ASSERT_EQ(CommitDecision(*link_, {"a", lease, "controller"}, &weight).outcome,
-              Commit::Outcome::kCommitted);
-  }
-  EXPECT_EQ(Sql("SELECT count(*) || ' ' || max(sequence) FROM cutover_journal"), "10 10\n");
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (const std::string node : {"a", "b"})
+    writers.emplace_back([&, node] {
+      PgLink link(Uri(), "test", 5000ms);
+      for (int i = 0; i < 10; ++i) {
+        v1::Event started;
+        started.set_kind("agent_started");
+        RecordEvent(link, node, &started);
+        if (node != "a") continue;
+        v1::Event weight = Event("weight_set", i);
+        weight.set_rollout_id("");
+        if (CommitDecision(link, {"a", lease, "controller"}, &weight).outcome !=
+            Commit::Outcome::kCommitted)
+          ++failures;
+      }
+    });
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(Sql("SELECT count(*) || ' ' || max(sequence) || ' ' || count(DISTINCT sequence)"
+                " FROM cutover_journal"),
+            "30 30 30\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM cutover_journal"
+                " WHERE (event->>'sequence')::bigint <> sequence"),
+            "0\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM cutover_journal WHERE kind = 'agent_started'"
+                " AND event->>'node' = 'b'"),
+            "10\n");
 }
 
 }  // namespace

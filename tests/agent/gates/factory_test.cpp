@@ -39,8 +39,9 @@ TEST(ValidateGates, NamesTheFieldAtFault) {
   EXPECT_EQ(ProblemWith({no_max}), "gates[0].replication_lag.max: must be set");
   EXPECT_EQ(ProblemWith({WithTimeout(SqlSpec(kDsn, "select true"), 0ms)}),
             "gates[0].timeout: must be positive");
-  EXPECT_EQ(ProblemWith({v1::Gate{}}),
-            "gates[0]: must be one of replication_lag, sql, parity, reversibility, http, exec");
+  EXPECT_EQ(
+      ProblemWith({v1::Gate{}}),
+      "gates[0]: must be one of replication_lag, sql, parity, reversibility, sync, http, exec");
 }
 
 TEST(ValidateGates, ChecksHttpAndExecSpecs) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "support/fake_sync_status.hpp"
 #include "support/gate_specs.hpp"
 
 namespace cutover::test {
@@ -54,6 +55,40 @@ TEST(ReversibilityGate, AllowNeverStandsInTheWay) {
   EXPECT_TRUE(outcome.passed);
   EXPECT_FALSE(outcome.warning);
   EXPECT_NE(outcome.detail.find("1000 writes"), std::string::npos) << outcome.detail;
+}
+
+TEST(ReversibilityGate, WhileASyncRunsCountsOnlyTheChangesNotYetInTheOldSlot) {
+  FakeSyncStatus syncs;
+  syncs.Running("app").mutable_green_to_blue()->set_pending(2);
+  gates::GateContext context = Writes(500, true);
+  context.sync = &syncs;
+  context.new_slot = "green";
+  auto gate = MakeGate(ReversibilitySpec(v1::REVERSIBILITY_POLICY_BLOCK, 5));
+  const auto synced = gate->Evaluate(context);
+  EXPECT_TRUE(synced.passed) << synced.detail;  // 2 pending <= 5, though 500 writes
+  EXPECT_NE(synced.detail.find("sync running: 2 changes of the new slot not yet in blue's"),
+            std::string::npos)
+      << synced.detail;
+  EXPECT_NE(synced.detail.find("of 500 writes answered by the new slot"), std::string::npos)
+      << synced.detail;
+  syncs.syncs["app"].mutable_green_to_blue()->set_pending(6);
+  EXPECT_FALSE(gate->Evaluate(context).passed);
+  // Rolling back from a promoted green: the changes to carry are blue's.
+  context.new_slot = "blue";
+  syncs.syncs["app"].mutable_blue_to_green()->set_pending(1);
+  EXPECT_TRUE(gate->Evaluate(context).passed);
+}
+
+TEST(ReversibilityGate, CountsEveryWriteWhenTheSyncDoesNotDeliver) {
+  FakeSyncStatus syncs;
+  syncs.Running("app").set_state(v1::SYNC_STATE_PAUSED);
+  gates::GateContext context = Writes(11, true);
+  context.sync = &syncs;
+  const auto outcome =
+      MakeGate(ReversibilitySpec(v1::REVERSIBILITY_POLICY_BLOCK, 10))->Evaluate(context);
+  EXPECT_FALSE(outcome.passed);
+  EXPECT_NE(outcome.detail.find("11 writes"), std::string::npos) << outcome.detail;
+  EXPECT_EQ(outcome.detail.find("sync running"), std::string::npos) << outcome.detail;
 }
 
 }  // namespace

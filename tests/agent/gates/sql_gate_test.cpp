@@ -83,6 +83,31 @@ TEST_F(SqlGateTest, NeverWrites) {
   EXPECT_EQ(pg_->Psql("select count(*) from pending_jobs"), "0\n");
 }
 
+// Issue 15 #1: a plan's query ran as a simple-protocol string, so
+// "set transaction read write; create table ...; select true" wrote, and a
+// value that was not a boolean was echoed back whole.
+TEST_F(SqlGateTest, AQueryIsOneStatementInAReadOnlyTransactionItCannotLeave) {
+  const std::vector<std::string> escapes = {
+      "set transaction read write; create table escaped_1 (id int); select true",
+      "select set_config('default_transaction_read_only', 'off', false); commit;"
+      " create table escaped_2 (id int); select true",
+      "set transaction read write",
+      "commit",
+      "create table escaped_3 (id int)",
+  };
+  for (const auto& query : escapes) {
+    const auto outcome = EvaluateOnce(SqlSpec(pg_->Uri(), query));
+    EXPECT_FALSE(outcome.passed) << query << ": " << outcome.detail;
+  }
+  EXPECT_EQ(pg_->Psql("select count(*) from pg_tables where tablename like 'escaped_%'"), "0\n");
+  // What a query returns that is not a boolean is named by type, never shown.
+  const auto leak = EvaluateOnce(SqlSpec(pg_->Uri(), "select current_user || version()"));
+  EXPECT_FALSE(leak.passed);
+  EXPECT_EQ(leak.detail.find("PostgreSQL 15"), std::string::npos) << leak.detail;
+  EXPECT_NE(leak.detail.find("returned a value of type text, not a boolean"), std::string::npos)
+      << leak.detail;
+}
+
 TEST_F(SqlGateTest, AnUnreachableDatabaseFailsWithTheReason) {
   const std::string nobody = "postgresql://app@127.0.0.1:" + std::to_string(FreePort()) + "/app";
   const auto outcome = EvaluateOnce(SqlSpec(nobody, "select true"));

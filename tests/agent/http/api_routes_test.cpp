@@ -29,6 +29,9 @@ TEST(ApiRoutes, EveryRpcHasItsDocumentedRoutes) {
                              "POST /v1/cutovers/{cutover}:preflight -> Preflight",
                              "POST /v1/cutovers/{cutover}:retryRollout -> RetryRollout",
                              "POST /v1/cutovers/{cutover}:setPeerState -> SetPeerState",
+                             "POST /v1/cutovers/{cutover}:startSync -> StartSync",
+                             "GET /v1/cutovers/{cutover}/sync -> GetSync",
+                             "POST /v1/cutovers/{cutover}:stopSync -> StopSync",
                          }));
 }
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "support/postgres_suite.hpp"
 
 namespace cutover::test {
@@ -48,23 +50,39 @@ TEST_F(PgJournalTest, CreatesItsTableAppendsAndReadsBack) {
   EXPECT_EQ(reopened.ReadAll().size(), 3u);
 }
 
-// The agents of a fleet share one journal table. Before the retry, the
-// second writer's Append threw on the sequence the first had taken.
-TEST_F(PgJournalTest, TwoWritersOfOneTableNumberAfterEachOther) {
-  pg().Psql("CREATE DATABASE shared");
-  agent::PgJournal a(pg().Uri("shared"));
-  agent::PgJournal b(pg().Uri("shared"));
-  for (int i = 0; i < 3; ++i) {
-    v1::Event first;
-    first.set_kind("weight_set");
-    a.Append(first);
-    v1::Event second;
-    second.set_kind("weight_set");
-    b.Append(second);
-    EXPECT_EQ(second.sequence(), first.sequence() + 1);
+TEST_F(PgJournalTest, ReadsPagesAndEachCutoversLastRolloutFromItsOwnConnection) {
+  pg().Psql("CREATE DATABASE pages");
+  agent::PgJournal journal(pg().Uri("pages"));
+  std::vector<v1::Event> batch;
+  for (const auto& [cutover, kind, rollout] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"app", "rollout_started", "r1"},
+           {"app", "step_advanced", "r1"},
+           {"api", "weight_set", ""},
+           {"app", "rollout_started", "r2"},
+           {"app", "paused", "r2"},
+           {"app", "aborted", "r1"}}) {  // not r2's: left out of the last rollout
+    v1::Event e;
+    e.set_cutover(cutover);
+    e.set_kind(kind);
+    e.set_rollout_id(rollout);
+    journal.Number(e);
+    batch.push_back(e);
   }
-  EXPECT_EQ(pg().Psql("SELECT count(*) || ' ' || max(sequence) FROM cutover_journal", "shared"),
-            "6 6\n");
+  journal.Write(batch);  // one transaction
+  EXPECT_EQ(journal.last_sequence(), 6u);
+  const auto page = journal.Since("app", 2, 2);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].sequence(), 2u);
+  EXPECT_EQ(page[1].sequence(), 4u);
+  EXPECT_TRUE(journal.Knows("api"));
+  EXPECT_FALSE(journal.Knows("nope"));
+  const auto rollouts = journal.LastRollouts();
+  ASSERT_EQ(rollouts.size(), 1u);
+  ASSERT_EQ(rollouts[0].events.size(), 2u);
+  EXPECT_EQ(rollouts[0].events[0].rollout_id(), "r2");
+  EXPECT_EQ(rollouts[0].events[1].kind(), "paused");
+  EXPECT_NE(rollouts[0].where[1].find("sequence 5"), std::string::npos) << rollouts[0].where[1];
 }
 
 // The journal had a redaction of its own that let `?password=` through

@@ -11,11 +11,15 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "agent/core/units.hpp"
 #include "agent/journal/file_journal.hpp"
+#include "support/gated_journal.hpp"
 #include "support/process.hpp"
 
 namespace cutover::agent {
@@ -44,14 +48,62 @@ class FakeGate final : public gates::Gate {
   bool reverts_;
 };
 
-// The seams a fleet plugs into (agent/fleet implements them for real).
-class FakeFleet final : public WeightStore, public CounterPool, public DecisionRole {
+// A gate that holds its evaluation until the test opens the latch (a
+// database that never answers, without the wait).
+struct GateLatch {
+  std::mutex mutex;
+  std::condition_variable opened;
+  bool open = false;
+  std::atomic<int> waiting{0};
+  void Open() {
+    std::lock_guard lock(mutex);
+    open = true;
+    opened.notify_all();
+  }
+};
+
+class BlockingGate final : public gates::Gate {
  public:
-  std::uint64_t Store(state::StateFile& file, const std::string& cutover, std::uint32_t green_bp,
-                      const v1::Event& decision) override {
-    if (refuse) throw ApiError(grpc::StatusCode::UNAVAILABLE, "refused: a stale fencing token");
+  explicit BlockingGate(std::shared_ptr<GateLatch> latch) : latch_(std::move(latch)) {}
+  std::string name() const override { return "blocking"; }
+  gates::GateOutcome Evaluate(const gates::GateContext&) override {
+    ++latch_->waiting;
+    std::unique_lock lock(latch_->mutex);
+    latch_->opened.wait(lock, [&] { return latch_->open; });
+    --latch_->waiting;
+    gates::GateOutcome o;
+    o.name = "blocking";
+    o.passed = true;
+    return o;
+  }
+  bool checks_steps() const override { return true; }
+
+ private:
+  std::shared_ptr<GateLatch> latch_;
+};
+
+// The seams a fleet plugs into (agent/fleet implements them for real).
+class FakeFleet final : public DecisionStore, public CounterPool, public DecisionRole {
+ public:
+  // As the fleet's: back to safety is stored at once, a move forward once
+  // its decision is committed.
+  state::Control Store(state::StateFile& file, const std::string& cutover, std::uint32_t green_bp,
+                       const v1::Event& decision) override {
     stored.push_back(decision.kind());
-    return file.StoreWeight(cutover, green_bp).epoch;
+    if (decision.kind() == "reverted" || decision.kind() == "aborted")
+      return file.StoreWeight(cutover, green_bp);
+    file_ = &file;
+    forward_ = {cutover, green_bp};
+    return state::Control{green_bp, file.ReadControl(cutover)->epoch};
+  }
+  bool Commit(v1::Event& event) override {
+    if (refuse) throw ApiError(grpc::StatusCode::UNAVAILABLE, "refused: a stale fencing token");
+    committed.push_back(event.kind());
+    if (forward_ && forward_->first == event.cutover()) {
+      file_->StoreWeight(forward_->first, forward_->second);
+      forward_.reset();
+    }
+    return !local_only;
   }
   std::vector<state::RecordSnapshot> Pool(
       const std::vector<state::RecordSnapshot>& local) override {
@@ -69,9 +121,14 @@ class FakeFleet final : public WeightStore, public CounterPool, public DecisionR
   bool Applied(const std::string&) const override { return applied; }
 
   bool refuse = false, deciding = true, applied = true;
+  bool local_only = false;  // Commit: the event stands here alone (unreachable database)
   std::uint64_t generation = 1;
   std::uint64_t other_nodes_green_errors_per_tick = 0, extra_green_errors = 0;
-  std::vector<std::string> stored;
+  std::vector<std::string> stored, committed;
+
+ private:
+  state::StateFile* file_ = nullptr;
+  std::optional<std::pair<std::string, std::uint32_t>> forward_;
 };
 
 class ControllerTest : public ::testing::Test {
@@ -82,23 +139,32 @@ class ControllerTest : public ::testing::Test {
     controller_ = MakeController();
   }
 
-  std::unique_ptr<Controller> MakeController() {
+  // On the fixture's file journal, written inline; or on `journal` through `writer`.
+  std::unique_ptr<Controller> MakeController(Journal* journal = nullptr,
+                                             JournalWriter* writer = nullptr) {
     Controller::Dependencies deps;
     deps.state_path = dir_ / "cutover.state";
-    deps.journal = journal_.get();
+    deps.journal = journal != nullptr ? journal : journal_.get();
+    deps.journal_writer = writer;
     deps.clock = &clock_;
     deps.gate_factory = [this](const google::protobuf::RepeatedPtrField<v1::Gate>& specs) {
       auto set = std::make_shared<GateSet>();
       for (const auto& spec : specs) {
         if (spec.has_sql() && spec.sql().query().empty())
           throw std::invalid_argument("gates[0].sql.query: must not be empty");
-        set->push_back(std::make_unique<FakeGate>(&gate_passes_, spec.has_reversibility()));
+        if (spec.has_http()) {
+          set->push_back(std::make_unique<BlockingGate>(latch_));
+          continue;
+        }
+        auto gate = std::make_unique<FakeGate>(&gate_passes_, spec.has_reversibility());
+        last_gate_ = gate.get();
+        set->push_back(std::move(gate));
       }
       return set;
     };
     deps.new_rollout_id = [this] { return "r" + std::to_string(++ids_); };
     if (fleet_ != nullptr) {
-      deps.weights = fleet_;
+      deps.decisions = fleet_;
       deps.pool = fleet_;
       deps.role = fleet_;
     }
@@ -192,6 +258,8 @@ class ControllerTest : public ::testing::Test {
   FakeClock clock_;
   SteadyTime steady_{};
   bool gate_passes_ = true;
+  FakeGate* last_gate_ = nullptr;  // the last one the factory made
+  std::shared_ptr<GateLatch> latch_ = std::make_shared<GateLatch>();
   int ids_ = 0;
   FakeFleet* fleet_ = nullptr;
   std::function<MetricResult()> metric_answer_ = [] { return MetricResult{true, 1, "1", {}}; };
@@ -407,6 +475,67 @@ TEST_F(ControllerTest, FailingStepGateHoldsAndIsJournaled) {
   EXPECT_GE(GreenPercent(), 10);
 }
 
+// Issue 15 #2: 100 Preflights whose gate waited on a silent listener held
+// 100 server threads for the gate's whole timeout after their callers left.
+TEST_F(ControllerTest, APreflightReturnsWhenItsCallerLeavesAndFewEvaluateAtOnce) {
+  v1::PreflightRequest req;
+  *req.mutable_plan() = Rollout({10, 100}).plan();
+  req.mutable_plan()->add_gates()->mutable_http();
+  std::atomic<bool> gone{false};
+  std::atomic<int> cancelled{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < Controller::kMaxPreflights; ++i)
+    callers.emplace_back([&] {
+      if (CodeOf([&] { controller_->Preflight(req, [&] { return gone.load(); }); }) ==
+          grpc::StatusCode::CANCELLED)
+        ++cancelled;
+    });
+  ASSERT_TRUE(test::WaitFor([&] { return latch_->waiting == Controller::kMaxPreflights; }));
+  gone = true;
+  EXPECT_TRUE(test::WaitFor([&] { return cancelled == Controller::kMaxPreflights; }));
+  // Their gates are still evaluating: one more is refused, not queued.
+  std::string message;
+  EXPECT_EQ(CodeOf([&] { controller_->Preflight(req); }, &message),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(message.find("try again"), std::string::npos) << message;
+  latch_->Open();
+  for (auto& caller : callers) caller.join();
+  EXPECT_TRUE(test::WaitFor([&] {
+    return CodeOf([&] { EXPECT_TRUE(controller_->Preflight(req).go()); }) == grpc::StatusCode::OK;
+  }));
+}
+
+// Issue 15 #19: the reversibility gate of a Preflight always saw 0 writes,
+// whatever the rollout's new slot had answered.
+TEST_F(ControllerTest, PreflightTellsGatesTheWritesOfTheRolloutsNewSlot) {
+  controller_->StartRollout(Rollout({50, 100}, 60s), "a");
+  RunSecond(100);
+  file_.MutableRecord("app")
+      ->slots[static_cast<std::size_t>(state::Slot::kGreen)][0]
+      .scalar[state::kWrites]
+      .fetch_add(7);
+  TickOnce();
+  v1::PreflightRequest req;
+  req.set_cutover("app");
+  *req.mutable_plan() = Rollout({10, 100}).plan();
+  req.mutable_plan()->add_gates()->mutable_reversibility();
+  controller_->Preflight(req);
+  ASSERT_NE(last_gate_, nullptr);
+  EXPECT_EQ(last_gate_->last_context.writes_on_new_slot, 7u);
+}
+
+// Issue 15 #9: a state file truncated under a running agent killed it with
+// SIGBUS at its next read of the mapping.
+TEST_F(ControllerTest, AStateFileTruncatedInPlaceIsRefusedNotRead) {
+  TickOnce();
+  ASSERT_EQ(::truncate((dir_ / "cutover.state").c_str(), 4096), 0);
+  TickOnce();  // no SIGBUS
+  std::string message;
+  EXPECT_EQ(CodeOf([&] { controller_->GetStatus("app"); }, &message),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(message.find(dir_ / "cutover.state"), std::string::npos) << message;
+}
+
 TEST_F(ControllerTest, PreflightEvaluatesEveryGate) {
   v1::PreflightRequest req;
   *req.mutable_plan() = Rollout({10, 100}).plan();
@@ -501,6 +630,27 @@ TEST_F(FleetControllerTest, ARefusedDecisionLeavesNoTrace) {
   set.set_percent(40);
   EXPECT_EQ(CodeOf([&] { controller_->SetWeight(set, "op"); }), grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(journal_->ReadAll().empty());
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);  // a move forward is stored only once committed
+  // Refused before it was published: no watcher heard of it either.
+  EXPECT_EQ(controller_->bus().last_sequence(), 0u);
+  EXPECT_TRUE(fake_.committed.empty());
+}
+
+// A revert made while the fleet's database is out of reach stands here at
+// once and is published, but only the fleet numbers and journals it (when
+// it is delivered): the journal writer is never handed an event the fleet
+// did not commit.
+TEST_F(FleetControllerTest, ARevertThatStandsHereAloneIsNotJournaledHere) {
+  controller_->StartRollout(Rollout({25, 100}, 60s), "ci");
+  RunSecond(400);
+  ASSERT_DOUBLE_EQ(GreenPercent(), 25);
+  fake_.local_only = true;
+  RunSecond(400, /*green_fails=*/true);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_REVERTED);
+  EXPECT_EQ(fake_.committed.back(), "reverted");
+  EXPECT_EQ(JournalKinds(),
+            (std::vector<std::string>{"rollout_started", "step_advanced", "step_applied"}));
 }
 
 // ---------------------------------------------------------------- judge (issue 11)
@@ -815,6 +965,130 @@ TEST_F(ControllerTest, HistoryOfAnUnknownCutoverIsInvalid) {
   // A known cutover without events has an empty history.
   history.set_cutover("app");
   EXPECT_TRUE(controller_->GetHistory(history).empty());
+}
+
+}  // namespace
+}  // namespace cutover::agent
+
+namespace cutover::agent {
+namespace {
+
+// Issue 15 #3: the journal was written under the controller's lock, so a
+// journal that stalled (an fsync, a database, a reader holding it) stalled
+// every tick: a failing green stayed in. A revert never waits for it now.
+TEST_F(ControllerTest, ARevertNeverWaitsForTheJournal) {
+  test::GatedJournal journal;
+  JournalWriter writer(journal);
+  controller_ = MakeController(&journal, &writer);
+  auto start = Rollout({10, 50}, 1s);
+  *start.mutable_plan()->mutable_steps(1)->mutable_hold() = ToProtoDuration(1h);
+  controller_->StartRollout(start, "alice");
+  ASSERT_DOUBLE_EQ(GreenPercent(), 10);
+  journal.Close();  // every write from now on hangs
+  std::atomic<bool> fail{false}, stop{false};
+  std::thread ticks([&] {
+    // Healthy (step 1 is reached; its step_advanced is not written), then failing.
+    while (!fail && !stop) RunSecond(200);
+    while (!stop) RunSecond(200, /*green_fails=*/true);
+  });
+  const bool advanced = test::WaitFor([&] { return GreenPercent() == 50; });
+  fail = true;
+  const bool reverted = advanced && test::WaitFor([&] { return GreenPercent() == 0; });
+  stop = true;
+  journal.Open();
+  ticks.join();
+  EXPECT_TRUE(advanced);
+  EXPECT_TRUE(reverted) << "green at " << GreenPercent() << "% while the journal hung";
+  EXPECT_TRUE(writer.Stop(10s));
+  std::vector<std::string> kinds;
+  for (const auto& e : journal.ReadAll()) kinds.push_back(e.kind());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "reverted"), kinds.end());
+}
+
+// Issue 15 #8: weight_before was the engine's idea of the weight, stale
+// after a SetWeight made while the rollout was paused.
+TEST_F(ControllerTest, JournaledWeightsAreTheFilesAfterASetWeightWhilePaused) {
+  controller_->StartRollout(Rollout({10, 50}, 1h), "alice");
+  v1::RolloutActionRequest action;
+  action.set_cutover("app");
+  controller_->PauseRollout(action, "alice");
+  v1::SetWeightRequest weight;
+  weight.set_cutover("app");
+  weight.set_percent(30);
+  controller_->SetWeight(weight, "alice");
+  controller_->AbortRollout(action, "alice");  // no tick in between
+  const auto all = journal_->ReadAll();
+  ASSERT_EQ(all.back().kind(), "aborted");
+  EXPECT_DOUBLE_EQ(all.back().weight_before(), 30);
+  EXPECT_DOUBLE_EQ(all.back().weight_after(), 0);
+}
+
+// The lines of a journal: a rollout of a two-step plan, then `tail`.
+void WriteJournal(const std::string& dir, const std::string& tail) {
+  std::filesystem::create_directories(dir);
+  test::WriteFile(
+      dir + "/journal.jsonl",
+      R"({"sequence":"1","time":"2026-01-01T00:00:00Z","cutover":"app","kind":"rollout_started",)"
+      R"("rollout_id":"r1","step":-1,"plan":{"steps":[{"percent":10,"hold":"60s"},)"
+      R"({"percent":100,"hold":"60s"}],"analysis":{"window":"10s"}},"from_slot":"SLOT_BLUE",)"
+      R"("to_slot":"SLOT_GREEN"})"
+      "\n" +
+          tail);
+}
+
+// Issue 15 #6 and #21: a tampered line (step 99 of a two-step plan) made the
+// agent segfault at the next GetStatus; journaled times and durations
+// overflowed when converted. Each is refused, naming its line.
+TEST_F(ControllerTest, RestoreRefusesATamperedJournalNamingTheLine) {
+  const std::string step99 =
+      R"({"sequence":"2","time":"2026-01-01T00:00:01Z","cutover":"app","kind":"step_advanced",)"
+      R"("rollout_id":"r1","step":99,"weight_after":10})"
+      "\n";
+  const std::string far_future =
+      R"({"sequence":"2","time":"9999-12-31T23:59:59Z","cutover":"app","kind":"paused",)"
+      R"("rollout_id":"r1","step":0})"
+      "\n";
+  struct Case {
+    std::string journal;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {step99,
+       "journal.jsonl:2: step_advanced.step: 99 is not a step of rollout r1's plan (2 steps)"},
+      {far_future, "journal.jsonl:2: paused.time: must be a time from 1970 to 2200"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string dir = dir_ / ("tampered" + std::to_string(i));
+    WriteJournal(dir, cases[i].journal);
+    FileJournal journal(dir);
+    auto controller = MakeController(&journal);
+    try {
+      controller->RestoreFromJournal();
+      ADD_FAILURE() << "restored from " << cases[i].journal;
+    } catch (const JournalError& e) {
+      EXPECT_NE(std::string(e.what()).find(cases[i].says), std::string::npos) << e.what();
+    }
+  }
+  // A plan whose window overflows nanoseconds.
+  const std::string dir = dir_ / "window";
+  std::filesystem::create_directories(dir);
+  test::WriteFile(
+      dir + "/journal.jsonl",
+      R"({"sequence":"1","time":"2026-01-01T00:00:00Z","cutover":"app","kind":"rollout_started",)"
+      R"("rollout_id":"r1","step":-1,"plan":{"steps":[{"percent":10,"hold":"60s"}],)"
+      R"("analysis":{"window":"315576000000s"}},"from_slot":"SLOT_BLUE"})"
+      "\n");
+  FileJournal journal(dir);
+  auto controller = MakeController(&journal);
+  try {
+    controller->RestoreFromJournal();
+    ADD_FAILURE() << "restored a window of 315576000000 s";
+  } catch (const JournalError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("journal.jsonl:1: plan.analysis.window: is longer than 3650d"),
+        std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
-#include "agent/gates/timestamp.hpp"
+#include "agent/core/canonical.hpp"
 
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 
-namespace cutover::gates {
+namespace cutover::agent {
 
 namespace {
 
@@ -102,6 +104,10 @@ std::optional<std::string> CanonicalTimestamp(std::string_view text, bool in_utc
     CivilFromDays(days, y, month, day);
     hour = static_cast<int>(in_day / 60);
     minute = static_cast<int>(in_day % 60);
+    // A zone can carry an instant out of the years a spelling has four
+    // digits for ("0000-01-01 00:30+01" is in the year -1): no canonical
+    // spelling, like a BC date.
+    if (y < 0 || y > 9999) return std::nullopt;
   }
   char rendered[96];
   std::snprintf(rendered, sizeof rendered, "%04lld-%02d-%02d %02d:%02d:%02d",
@@ -112,4 +118,77 @@ std::optional<std::string> CanonicalTimestamp(std::string_view text, bool in_utc
   return canonical;
 }
 
-}  // namespace cutover::gates
+std::string Rfc3339FromCanonical(std::string canonical) {
+  // "YYYY-MM-DD HH:MM:SS...Z": the blank is at 10 in every canonical timestamptz.
+  if (canonical.size() > 19 && canonical[10] == ' ' && canonical.back() == 'Z') canonical[10] = 'T';
+  return canonical;
+}
+
+std::string CanonicalNumber(double value) {
+  // 2^63 is exact as a double; anything integral below it fits an int64.
+  constexpr double kTwo63 = 9223372036854775808.0;
+  char text[40];
+  if (std::isfinite(value) && value == std::trunc(value) && value >= -kTwo63 && value < kTwo63) {
+    const auto end = std::to_chars(text, text + sizeof text, static_cast<std::int64_t>(value)).ptr;
+    return std::string(text, end);
+  }
+  if (std::isnan(value)) return "nan";
+  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  return std::string(text, end);
+}
+
+std::optional<std::int64_t> ExactInteger(std::string_view text) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+PgValueClass ClassifyPgType(std::uint32_t type_oid) {
+  // Type oids from pg_type.dat; stable across PostgreSQL versions.
+  switch (type_oid) {
+    case 20:  // int8
+    case 21:  // int2
+    case 23:  // int4
+    case 26:  // oid
+      return PgValueClass::kInteger;
+    case 700:   // float4
+    case 701:   // float8
+    case 1700:  // numeric
+      return PgValueClass::kNumber;
+    case 16:  // bool
+      return PgValueClass::kBool;
+    case 17:  // bytea
+      return PgValueClass::kBytes;
+    case 1042:  // bpchar
+      return PgValueClass::kPaddedText;
+    case 1114:  // timestamp
+      return PgValueClass::kTimestamp;
+    case 1184:  // timestamptz
+      return PgValueClass::kTimestampTz;
+    default:
+      return PgValueClass::kText;
+  }
+}
+
+std::string_view WithoutPadding(std::string_view text) {
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
+std::string QuoteIdentifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (char c : name) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string QuoteQualifiedName(const std::string& name) {
+  const auto dot = name.find('.');
+  if (dot == std::string::npos) return QuoteIdentifier(name);
+  return QuoteIdentifier(name.substr(0, dot)) + "." + QuoteIdentifier(name.substr(dot + 1));
+}
+
+}  // namespace cutover::agent
