@@ -78,6 +78,27 @@ CREATE TABLE cutover_fleet_commands (
   message text,
   response text);
 
+-- One journal row under the next sequence, numbered under one lock by every
+-- writer of the fleet: what a node records of its own (its start, its
+-- database syncs), deciding nothing, and every decision's entry.
+CREATE FUNCTION cutover_fleet_record(
+    p_time double precision, p_cutover text, p_kind text, p_rollout_id text, p_event jsonb)
+  RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  s bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock()sql" +
+         std::string(kJournalLock) + R"sql();
+  SELECT coalesce(max(j.sequence), 0) + 1 INTO s FROM )sql" +
+         journal + R"sql( j;
+  INSERT INTO )sql" +
+         journal +
+         R"sql( (sequence, time, cutover, kind, rollout_id, event)
+    VALUES (s, to_timestamp(p_time), p_cutover, p_kind, p_rollout_id,
+            p_event || jsonb_build_object('sequence', s::text));
+  RETURN s;
+END $fn$;
+
 -- Every decision goes through here, in one transaction: the fencing check,
 -- the journal entry, the decided weight and the notification. A fenced
 -- decision needs the live lease of that epoch; an unfenced one (a revert,
@@ -112,15 +133,8 @@ BEGIN
     RETURN;
   END IF;
   e := r.epoch + CASE WHEN p_green_bp IS NULL THEN 0 ELSE 1 END;
-  PERFORM pg_advisory_xact_lock()sql" +
-         std::string(kJournalLock) + R"sql();
-  SELECT coalesce(max(j.sequence), 0) + 1 INTO s FROM )sql" +
-         journal + R"sql( j;
-  INSERT INTO )sql" +
-         journal +
-         R"sql( (sequence, time, cutover, kind, rollout_id, event)
-    VALUES (s, to_timestamp(p_time), p_cutover, p_kind, p_rollout_id,
-            p_event || jsonb_build_object('sequence', s::text, 'epoch', e::text));
+  s := cutover_fleet_record(p_time, p_cutover, p_kind, p_rollout_id,
+                            p_event || jsonb_build_object('epoch', e::text));
   next_state := CASE p_kind
     WHEN 'rollout_started' THEN 'running' WHEN 'resumed' THEN 'running'
     WHEN 'paused' THEN 'paused' WHEN 'completed' THEN 'completed' WHEN 'promoted' THEN 'completed'
@@ -145,26 +159,6 @@ BEGIN
       'cutover', p_cutover, 'kind', p_kind, 'epoch', e, 'green_bp', p_green_bp,
       'sequence', s, 'node', p_node, 'origin', p_origin)::text);
   RETURN QUERY SELECT 'ok'::text, e, s;
-END $fn$;
-
--- What one node records of its own (its start, its database syncs): numbered
--- in the journal like every decision, under the same lock, deciding nothing.
-CREATE FUNCTION cutover_fleet_record(
-    p_time double precision, p_cutover text, p_kind text, p_rollout_id text, p_event jsonb)
-  RETURNS bigint LANGUAGE plpgsql AS $fn$
-DECLARE
-  s bigint;
-BEGIN
-  PERFORM pg_advisory_xact_lock()sql" +
-         std::string(kJournalLock) + R"sql();
-  SELECT coalesce(max(j.sequence), 0) + 1 INTO s FROM )sql" +
-         journal + R"sql( j;
-  INSERT INTO )sql" +
-         journal +
-         R"sql( (sequence, time, cutover, kind, rollout_id, event)
-    VALUES (s, to_timestamp(p_time), p_cutover, p_kind, p_rollout_id,
-            p_event || jsonb_build_object('sequence', s::text));
-  RETURN s;
 END $fn$;
 
 -- A node's heartbeat, with its counters; the holder renews its term while
