@@ -119,19 +119,19 @@ std::vector<std::unique_ptr<Load>> LoadEveryNode(FleetSite& fleet, int rps,
   return loads;
 }
 
-// Starts a rollout holding green at 50% and waits until every node is
-// there and the step's hold started.
-void HoldAtHalf(FleetSite& fleet, int decider) {
+// Starts a rollout of `plan` and waits until every node is at its first
+// step (`green_bp`) and the step's hold started.
+void StartHolding(FleetSite& fleet, int decider, const v1::Plan& plan, std::uint32_t green_bp) {
   v1::StartRolloutRequest start;
   start.set_cutover("app");
-  *start.mutable_plan() = MakePlan({50, 100}, 1h, 2s, 20, 0.05);
+  *start.mutable_plan() = plan;
   v1::RolloutResponse resp;
   const auto status = fleet.agent(decider).UnixStub()->StartRollout(Context().get(), start, &resp);
   if (!status.ok()) throw std::runtime_error("StartRollout: " + status.error_message());
   if (!WaitFor(
           [&] {
             const auto r = fleet.Status(decider).rollout();
-            return fleet.AllAt(5000) && r.step() == 0 && !r.awaiting_apply();
+            return fleet.AllAt(green_bp) && r.step() == 0 && !r.awaiting_apply();
           },
           30s)) {
     std::string weights, logs;
@@ -139,9 +139,14 @@ void HoldAtHalf(FleetSite& fleet, int decider) {
       weights += " " + std::to_string(fleet.Weight(i));
       logs += "---- " + fleet.name(i) + "\n" + fleet.agent(i).Log();
     }
-    throw std::runtime_error("the rollout did not reach 50% on every node (weights" + weights +
-                             "): " + fleet.Status(decider).rollout().DebugString() + logs);
+    throw std::runtime_error("the rollout did not reach its first step on every node (weights" +
+                             weights + "): " + fleet.Status(decider).rollout().DebugString() +
+                             logs);
   }
+}
+
+void HoldAtHalf(FleetSite& fleet, int decider) {
+  StartHolding(fleet, decider, MakePlan({50, 100}, 1h, 2s, 20, 0.05), 5000);
 }
 
 double Revert(FleetSite& fleet, int decider, int failing, int rps) {
@@ -269,19 +274,7 @@ Takeover KillTheDecider(FleetSite& fleet, const Postgres& pg, int rps) {
   }
   for (int i = 0; i < fleet.size(); ++i) fleet.site(i).green().SetStatus(200);
   auto loads = LoadEveryNode(fleet, rps, 60s);
-  v1::StartRolloutRequest start;
-  start.set_cutover("app");
-  *start.mutable_plan() = MakePlan({20, 50, 100}, 1s, 2s, 20, 0.05);
-  v1::RolloutResponse resp;
-  const auto status = fleet.agent(decider).UnixStub()->StartRollout(Context().get(), start, &resp);
-  if (!status.ok()) throw std::runtime_error("StartRollout: " + status.error_message());
-  if (!WaitFor(
-          [&] {
-            const auto r = fleet.Status(decider).rollout();
-            return fleet.AllAt(2000) && r.step() == 0 && !r.awaiting_apply();
-          },
-          30s))
-    throw std::runtime_error("the rollout's first step did not start its hold");
+  StartHolding(fleet, decider, MakePlan({20, 50, 100}, 1s, 2s, 20, 0.05), 2000);
   PGconn* conn = PQconnectdb(pg.Uri().c_str());
   if (PQstatus(conn) != CONNECTION_OK) throw std::runtime_error("cannot connect to PostgreSQL");
   std::vector<state::StateFile> survivors;
@@ -307,19 +300,25 @@ Takeover KillTheDecider(FleetSite& fleet, const Postgres& pg, int rps) {
     std::this_thread::sleep_for(1ms);
   }
   PQfinish(conn);
-  for (auto& l : loads) l->Stop();
   std::printf(
       "  run: %s killed: another agent held the lease %.3f s after, every other node "
       "at the next step %.3f s after\n",
       killed.c_str(), t.lease, t.continued);
-  // The rollout goes on to its end; the killed agent comes back and converges.
+  // The rollout goes on to its end (judged on the traffic still coming); the
+  // killed agent comes back and converges.
   if (!WaitFor(
           [&] {
             return fleet.Status((decider + 1) % fleet.size()).rollout().state() ==
                    v1::ROLLOUT_STATE_COMPLETED;
           },
-          60s))
-    throw std::runtime_error("the rollout did not complete after the takeover");
+          60s)) {
+    std::string logs;
+    for (int i = 0; i < fleet.size(); ++i)
+      if (i != decider) logs += "---- " + fleet.name(i) + "\n" + fleet.agent(i).Log();
+    throw std::runtime_error("the rollout did not complete after the takeover: " +
+                             fleet.Status((decider + 1) % fleet.size()).DebugString() + logs);
+  }
+  for (auto& l : loads) l->Stop();
   fleet.agent(decider).Start();
   if (!WaitFor([&] { return fleet.AllAt(10000); }, 30s))
     throw std::runtime_error("the restarted node did not converge");
