@@ -41,7 +41,11 @@ void LocalGuard::Observe(agent::SteadyTime at, agent::WallTime now,
   last_at_ = at;
   Nanos longest = std::chrono::seconds(10);
   std::set<std::string> present;
-  for (const auto& [cutover, r] : rollouts) {
+  // Named, not bound: clang 14 cannot capture a structured binding (a C++20
+  // rule it lacks), and the lambdas below use both.
+  for (const auto& entry : rollouts) {
+    const std::string& cutover = entry.first;
+    const v1::Rollout& r = entry.second;
     present.insert(r.id());
     if (!Guards(r)) continue;
     const Nanos window = agent::FromProto(r.plan().analysis().window());
