@@ -29,6 +29,7 @@
 #include "agent/core/units.hpp"
 #include "agent/core/url.hpp"
 #include "agent/core/version.hpp"
+#include "agent/fleet/fleet.hpp"
 #include "agent/http/api_routes.hpp"
 #include "agent/http/server.hpp"
 #include "agent/http/web.hpp"
@@ -142,7 +143,23 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   const gid_t socket_group =
       unix_listener ? SocketGroup(flags).value_or(static_cast<gid_t>(-1)) : static_cast<gid_t>(-1);
 
-  std::unique_ptr<Journal> journal = OpenJournal(flags.journal);
+  RealClock clock;
+  // Alone, the journal is --journal's; in a fleet it is the fleet's
+  // database, which also holds the lease, the heartbeats and the decisions.
+  std::unique_ptr<Journal> own_journal;
+  std::unique_ptr<cutover::fleet::Fleet> fleet;
+  Journal* journal = nullptr;
+  if (!flags.fleet.empty()) {
+    cutover::fleet::FleetOptions options = cutover::fleet::FleetOptions::ForTick(flags.tick);
+    options.dsn = flags.fleet;
+    options.node = flags.node;
+    options.state_path = flags.state_file;
+    fleet = std::make_unique<cutover::fleet::Fleet>(options, clock);
+    journal = &fleet->journal();
+  } else {
+    own_journal = OpenJournal(flags.journal);
+    journal = own_journal.get();
+  }
   LogInfo("journal: " + journal->Describe());
   // Decisions are journaled off the tick; health says when the journal
   // cannot be written (the server is built later, hence the indirection).
@@ -164,8 +181,6 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     notify.count = [m = metrics.get()](const std::string& r) { m->CountNotification(r); };
   Notifier notifier(notify);
   for (const auto& url : flags.notify) LogInfo("notifying " + RedactWebhookUrl(url));
-
-  RealClock clock;
   GateRunner gate_runner;
 
   // The database syncs journal through the controller (in one order with its
@@ -196,7 +211,7 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   Worker metric_runner;  // analysis.metrics queries, off the tick and apart from the gates
   Controller::Dependencies deps;
   deps.state_path = flags.state_file;
-  deps.journal = journal.get();
+  deps.journal = journal;
   deps.journal_writer = &journal_writer;
   deps.clock = &clock;
   deps.gate_factory = DefaultGateFactory();
@@ -207,6 +222,12 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   if (sync_metrics) deps.listeners.push_back(sync_metrics.get());
   deps.listeners.push_back(&revert_observer);
   deps.sync = &syncs;
+  if (fleet) {
+    deps.decisions = fleet.get();
+    deps.pool = fleet.get();
+    deps.role = fleet.get();
+    deps.listeners.push_back(&fleet->guard());
+  }
   deps.listeners.push_back(&notifier);
   Controller controller(deps, Controller::Options{});
   controller_of_syncs = &controller;
@@ -216,9 +237,16 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     ~StopSyncs() { syncs.Shutdown(); }
   } stop_syncs{syncs};
   controller.RestoreFromJournal();
-  syncs.Restore(journal->ReadAll());
+  {
+    // In a fleet the journal is every node's: this node resumes its own syncs.
+    std::vector<cutover::v1::Event> events = journal->ReadAll();
+    if (fleet)
+      std::erase_if(events, [&](const cutover::v1::Event& e) { return e.node() != flags.node; });
+    syncs.Restore(events);
+  }
 
   Api api(controller, Authorizer(token), &syncs);
+  if (fleet) api.SetFleet(fleet.get());
   CutoverServiceImpl service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -294,17 +322,20 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   }
   http_server.Start();
 
+  if (fleet) fleet->Start(controller, metrics ? metrics->registry().get() : nullptr);
+
   TickLoop loop(controller, flags.tick);
   std::string listening;
   for (const auto& l : flags.listen) listening += " " + l;
   for (const auto& l : flags.http) listening += " http:" + l;
   LogInfo("cutover-agent serving on" + listening + ", state file " + flags.state_file + ", tick " +
-          FormatDuration(flags.tick));
+          FormatDuration(flags.tick) + (fleet ? ", fleet node " + flags.node : ""));
 
   int sig = 0;
   sigwait(&signals, &sig);
   LogInfo(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   loop.Stop();
+  if (fleet) fleet->Stop();  // its thread runs handed calls on the controller
   syncs.Shutdown();
   api.Shutdown();  // streams end, gRPC's and HTTP's
   http_server.Stop();

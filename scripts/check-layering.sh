@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agent's libraries include only what their layer may use, as the build
 # links them (agent/CMakeLists.txt):
-#   core    <- engine <- server <- http, notify
+#   core    <- engine <- server <- http, notify, fleet
 #   journal, gates, analysis, sync: on core;  cli: on core (never the server)
 # A header of a higher layer included from a lower one fails this check even
 # where it would still compile.
@@ -17,6 +17,7 @@ declare -A allowed=(
   [server]="core engine journal gates analysis sync server"
   [http]="core engine journal gates analysis server http"
   [notify]="core engine journal gates analysis server notify"
+  [fleet]="core engine journal gates analysis server fleet"
   [cli]="core cli"
 )
 status=0

@@ -442,6 +442,7 @@ std::string MeasurementText(const v1::Event& e) {
 std::string RenderCutoverList(const v1::ListCutoversResponse& list, std::size_t width) {
   if (list.cutovers_size() == 0) return "no cutovers (is nginx running with a cutover upstream?)\n";
   Table table({"CUTOVER", "BLUE", "GREEN", "SPLIT (BLUE/GREEN)", "EPOCH", "LIVE", "ROLLOUT"});
+  std::string fleets;
   for (const auto& c : list.cutovers()) {
     std::string rollout = "-";
     if (HasRollout(c)) rollout = StateName(c.rollout().state()) + ", " + StepText(c.rollout());
@@ -449,8 +450,9 @@ std::string RenderCutoverList(const v1::ListCutoversResponse& list, std::size_t 
         {c.name(), c.blue_upstream(), c.green_upstream(),
          agent::FormatPercent(c.blue_percent()) + " / " + agent::FormatPercent(c.green_percent()),
          std::to_string(c.epoch()), SlotName(c.live_slot()), rollout});
+    if (c.has_fleet()) fleets += c.name() + ": " + FleetSummary(c.fleet()) + "\n";
   }
-  return table.Render(width);
+  return table.Render(width) + fleets;
 }
 
 std::string RenderCutover(const v1::Cutover& c, std::size_t width) {
@@ -473,12 +475,45 @@ std::string RenderCutover(const v1::Cutover& c, std::size_t width) {
     out +=
         "note: nginx's module predates the waiting counters (state-file revision 0): a slot "
         "that stops answering is seen only when nginx times its requests out\n";
+  if (c.has_fleet()) out += RenderFleet(c.fleet(), width);
   if (!HasRollout(c)) return out + "rollout: none\n";
   return out + FitLines(RenderRollout(c.rollout()), width);
 }
 
+std::string FleetSummary(const v1::FleetStatus& f) {
+  int lagging = 0, stale = 0;
+  for (const auto& n : f.nodes()) {
+    lagging += n.lagging() ? 1 : 0;
+    stale += n.stale() ? 1 : 0;
+  }
+  std::string out = "fleet of " + std::to_string(f.nodes_size()) + " node(s), decider " +
+                    (f.decider().empty() ? "none" : f.decider()) + ", decided epoch " +
+                    std::to_string(f.decided_epoch()) + " (" +
+                    agent::FormatPercent(f.decided_green_percent()) + " green), " +
+                    std::to_string(lagging) + " lagging, " + std::to_string(stale) + " stale";
+  if (!f.connected()) out += "; node " + f.node() + " cannot reach the fleet's database";
+  return out;
+}
+
+std::string RenderFleet(const v1::FleetStatus& f, std::size_t width) {
+  std::string out = FleetSummary(f) + "\n";
+  if (!f.connected())
+    out += "as of " + FormatTimestamp(f.as_of()) + " (this node keeps its last weights)\n";
+  Table table({"NODE", "DECIDER", "APPLIED GREEN", "EPOCH", "LAST HEARTBEAT", "STATE"});
+  for (const auto& n : f.nodes()) {
+    std::string state = n.stale() ? "stale" : "live";
+    if (n.lagging()) state += ", lagging";
+    table.Add({n.name() + (n.name() == f.node() ? " (this)" : ""), n.decider() ? "yes" : "-",
+               agent::FormatPercent(n.applied_green_percent()), std::to_string(n.applied_epoch()),
+               agent::FormatDuration(ToNanos(n.heartbeat_age())) + " ago", state});
+  }
+  return out + table.Render(width);
+}
+
 std::string RenderRollout(const v1::Rollout& r) {
   std::string out = Rollout1Line(r) + "\n";
+  if (r.awaiting_apply() && !RolloutEnded(r.state()))
+    out += "waiting for every live node of the fleet to apply the step (its hold starts then)\n";
   if (!r.pause_reason().empty()) out += "paused because: " + r.pause_reason() + "\n";
   if (r.has_judged()) out += "judged: " + JudgedText(r.judged()) + "\n";
   if (!r.last_decision().empty()) out += "last decision: " + r.last_decision() + "\n";
@@ -665,6 +700,7 @@ std::string RenderWatchFrame(const v1::Cutover& c) {
   out += table.Render();
   if (HasRollout(c) && !c.rollout().last_decision().empty())
     out += "last decision: " + c.rollout().last_decision() + "\n";
+  if (c.has_fleet()) out += FleetSummary(c.fleet()) + "\n";
   if (c.has_sync()) out += SyncLine(c.sync()) + "\n";
   if (const auto* proof = RevertProofOf(c))
     out += "revert: " + agent::RevertProofText(*proof) + "\n";

@@ -49,6 +49,9 @@ std::string RenderCutoverList(const cutover::v1::ListCutoversResponse& list, std
 std::string RenderCutover(const cutover::v1::Cutover& cutover, std::size_t width = 0);
 // One paragraph about a rollout (answers of the rollout verbs).
 std::string RenderRollout(const cutover::v1::Rollout& rollout);
+// A fleet's nodes (status NAME), and its one-line summary (the list, watch).
+std::string RenderFleet(const cutover::v1::FleetStatus& fleet, std::size_t width = 0);
+std::string FleetSummary(const cutover::v1::FleetStatus& fleet);
 std::string RenderHistory(const cutover::v1::GetHistoryResponse& history, std::size_t width = 0);
 std::string RenderPlan(const cutover::v1::Plan& plan);
 std::string RenderPreflight(const cutover::v1::PreflightResponse& preflight);

@@ -9,6 +9,8 @@ inline constexpr char kAgentStarted[] = "agent_started";
 inline constexpr char kWeightSet[] = "weight_set";
 inline constexpr char kRolloutStarted[] = "rollout_started";
 inline constexpr char kStepAdvanced[] = "step_advanced";
+// In a fleet: every live node applied the step's weight; its hold starts.
+inline constexpr char kStepApplied[] = "step_applied";
 inline constexpr char kInconclusive[] = "inconclusive";
 inline constexpr char kGateFailed[] = "gate_failed";
 inline constexpr char kBreach[] = "breach";

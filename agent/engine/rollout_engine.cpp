@@ -106,7 +106,7 @@ std::uint32_t RolloutEngine::StepGreenBp(int step) const {
 }
 
 Nanos RolloutEngine::HoldElapsed(WallTime now) const {
-  if (step_ < 0) return Nanos(0);
+  if (step_ < 0 || phase_ == Phase::kAwaitingApply) return Nanos(0);
   const WallTime until = state_ == v1::ROLLOUT_STATE_PAUSED ? paused_at_ : now;
   return std::max(Nanos(0), std::chrono::duration_cast<Nanos>(until - step_started_at_));
 }
@@ -178,6 +178,11 @@ std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>
       engine.step_ = e.step();
       engine.step_started_at_ = t;
       engine.next_gate_attempt_ = t;
+      if (options.await_apply) engine.phase_ = Phase::kAwaitingApply;
+    } else if (kind == event_kind::kStepApplied) {
+      engine.step_started_at_ = t;
+      engine.next_gate_attempt_ = t;
+      engine.phase_ = Phase::kWatching;
     } else if (kind == event_kind::kGateFailed) {
       engine.next_gate_attempt_ = t + engine.GateRetry();
     } else if (kind == event_kind::kPaused) {
@@ -190,10 +195,13 @@ std::optional<RolloutEngine> RolloutEngine::Restore(const std::vector<v1::Event>
       engine.pause_reason_.clear();
     } else if (kind == event_kind::kCompleted || kind == event_kind::kPromoted) {
       engine.state_ = v1::ROLLOUT_STATE_COMPLETED;
+      engine.phase_ = Phase::kWatching;
     } else if (kind == event_kind::kReverted) {
       engine.state_ = v1::ROLLOUT_STATE_REVERTED;
+      engine.phase_ = Phase::kWatching;
     } else if (kind == event_kind::kAborted) {
       engine.state_ = v1::ROLLOUT_STATE_ABORTED;
+      engine.phase_ = Phase::kWatching;
     }
     engine.green_bp_ = PercentToBp(e.weight_after());
     engine.last_decision_ = kind + (e.reason().empty() ? "" : ": " + e.reason());
@@ -254,13 +262,33 @@ Decision RolloutEngine::Advance(int step, WallTime now, const v1::Measurement* m
   step_healthy_requests_ = 0;
   consecutive_failing_ = 0;
   inconclusive_reported_ = false;
-  phase_ = Phase::kWatching;
+  phase_ = options_.await_apply ? Phase::kAwaitingApply : Phase::kWatching;
   // Each step warns afresh, and its metric checks measure it afresh.
   warnings_.clear();
   for (auto& m : metrics_) m.breaches = 0;
   if (comparison_) comparison_->BeginStep();
   Record(d);
   return d;
+}
+
+std::vector<Decision> RolloutEngine::StepApplied(WallTime now) {
+  if (phase_ != Phase::kAwaitingApply || state_ != v1::ROLLOUT_STATE_RUNNING || step_ < 0)
+    return {};
+  phase_ = Phase::kWatching;
+  step_started_at_ = now;
+  next_gate_attempt_ = now;
+  step_healthy_requests_ = 0;
+  inconclusive_reported_ = false;
+  // The step's evidence starts here: nothing from the partial split counts.
+  warnings_.clear();
+  for (auto& m : metrics_) m.breaches = 0;
+  if (comparison_) comparison_->BeginStep();
+  Decision d{std::nullopt, NewEvent(event_kind::kStepApplied, now,
+                                    StepLabel(step_, plan_.steps_size()) +
+                                        " applied by every live node of the fleet: its hold starts",
+                                    "agent")};
+  Record(d);
+  return {std::move(d)};
 }
 
 std::vector<Decision> RolloutEngine::Complete(WallTime now, const v1::Measurement& measurement,
@@ -303,7 +331,8 @@ Decision RolloutEngine::PauseWith(WallTime now, const std::string& reason,
   state_ = v1::ROLLOUT_STATE_PAUSED;
   paused_at_ = now;
   pause_reason_ = reason;
-  phase_ = Phase::kWatching;
+  // A step not yet applied everywhere still waits for that after a resume.
+  if (phase_ != Phase::kAwaitingApply) phase_ = Phase::kWatching;
   pending_gates_.reset();
   Record(d);
   return d;
@@ -389,6 +418,8 @@ std::vector<Decision> RolloutEngine::Tick(const Observation& obs) {
       for (Decision& d : Breach(now, verdict)) out.push_back(std::move(d));
     return out;
   }
+  // Not every node has the step's weight yet: nothing counts towards it.
+  if (phase_ == Phase::kAwaitingApply) return out;
   if (verdict.healthy()) {
     consecutive_failing_ = 0;
     step_healthy_requests_ += served;
@@ -613,7 +644,7 @@ std::vector<Decision> RolloutEngine::Resume(WallTime now, const std::string& rea
   // The hold goes on from where it stopped: paused time does not count.
   step_started_at_ += now - paused_at_;
   state_ = v1::ROLLOUT_STATE_RUNNING;
-  phase_ = Phase::kWatching;
+  if (phase_ != Phase::kAwaitingApply) phase_ = Phase::kWatching;
   consecutive_failing_ = 0;
   for (auto& m : metrics_) m.failures = m.breaches = 0;
   inconclusive_reported_ = false;
@@ -698,6 +729,7 @@ v1::Rollout RolloutEngine::ToProto(WallTime now) const {
   }
   for (const auto& [signal, latch] : warnings_)
     if (latch.active) r.add_warnings(signal);
+  r.set_awaiting_apply(phase_ == Phase::kAwaitingApply);
   return r;
 }
 

@@ -104,6 +104,9 @@ class RolloutEngine {
     // How long a failed step gate holds the rollout before it is asked
     // again; zero means one analysis window, so a gate is retried each window.
     Nanos gate_retry{0};
+    // In a fleet: a step's hold and analysis start only when StepApplied says
+    // every live node applied its weight (breach detection runs meanwhile).
+    bool await_apply = false;
   };
 
   RolloutEngine(std::string id, std::string cutover, v1::Plan plan, state::Slot from_slot,
@@ -133,6 +136,10 @@ class RolloutEngine {
   std::vector<Decision> OnGateResults(std::uint64_t request_id,
                                       const std::vector<gates::GateOutcome>& outcomes,
                                       WallTime now);
+  // With await_apply: every live node applied the step's weight, so its hold
+  // starts now (journaled as step_applied, which a restore starts it from).
+  std::vector<Decision> StepApplied(WallTime now);
+  bool awaiting_apply() const { return phase_ == Phase::kAwaitingApply; }
   // The metric queries that are due (each at its interval, one at a time,
   // while the rollout runs a step); the controller runs them off the tick
   // and hands each result to OnMetricResult.
@@ -174,7 +181,7 @@ class RolloutEngine {
   std::uint32_t consecutive_failing_windows() const { return consecutive_failing_; }
 
  private:
-  enum class Phase { kWatching, kAwaitingStepGates, kAwaitingRevertGates };
+  enum class Phase { kWatching, kAwaitingStepGates, kAwaitingRevertGates, kAwaitingApply };
   struct MetricState {
     WallTime next_due{};
     std::uint64_t in_flight = 0;  // the request id waited for; 0: none

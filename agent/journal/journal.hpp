@@ -43,8 +43,11 @@ class Journal {
 
   virtual ~Journal() = default;
 
-  // Gives `event` the next sequence number and returns it. No I/O.
-  std::uint64_t Number(v1::Event& event);
+  // Gives `event` the next sequence number and returns it. No I/O. A
+  // journal several agents share (a fleet's) numbers in the transaction
+  // that commits an event, before it is published: its Number returns the
+  // number the event already carries.
+  virtual std::uint64_t Number(v1::Event& event);
   // The last number given (0 before the first).
   std::uint64_t last_sequence() const { return last_sequence_.load(); }
 

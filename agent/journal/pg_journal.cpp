@@ -127,50 +127,69 @@ std::vector<v1::Event> PgJournal::Query(const std::string& sql,
   return events;
 }
 
-std::vector<v1::Event> PgJournal::ReadAll() {
-  return Query("SELECT event::text FROM " + Table() + " ORDER BY sequence", {});
+std::string PgJournal::Sql::History() {
+  return "SELECT event::text FROM " + Table() +
+         " WHERE ($1 = '' OR cutover = $1) ORDER BY sequence DESC LIMIT $2";
 }
 
+std::string PgJournal::Sql::Since() {
+  return "SELECT event::text FROM " + Table() +
+         " WHERE sequence >= $1 AND ($2 = '' OR cutover = $2) ORDER BY sequence LIMIT $3";
+}
+
+std::string PgJournal::Sql::Knows() {
+  return "SELECT event::text FROM " + Table() + " WHERE cutover = $1 LIMIT 1";
+}
+
+std::string PgJournal::Sql::LastRolloutStarts() {
+  return "SELECT event FROM (SELECT DISTINCT ON (cutover, event->>'to_slot') sequence,"
+         " event::text AS event FROM " +
+         Table() +
+         " WHERE kind = 'rollout_started' AND event->>'release' <> '' ORDER BY cutover, "
+         "event->>'to_slot',"
+         " sequence DESC) s ORDER BY sequence";
+}
+
+std::string PgJournal::Sql::LastRollouts() {
+  // The events of each cutover's last rollout_started's rollout, from it on.
+  return "SELECT j.event::text FROM " + Table() +
+         " j JOIN (SELECT DISTINCT ON (cutover) cutover,"
+         " rollout_id, sequence FROM " +
+         Table() +
+         " WHERE kind = 'rollout_started' ORDER BY cutover, sequence DESC) s"
+         " ON j.cutover = s.cutover AND j.rollout_id = s.rollout_id AND j.sequence >= s.sequence"
+         " ORDER BY j.sequence";
+}
+
+std::string PgJournal::Sql::ReadAll() {
+  return "SELECT event::text FROM " + Table() + " ORDER BY sequence";
+}
+
+std::vector<v1::Event> PgJournal::ReadAll() { return Query(Sql::ReadAll(), {}); }
+
 std::vector<v1::Event> PgJournal::History(const std::string& cutover, std::size_t limit) {
-  return Query("SELECT event::text FROM " + Table() +
-                   " WHERE ($1 = '' OR cutover = $1) ORDER BY sequence DESC LIMIT $2",
-               {cutover, std::to_string(limit)});
+  return Query(Sql::History(), {cutover, std::to_string(limit)});
 }
 
 std::vector<v1::Event> PgJournal::Since(const std::string& cutover, std::uint64_t since,
                                         std::size_t max) {
-  return Query("SELECT event::text FROM " + Table() +
-                   " WHERE sequence >= $1 AND ($2 = '' OR cutover = $2) ORDER BY sequence LIMIT $3",
-               {std::to_string(since), cutover, std::to_string(max)});
+  return Query(Sql::Since(), {std::to_string(since), cutover, std::to_string(max)});
 }
 
 bool PgJournal::Knows(const std::string& cutover) {
-  return !Query("SELECT event::text FROM " + Table() + " WHERE cutover = $1 LIMIT 1", {cutover})
-              .empty();
+  return !Query(Sql::Knows(), {cutover}).empty();
 }
 
 std::vector<v1::Event> PgJournal::LastRolloutStarts() {
-  return Query(
-      "SELECT event FROM (SELECT DISTINCT ON (cutover, event->>'to_slot') sequence,"
-      " event::text AS event FROM " +
-          Table() +
-          " WHERE kind = 'rollout_started' AND event->>'release' <> '' ORDER BY cutover, "
-          "event->>'to_slot',"
-          " sequence DESC) s ORDER BY sequence",
-      {});
+  return Query(Sql::LastRolloutStarts(), {});
 }
 
 std::vector<JournaledRollout> PgJournal::LastRollouts() {
-  // The events of each cutover's last rollout_started's rollout, from it on.
-  const std::vector<v1::Event> events = Query(
-      "SELECT j.event::text FROM " + Table() +
-          " j JOIN (SELECT DISTINCT ON (cutover) cutover,"
-          " rollout_id, sequence FROM " +
-          Table() +
-          " WHERE kind = 'rollout_started' ORDER BY cutover, sequence DESC) s"
-          " ON j.cutover = s.cutover AND j.rollout_id = s.rollout_id AND j.sequence >= s.sequence"
-          " ORDER BY j.sequence",
-      {});
+  return GroupLastRollouts(Query(Sql::LastRollouts(), {}), Describe());
+}
+
+std::vector<JournaledRollout> PgJournal::GroupLastRollouts(const std::vector<v1::Event>& events,
+                                                           const std::string& describe) {
   LastRolloutGrouping<const v1::Event*> grouping;
   for (const v1::Event& e : events) grouping.Add(e.cutover(), e.kind(), e.rollout_id(), &e);
   std::vector<JournaledRollout> out;
@@ -178,7 +197,7 @@ std::vector<JournaledRollout> PgJournal::LastRollouts() {
     JournaledRollout rollout;
     for (const v1::Event* e : group.items) {
       rollout.events.push_back(*e);
-      rollout.where.push_back(Describe() + " sequence " + std::to_string(e->sequence()));
+      rollout.where.push_back(describe + " sequence " + std::to_string(e->sequence()));
     }
     out.push_back(std::move(rollout));
   }

@@ -32,6 +32,22 @@ class PgJournal final : public Journal {
   std::vector<v1::Event> ReadAll() override;
   std::string Describe() const override { return redacted_; }
 
+  // The reads' SQL, each returning one column of event JSON (parameters as
+  // the read of the same name takes them), for a reader of the table on a
+  // connection of its own: a fleet's, every statement of which has a deadline.
+  struct Sql {
+    static std::string History();            // $1 cutover, $2 limit
+    static std::string Since();              // $1 since, $2 cutover, $3 max
+    static std::string Knows();              // $1 cutover
+    static std::string LastRollouts();       // each cutover's last rollout's events, in order
+    static std::string LastRolloutStarts();  // oldest first
+    static std::string ReadAll();
+  };
+  // LastRollouts()'s rows as rollouts, each event's `where` naming its
+  // sequence in `describe`.
+  static std::vector<JournaledRollout> GroupLastRollouts(const std::vector<v1::Event>& events,
+                                                         const std::string& describe);
+
  private:
   // One connection and what guards it: the writer's and the readers'.
   struct Connection {

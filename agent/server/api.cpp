@@ -73,10 +73,22 @@ std::vector<v1::Event> EventWatch::Next(std::chrono::milliseconds timeout) {
 
 bool EventWatch::closed() const { return controller_.bus().closed(); }
 
+bool Api::Forwarded(const char* verb, const Caller& caller,
+                    const google::protobuf::Message& request, google::protobuf::Message* response) {
+  if (fleet_ == nullptr || !fleet_->Forwards()) return false;
+  fleet_->Forward(verb, request, caller.actor(), response);
+  return true;
+}
+
+void Api::Annotate(v1::Cutover* cutover) const {
+  if (fleet_ != nullptr) fleet_->Annotate(cutover);
+}
+
 v1::ListCutoversResponse Api::ListCutovers(const Caller&, const v1::ListCutoversRequest&) {
   v1::ListCutoversResponse response;
   for (auto& c : controller_.ListCutovers()) {
     AttachSync(&c);
+    Annotate(&c);
     *response.add_cutovers() = std::move(c);
   }
   return response;
@@ -86,19 +98,25 @@ v1::GetStatusResponse Api::GetStatus(const Caller&, const v1::GetStatusRequest& 
   v1::GetStatusResponse response;
   *response.mutable_cutover() = controller_.GetStatus(request.cutover());
   AttachSync(response.mutable_cutover());
+  Annotate(response.mutable_cutover());
   return response;
 }
 
 v1::SetWeightResponse Api::SetWeight(const Caller& caller, const v1::SetWeightRequest& request) {
   authorizer_.Require(caller);
-  return controller_.SetWeight(request, caller.actor());
+  v1::SetWeightResponse response;
+  if (!Forwarded("SetWeight", caller, request, &response))
+    response = controller_.SetWeight(request, caller.actor());
+  Annotate(response.mutable_cutover());
+  return response;
 }
 
 v1::RolloutResponse Api::StartRollout(const Caller& caller,
                                       const v1::StartRolloutRequest& request) {
   authorizer_.Require(caller);
   v1::RolloutResponse response;
-  *response.mutable_rollout() = controller_.StartRollout(request, caller.actor());
+  if (!Forwarded("StartRollout", caller, request, &response))
+    *response.mutable_rollout() = controller_.StartRollout(request, caller.actor());
   return response;
 }
 
@@ -106,7 +124,8 @@ v1::RolloutResponse Api::PauseRollout(const Caller& caller,
                                       const v1::RolloutActionRequest& request) {
   authorizer_.Require(caller);
   v1::RolloutResponse response;
-  *response.mutable_rollout() = controller_.PauseRollout(request, caller.actor());
+  if (!Forwarded("PauseRollout", caller, request, &response))
+    *response.mutable_rollout() = controller_.PauseRollout(request, caller.actor());
   return response;
 }
 
@@ -114,7 +133,8 @@ v1::RolloutResponse Api::ResumeRollout(const Caller& caller,
                                        const v1::RolloutActionRequest& request) {
   authorizer_.Require(caller);
   v1::RolloutResponse response;
-  *response.mutable_rollout() = controller_.ResumeRollout(request, caller.actor());
+  if (!Forwarded("ResumeRollout", caller, request, &response))
+    *response.mutable_rollout() = controller_.ResumeRollout(request, caller.actor());
   return response;
 }
 
@@ -122,7 +142,8 @@ v1::RolloutResponse Api::PromoteRollout(const Caller& caller,
                                         const v1::RolloutActionRequest& request) {
   authorizer_.Require(caller);
   v1::RolloutResponse response;
-  *response.mutable_rollout() = controller_.PromoteRollout(request, caller.actor());
+  if (!Forwarded("PromoteRollout", caller, request, &response))
+    *response.mutable_rollout() = controller_.PromoteRollout(request, caller.actor());
   return response;
 }
 
@@ -130,7 +151,8 @@ v1::RolloutResponse Api::AbortRollout(const Caller& caller,
                                       const v1::RolloutActionRequest& request) {
   authorizer_.Require(caller);
   v1::RolloutResponse response;
-  *response.mutable_rollout() = controller_.AbortRollout(request, caller.actor());
+  if (!Forwarded("AbortRollout", caller, request, &response))
+    *response.mutable_rollout() = controller_.AbortRollout(request, caller.actor());
   return response;
 }
 
@@ -138,14 +160,18 @@ v1::RolloutResponse Api::RetryRollout(const Caller& caller,
                                       const v1::RolloutActionRequest& request) {
   authorizer_.Require(caller);
   v1::RolloutResponse response;
-  *response.mutable_rollout() = controller_.RetryRollout(request, caller.actor());
+  if (!Forwarded("RetryRollout", caller, request, &response))
+    *response.mutable_rollout() = controller_.RetryRollout(request, caller.actor());
   return response;
 }
 
+// A peer's admin state is this node's nginx's: never handed on.
 v1::SetPeerStateResponse Api::SetPeerState(const Caller& caller,
                                            const v1::SetPeerStateRequest& request) {
   authorizer_.Require(caller);
-  return controller_.SetPeerState(request, caller.actor());
+  v1::SetPeerStateResponse response = controller_.SetPeerState(request, caller.actor());
+  Annotate(response.mutable_cutover());
+  return response;
 }
 
 v1::GetHistoryResponse Api::GetHistory(const Caller&, const v1::GetHistoryRequest& request) {

@@ -99,13 +99,23 @@ class Api {
   // Ends every watch (the agent is stopping).
   void Shutdown() { controller_.bus().Close(); }
 
+  // One node of a fleet: mutating calls go to the decider when this node
+  // does not decide, and every status answer carries the fleet.
+  void SetFleet(FleetFront* fleet) { fleet_ = fleet; }
+
  private:
+  // Runs `verb` on the fleet's decider instead of here, when this node is a
+  // follower: true when it did (and `response` holds the answer).
+  bool Forwarded(const char* verb, const Caller& caller, const google::protobuf::Message& request,
+                 google::protobuf::Message* response);
+  void Annotate(v1::Cutover* cutover) const;
   sync::SyncManager& Syncs() const;
   // Status answers carry the cutover's sync, when it has one.
   void AttachSync(v1::Cutover* cutover) const;
 
   Controller& controller_;
   Authorizer authorizer_;
+  FleetFront* fleet_ = nullptr;
   sync::SyncManager* syncs_;
 };
 

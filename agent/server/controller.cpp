@@ -62,12 +62,14 @@ Controller::Controller(Dependencies deps, Options options)
     : deps_(std::move(deps)),
       options_(options),
       history_(options.default_window),
+      pooled_history_(options.default_window),
       preflights_(PreflightRuns::Create(deps_.sync)) {
   if (deps_.journal_writer == nullptr)
     own_writer_ = std::make_unique<JournalWriter>(*deps_.journal, JournalWriter::Mode::kInline);
   writer_ = deps_.journal_writer != nullptr ? deps_.journal_writer : own_writer_.get();
   writer_->Observe([this](const JournalWriter::Outcome& outcome) { OnJournalWrite(outcome); });
   if (!deps_.metric_query) deps_.metric_query = QueryMetric;
+  if (deps_.role != nullptr) role_generation_ = deps_.role->Generation();
 }
 
 Controller::~Controller() { preflights_->Shutdown(); }
@@ -130,6 +132,18 @@ state::RecordSnapshot Controller::Snapshot(const std::string& field, const std::
 void Controller::RestoreFromJournal() {
   std::vector<JournaledRollout> journaled = deps_.journal->LastRollouts();
   std::lock_guard lock(mutex_);
+  RestoreLocked(std::move(journaled));
+  // WatchEvents counts from the last journaled event on.
+  for (const v1::Event& last : deps_.journal->History("", 1)) bus_.Publish(last);
+}
+
+RolloutEngine::Options Controller::EngineOptions(const GateSet& gates) const {
+  return RolloutEngine::Options{ProfileOf(gates), options_.gate_retry,
+                                /*await_apply=*/deps_.role != nullptr};
+}
+
+void Controller::RestoreLocked(std::vector<JournaledRollout> journaled) {
+  std::map<std::string, RolloutEntry> restored;
   for (JournaledRollout& rollout : journaled) {
     const v1::Event& first = rollout.events.front();
     std::shared_ptr<GateSet> gates;
@@ -140,13 +154,12 @@ void Controller::RestoreFromJournal() {
                ": " + e.what() + "; restoring without them");
       gates = std::make_shared<GateSet>();
     }
-    RolloutEngine::Options engine_options{ProfileOf(*gates), options_.gate_retry};
     std::optional<RolloutEngine> engine;
     try {
       // Every field is checked before anything is computed from it: a
       // journal on disk is outside input, and a tampered line must not
       // crash the agent (nor restore a rollout from nonsense).
-      engine = RolloutEngine::Restore(rollout.events, engine_options);
+      engine = RolloutEngine::Restore(rollout.events, EngineOptions(*gates));
     } catch (const RestoreError& e) {
       throw JournalError("journal " + rollout.where[e.event()] + ": " + e.what() +
                          ": the agent will not restore from a journal it cannot trust (move the "
@@ -156,14 +169,37 @@ void Controller::RestoreFromJournal() {
     LogInfo(first.cutover() + ": restored rollout " + engine->id() + " (" +
             v1::RolloutState_Name(engine->state()) + ", step " + std::to_string(engine->step()) +
             ") from the journal");
-    rollouts_[first.cutover()] =
+    restored[first.cutover()] =
         RolloutEntry{std::make_unique<RolloutEngine>(std::move(*engine)), gates, false};
+  }
+  rollouts_ = std::move(restored);
+  {
+    // Answers to the engines just replaced would match their request ids.
+    std::lock_guard replies_lock(replies_mutex_);
+    replies_.clear();
   }
   // The releases the slots run: each slot's last rollout_started.
   for (const v1::Event& start : deps_.journal->LastRolloutStarts()) NoteRelease(start);
-  // WatchEvents counts from the last journaled event on.
-  for (const v1::Event& last : deps_.journal->History("", 1)) bus_.Publish(last);
   UpdateRetention();
+}
+
+// In a fleet, whoever decided last may be another agent: a new generation
+// of the role rebuilds every rollout from the shared journal.
+void Controller::FollowRole() {
+  if (deps_.role == nullptr) return;
+  const std::uint64_t generation = deps_.role->Generation();
+  if (generation == role_generation_) return;
+  try {
+    RestoreLocked(deps_.journal->LastRollouts());
+    role_generation_ = generation;
+    follow_error_.clear();
+  } catch (const JournalError& e) {
+    if (follow_error_ != e.what())
+      LogWarning(
+          std::string("cannot rebuild the rollouts from the journal (retrying every tick): ") +
+          e.what());
+    follow_error_ = e.what();
+  }
 }
 
 void Controller::OnJournalWrite(const JournalWriter::Outcome& outcome) {
@@ -190,9 +226,11 @@ std::uint64_t Controller::Publish(v1::Event& event) {
   if (event.has_plan()) RedactPlan(event.mutable_plan());
   // Numbered and queued, not written: the decision has been taken (a weight
   // stored) and must not wait for a disk; the writer makes it durable next.
+  // In a fleet it is the fleet's first: committed before anyone hears of it
+  // (refused, this throws and nothing was published).
   std::uint64_t sequence = 0;
   try {
-    sequence = writer_->Submit(event);
+    if (Committed(event)) sequence = writer_->Submit(event);
   } catch (const JournalError& e) {
     LogError(std::string("journal: ") + e.what() + ": event not journaled: " + EventLine(event));
   }
@@ -209,9 +247,14 @@ void Controller::Record(v1::Event event) {
 }
 
 void Controller::PublishAgentEvent(v1::Event event) {
-  const std::uint64_t sequence = writer_->Submit(event);
+  std::uint64_t sequence = 0;
+  if (Committed(event)) sequence = writer_->Submit(event);
   bus_.Publish(event);
   AwaitJournal(sequence);
+}
+
+bool Controller::Committed(v1::Event& event) {
+  return deps_.decisions == nullptr || deps_.decisions->Commit(event);
 }
 
 void Controller::AwaitJournal(std::uint64_t sequence) {
@@ -231,8 +274,10 @@ std::uint64_t Controller::Execute(RolloutEngine& engine, std::vector<Decision> d
     if (control) d.event.set_weight_before(BpToPercent(control->weight_bp));
     if (d.store_green_bp) {
       try {
-        control = File().StoreWeight(engine.cutover(), *d.store_green_bp);
+        control = StoreWeight(engine.cutover(), *d.store_green_bp, d.event);
         WeightStored(engine.cutover(), control->epoch);
+      } catch (const ApiError&) {
+        throw;  // refused (a fleet's): nothing of the batch stands
       } catch (const std::exception& e) {
         LogError(engine.cutover() + ": cannot store weight: " + e.what());
         d.event.set_reason(d.event.reason() + " [weight store failed: " + e.what() + "]");
@@ -246,6 +291,13 @@ std::uint64_t Controller::Execute(RolloutEngine& engine, std::vector<Decision> d
   std::uint64_t last = 0;
   for (Decision& d : decisions) last = Publish(d.event);
   return last;
+}
+
+state::Control Controller::StoreWeight(const std::string& cutover, std::uint32_t green_bp,
+                                       const v1::Event& decision) {
+  if (deps_.decisions != nullptr)
+    return deps_.decisions->Store(File(), cutover, green_bp, decision);
+  return File().StoreWeight(cutover, green_bp);
 }
 
 // ------------------------------------------------------------------ gates
@@ -331,7 +383,11 @@ void Controller::DrainReplies(WallTime now) {
   for (auto& reply : replies) {
     auto it = rollouts_.find(reply.cutover);
     if (it == rollouts_.end() || it->second.engine->id() != reply.rollout_id) continue;
-    Execute(*it->second.engine, reply.apply(*it->second.engine, now));
+    try {
+      Execute(*it->second.engine, reply.apply(*it->second.engine, now));
+    } catch (const ApiError& e) {
+      LogWarning(reply.cutover + ": " + e.what());  // refused by the fleet, as in Tick
+    }
   }
 }
 
@@ -348,6 +404,7 @@ void Controller::UpdateRetention() {
                           FromProto(slot.engine->plan().analysis().max_p99())});
   // A little more than the window, so a full window always has a base sample.
   history_.SetRetention(longest + longest / 10);
+  pooled_history_.SetRetention(longest + longest / 10);
 }
 
 // ------------------------------------------------------------------ tick
@@ -367,36 +424,54 @@ void Controller::Tick(SteadyTime at) {
                "stops answering is seen only when nginx times its requests out; upgrade the "
                "module and restart nginx");
   }
-  DrainReplies(now);
+  // In a fleet the rollouts are judged on every live node's counters.
+  std::vector<state::RecordSnapshot> pooled;
+  if (deps_.pool != nullptr) {
+    pooled = deps_.pool->Pool(records);
+    pooled_history_.Add(at, pooled);
+  }
+  const std::vector<state::RecordSnapshot>& judged = deps_.pool != nullptr ? pooled : records;
+  const CounterHistory& judged_history = deps_.pool != nullptr ? pooled_history_ : history_;
+  FollowRole();
+  const bool deciding = Deciding();
+  if (deciding) DrainReplies(now);
   for (auto& [cutover, slot] : rollouts_) {
     RolloutEngine& engine = *slot.engine;
-    if (!engine.active()) continue;
+    if (!deciding || !engine.active()) continue;
     // By the engine's name, not the binding: clang 14 cannot capture a
     // structured binding (a C++20 rule it lacks).
-    auto record = std::find_if(records.begin(), records.end(),
+    auto record = std::find_if(judged.begin(), judged.end(),
                                [&engine](const auto& r) { return r.name == engine.cutover(); });
-    if (record == records.end()) continue;  // nginx no longer has it: hold still
-    if (!slot.weight_checked) {
-      slot.weight_checked = true;
-      Execute(engine, engine.CheckWeightAfterRestore(now, record->control));
+    if (record == judged.end()) continue;  // nginx no longer has it: hold still
+    try {
+      if (!slot.weight_checked) {
+        slot.weight_checked = true;
+        Execute(engine, engine.CheckWeightAfterRestore(now, record->control));
+      }
+      if (engine.awaiting_apply() && deps_.role->Applied(cutover))
+        Execute(engine, engine.StepApplied(now));
+      // A weight stored by someone else (or before this agent started) counts
+      // from the first sample that shows it.
+      Evidence& evidence = evidence_[cutover];
+      if (evidence.epoch != record->control.epoch)
+        evidence = Evidence{record->control.epoch, previous_tick, now};
+      const WindowQuery query = JudgeQuery(engine.plan().analysis(), evidence.after);
+      Observation obs;
+      obs.now = now;
+      obs.control = record->control;
+      obs.new_slot = judged_history.Window(cutover, engine.to_slot(), query);
+      obs.old_slot = judged_history.Window(cutover, engine.from_slot(), query);
+      obs.evidence_since = evidence.since;
+      obs.new_totals = record->slot(engine.to_slot());
+      obs.old_totals = record->slot(engine.from_slot());
+      Execute(engine, engine.Tick(obs));
+      DispatchGates(slot);
+      DispatchMetrics(slot, now);
+    } catch (const ApiError& e) {
+      // A decision the fleet refused: nothing of it stands, and the role's
+      // next generation rebuilds this rollout from the shared journal.
+      LogWarning(cutover + ": " + e.what());
     }
-    // A weight stored by someone else (or before this agent started) counts
-    // from the first sample that shows it.
-    Evidence& evidence = evidence_[cutover];
-    if (evidence.epoch != record->control.epoch)
-      evidence = Evidence{record->control.epoch, previous_tick, now};
-    const WindowQuery query = JudgeQuery(engine.plan().analysis(), evidence.after);
-    Observation obs;
-    obs.now = now;
-    obs.control = record->control;
-    obs.new_slot = history_.Window(cutover, engine.to_slot(), query);
-    obs.old_slot = history_.Window(cutover, engine.from_slot(), query);
-    obs.evidence_since = evidence.since;
-    obs.new_totals = record->slot(engine.to_slot());
-    obs.old_totals = record->slot(engine.from_slot());
-    Execute(engine, engine.Tick(obs));
-    DispatchGates(slot);
-    DispatchMetrics(slot, now);
   }
   if (!deps_.listeners.empty()) {
     std::map<std::string, v1::Rollout> rollouts;
@@ -507,8 +582,6 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
                    "cutover \"" + request.cutover() + "\": rollout " + it->second.engine->id() +
                        " is running; pause or abort it before setting a weight by hand");
   const std::uint32_t bp = PercentToBp(request.percent());
-  const state::Control after = File().StoreWeight(request.cutover(), bp);
-  WeightStored(request.cutover(), after.epoch);
   v1::Event event;
   *event.mutable_time() = ToProtoTimestamp(deps_.clock->Now());
   event.set_cutover(request.cutover());
@@ -516,9 +589,11 @@ v1::SetWeightResponse Controller::SetWeight(const v1::SetWeightRequest& request,
   event.set_reason(request.reason());
   event.set_step(-1);
   event.set_weight_before(BpToPercent(before.control.weight_bp));
-  event.set_weight_after(BpToPercent(after.weight_bp));
-  event.set_epoch(after.epoch);
+  event.set_weight_after(BpToPercent(bp));
   event.set_actor(actor);
+  const state::Control after = StoreWeight(request.cutover(), bp, event);
+  WeightStored(request.cutover(), after.epoch);
+  event.set_epoch(after.epoch);
   const std::uint64_t sequence = Publish(event);
   v1::SetWeightResponse response;
   *response.mutable_cutover() = Describe(*File().Snapshot(request.cutover()), deps_.clock->Now());
@@ -582,9 +657,8 @@ v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
                                const std::string& reason, const std::string& actor,
                                const std::string& release, std::uint64_t* sequence) {
   const state::Slot from = LiveSlot(record.control.weight_bp);
-  RolloutEngine::Options engine_options{ProfileOf(*gates), options_.gate_retry};
-  auto engine =
-      std::make_unique<RolloutEngine>(deps_.new_rollout_id(), cutover, plan, from, engine_options);
+  auto engine = std::make_unique<RolloutEngine>(deps_.new_rollout_id(), cutover, plan, from,
+                                                EngineOptions(*gates));
   const WallTime now = deps_.clock->Now();
   auto decisions = engine->Start(now, record.control.weight_bp, reason, actor, release);
   if (record.revision < 1) {
@@ -602,9 +676,11 @@ v1::Rollout Controller::Launch(const std::string& cutover, const v1::Plan& plan,
     decisions.insert(decisions.begin() + 1, std::move(note));
   }
   for (ControllerListener* listener : deps_.listeners) listener->OnRolloutPlan(engine->id(), plan);
+  RolloutEntry entry{std::move(engine), gates, true};
+  // Refused (a fleet's), it throws: the rollout never started.
+  *sequence = Execute(*entry.engine, std::move(decisions));
   RolloutEntry& slot = rollouts_[cutover];
-  slot = RolloutEntry{std::move(engine), gates, true};
-  *sequence = Execute(*slot.engine, std::move(decisions));
+  slot = std::move(entry);
   DispatchGates(slot);
   UpdateRetention();
   return RolloutView(*slot.engine, now);

@@ -26,6 +26,7 @@
 #include "agent/server/event_bus.hpp"
 #include "agent/server/gate_runner.hpp"
 #include "agent/server/preflight_runs.hpp"
+#include "agent/server/seams.hpp"
 #include "agent/server/worker.hpp"
 #include "cutover/state_file.hpp"
 #include "cutover/v1/cutover.pb.h"
@@ -75,6 +76,11 @@ class Controller {
     std::function<std::string()> new_rollout_id;
     std::vector<ControllerListener*> listeners;  // told of every tick and event, in order
     const SyncStatusSource* sync = nullptr;      // the database syncs, for the gates
+    // One node of a fleet (agent/fleet): where decisions go, what is judged,
+    // and whether this agent decides. Null: alone, on the state file.
+    DecisionStore* decisions = nullptr;
+    CounterPool* pool = nullptr;
+    DecisionRole* role = nullptr;
   };
 
   Controller(Dependencies deps, Options options);
@@ -158,7 +164,16 @@ class Controller {
   RolloutEntry& ActiveRollout(const std::string& cutover, const std::string& reason);
   // Each returns the sequence of the last event it published (0: none).
   std::uint64_t Execute(RolloutEngine& engine, std::vector<Decision> decisions);
+  state::Control StoreWeight(const std::string& cutover, std::uint32_t green_bp,
+                             const v1::Event& decision);
+  void RestoreLocked(std::vector<JournaledRollout> journaled);
+  void FollowRole();
+  bool Deciding() const { return deps_.role == nullptr || deps_.role->Deciding(); }
+  RolloutEngine::Options EngineOptions(const GateSet& gates) const;
   std::uint64_t Publish(v1::Event& event);
+  // Whether `event` goes to the journal writer: alone always; in a fleet
+  // once committed (DecisionStore::Commit, which may throw ApiError).
+  bool Committed(v1::Event& event);
   // An API call's promise: it returns once its events are journaled (or
   // their write failed); waited for without the controller's lock.
   void AwaitJournal(std::uint64_t sequence);
@@ -194,6 +209,9 @@ class Controller {
   off_t file_size_ = 0;  // the file's size when it was mapped
   std::string file_error_;
   CounterHistory history_;
+  CounterHistory pooled_history_;  // with a CounterPool: what rollouts are judged on
+  std::uint64_t role_generation_ = 0;
+  std::string follow_error_;  // the last reason the rollouts could not be rebuilt, logged once
   std::map<std::string, RolloutEntry> rollouts_;  // by cutover: the current or last rollout
   // By cutover: the release each slot runs (blue, green), as rollouts named them.
   std::map<std::string, std::array<std::string, state::kSlotCount>> releases_;

@@ -1,5 +1,6 @@
 #include "agent/server/flags.hpp"
 
+#include "agent/core/dsn.hpp"
 #include "agent/core/units.hpp"
 #include "agent/core/url.hpp"
 
@@ -13,6 +14,7 @@ std::string Usage() {
          "                     [--notify URL]...\n"
          "                     [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
          "                     [--journal DIR | --journal postgresql://...]\n"
+         "                     [--fleet postgresql://... --node NAME]\n"
          "                     [--metrics HOST:PORT] [--tick 100ms]\n"
          "                     [--help] [--version]\n";
 }
@@ -52,6 +54,11 @@ std::string Help() {
          "                          (DIR/journal.jsonl, fsync per entry) or a\n"
          "                          postgresql:// URI (table cutover_journal).\n"
          "                          Default: /var/lib/cutover/journal\n"
+         "  --fleet URI             join the fleet whose rollouts, journal, lease and\n"
+         "                          heartbeats live in this postgresql:// database (then\n"
+         "                          also the journal: no other --journal)\n"
+         "  --node NAME             this node's name in the fleet (with --fleet; letters,\n"
+         "                          digits, '.', '_', '-'; one agent per name)\n"
          "  --metrics HOST:PORT     Prometheus metrics at http://HOST:PORT/metrics; off when\n"
          "                          not given\n"
          "  --tick DURATION         how often the state file is sampled and rollouts judged,\n"
@@ -97,10 +104,40 @@ void ValidateHostPort(const std::string& flag, const std::string& value) {
     throw UsageError(flag + ": bad port in \"" + value + "\"");
 }
 
+// A node's name is a key in the fleet's tables and a label in metrics.
+void ValidateNodeName(const std::string& node) {
+  if (node.empty() || node.size() > 63 ||
+      node.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos)
+    throw UsageError("--node: 1 to 63 letters, digits, '.', '_' or '-', got \"" + node + "\"");
+}
+
+// --fleet names the fleet's database, which is also its journal: a --journal
+// that names anything else would split the record of the fleet's decisions.
+void ValidateFleet(AgentFlags& flags, bool journal_given) {
+  if (flags.fleet.empty()) {
+    if (!flags.node.empty()) throw UsageError("--node: only with --fleet");
+    return;
+  }
+  if (!IsPostgresUri(flags.fleet))
+    throw UsageError("--fleet: expected a postgresql:// URI, got \"" + RedactDsn(flags.fleet) +
+                     "\"");
+  if (auto problem = PostgresDsnProblem(flags.fleet)) throw UsageError("--fleet: " + *problem);
+  if (flags.node.empty()) throw UsageError("--fleet needs --node NAME (this node's name)");
+  ValidateNodeName(flags.node);
+  if (journal_given && flags.journal != flags.fleet)
+    throw UsageError("--journal: with --fleet the journal is the fleet's database (" +
+                     RedactDsn(flags.fleet) + "); drop --journal (it names " +
+                     (IsPostgresUri(flags.journal) ? RedactDsn(flags.journal) : flags.journal) +
+                     ")");
+  flags.journal = flags.fleet;
+}
+
 }  // namespace
 
 AgentFlags ParseFlags(const std::vector<std::string>& args) {
   AgentFlags flags;
+  bool journal_given = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
     std::string value;
@@ -150,6 +187,11 @@ AgentFlags ParseFlags(const std::vector<std::string>& args) {
       flags.tls_key = take();
     } else if (name == "--journal") {
       flags.journal = take();
+      journal_given = true;
+    } else if (name == "--fleet") {
+      flags.fleet = take();
+    } else if (name == "--node") {
+      flags.node = take();
     } else if (name == "--metrics") {
       flags.metrics = take();
       ValidateHostPort("--metrics", flags.metrics);
@@ -168,6 +210,7 @@ AgentFlags ParseFlags(const std::vector<std::string>& args) {
   if (flags.tls_cert.empty() != flags.tls_key.empty())
     throw UsageError("--tls-cert and --tls-key go together");
   if (flags.journal.empty()) throw UsageError("--journal: must not be empty");
+  ValidateFleet(flags, journal_given);
   if (flags.listen.empty()) flags.listen.push_back(kDefaultListen);
   return flags;
 }

@@ -24,7 +24,11 @@ struct AgentFlags {
   std::string tls_cert;
   std::string tls_key;
   std::string journal = "/var/lib/cutover/journal";  // DIR or postgresql://...
-  std::string metrics;                               // HOST:PORT, empty: off
+  // --fleet postgresql://... --node NAME: one node of a fleet whose rollouts,
+  // journal and heartbeats live in that database (then also the journal).
+  std::string fleet;
+  std::string node;
+  std::string metrics;  // HOST:PORT, empty: off
   Nanos tick = std::chrono::milliseconds(100);
   // --help / --version: print and exit 0; the other flags are not checked.
   bool help = false;

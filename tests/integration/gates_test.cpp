@@ -16,20 +16,6 @@ namespace {
 
 const std::string kSecret = "Agent-Gate-Secret";
 
-v1::Plan MakePlan(const std::vector<double>& steps, std::chrono::milliseconds hold) {
-  v1::Plan plan;
-  for (double percent : steps) {
-    auto* step = plan.add_steps();
-    step->set_percent(percent);
-    SetDuration(step->mutable_hold(), hold);
-  }
-  auto* analysis = plan.mutable_analysis();
-  SetDuration(analysis->mutable_window(), 1s);
-  analysis->set_min_requests(20);
-  analysis->set_max_error_rate(0.05);
-  return plan;
-}
-
 class AgentGatesTest : public ::testing::Test {
  protected:
   void StartAgent() {

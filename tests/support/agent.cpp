@@ -44,9 +44,11 @@ AgentProcess::~AgentProcess() {
 
 void AgentProcess::Start() {
   std::vector<std::string> argv = options_.command_prefix;
-  argv.insert(argv.end(),
-              {options_.binary.empty() ? AgentBinary() : options_.binary, "--state-file",
-               options_.state_file, "--journal", options_.journal, "--tick", options_.tick});
+  argv.insert(argv.end(), {options_.binary.empty() ? AgentBinary() : options_.binary,
+                           "--state-file", options_.state_file, "--tick", options_.tick});
+  if (!options_.journal.empty()) argv.insert(argv.end(), {"--journal", options_.journal});
+  if (!options_.fleet.empty())
+    argv.insert(argv.end(), {"--fleet", options_.fleet, "--node", options_.node});
   if (!options_.socket.empty()) argv.insert(argv.end(), {"--listen", "unix:" + options_.socket});
   if (options_.tcp_port != 0)
     argv.insert(argv.end(), {"--listen", "127.0.0.1:" + std::to_string(options_.tcp_port)});

@@ -18,9 +18,11 @@ std::string AgentBinary();  // the built cutover-agent
 
 struct AgentOptions {
   std::string state_file;
-  std::string journal;  // DIR or postgresql://
-  std::string socket;   // unix socket path ("" for none)
-  int tcp_port = 0;     // 0 for none
+  std::string journal;  // DIR or postgresql:// ("" for none: a fleet's agent)
+  std::string fleet;    // --fleet postgresql://... (with node)
+  std::string node;
+  std::string socket;  // unix socket path ("" for none)
+  int tcp_port = 0;    // 0 for none
   std::string token_file;
   std::string tls_cert, tls_key;
   std::string metrics;  // HOST:PORT

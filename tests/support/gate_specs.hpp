@@ -11,15 +11,11 @@
 
 #include "agent/gates/factory.hpp"
 #include "cutover/v1/cutover.pb.h"
+#include "support/plan.hpp"
 
 namespace cutover::test {
 
 using namespace std::chrono_literals;
-
-inline void SetDuration(google::protobuf::Duration* d, std::chrono::milliseconds ms) {
-  d->set_seconds(ms.count() / 1000);
-  d->set_nanos(static_cast<int>(ms.count() % 1000) * 1000000);
-}
 
 inline v1::Gate SqlSpec(const std::string& dsn, const std::string& query) {
   v1::Gate spec;

@@ -102,6 +102,8 @@ class Process {
 
 // Pids of the live children of `parent` (read from /proc).
 std::vector<pid_t> ChildrenOf(pid_t parent);
+// The CPU time (user + system) `pid` has used so far, in seconds (from /proc).
+double CpuSeconds(pid_t pid);
 
 // Whether `pid` no longer runs: gone, or a zombie nobody has reaped yet (an
 // orphan whose new parent does not reap).

@@ -600,6 +600,45 @@ TEST(RolloutEngine, PassingReversibilityGateLetsTheRevertThrough) {
   EXPECT_EQ(h.green_bp(), 0u);
 }
 
+// In a fleet a step's hold starts when every live node applied its weight,
+// and a restore (another node taking over) starts it from that moment.
+TEST(RolloutEngine, WithAwaitApplyTheHoldStartsWhenTheStepIsApplied) {
+  RolloutEngine::Options options;
+  options.await_apply = true;
+  Harness h(MakePlan({{10, 60s}, {100, 60s}}), state::Slot::kBlue, options);
+  h.Start();
+  EXPECT_TRUE(h.engine().awaiting_apply());
+  // Healthy and long past the hold: nothing counts while nodes apply.
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(h.Tick(1s, 100, Window(1000)).empty());
+  EXPECT_EQ(h.engine().step(), 0);
+  EXPECT_EQ(h.engine().HoldElapsed(h.clock().Now()), 0s);
+  EXPECT_EQ(h.engine().step_healthy_requests(), 0u);
+  auto applied = h.Apply(h.engine().StepApplied(h.clock().Now()));
+  EXPECT_EQ(Kinds(applied), std::vector<std::string>{"step_applied"});
+  EXPECT_TRUE(h.engine().StepApplied(h.clock().Now()).empty());  // once
+  h.Tick(30s, 100, Window(1000));
+  EXPECT_EQ(h.engine().HoldElapsed(h.clock().Now()), 30s);
+  // Another node takes over: the hold goes on from the journaled apply.
+  auto restored = RolloutEngine::Restore(h.journal(), options);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_FALSE(restored->awaiting_apply());
+  EXPECT_EQ(restored->HoldElapsed(h.clock().Now()), 30s);
+  // Restored before every node applied it: still waiting.
+  auto before = h.journal();
+  before.pop_back();
+  EXPECT_TRUE(RolloutEngine::Restore(before, options)->awaiting_apply());
+}
+
+TEST(RolloutEngine, WithAwaitApplyABreachStillReverts) {
+  RolloutEngine::Options options;
+  options.await_apply = true;
+  Harness h(MakePlan({{50, 60s}, {100, 60s}}), state::Slot::kBlue, options);
+  h.Start();
+  auto ds = h.Tick(100ms, 100, Window(100, 50));
+  EXPECT_EQ(Kinds(ds), (std::vector<std::string>{"breach", "reverted"}));
+  EXPECT_EQ(h.green_bp(), 0u);
+}
+
 // ---------------------------------------------------------------- judge (issue 11)
 
 TEST(RolloutEngine, AWarningIsJournaledOnceAndActsOnNothing) {

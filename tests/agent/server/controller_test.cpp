@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "agent/core/units.hpp"
@@ -149,6 +150,55 @@ class LatchedSyncGate final : public gates::Gate {
   std::atomic<int>* evaluated_;
 };
 
+// The seams a fleet plugs into (agent/fleet implements them for real).
+class FakeFleet final : public DecisionStore, public CounterPool, public DecisionRole {
+ public:
+  // As the fleet's: back to safety is stored at once, a move forward once
+  // its decision is committed.
+  state::Control Store(state::StateFile& file, const std::string& cutover, std::uint32_t green_bp,
+                       const v1::Event& decision) override {
+    stored.push_back(decision.kind());
+    if (decision.kind() == "reverted" || decision.kind() == "aborted")
+      return file.StoreWeight(cutover, green_bp);
+    file_ = &file;
+    forward_ = {cutover, green_bp};
+    return state::Control{green_bp, file.ReadControl(cutover)->epoch};
+  }
+  bool Commit(v1::Event& event) override {
+    if (refuse) throw ApiError(grpc::StatusCode::UNAVAILABLE, "refused: a stale fencing token");
+    committed.push_back(event.kind());
+    if (forward_ && forward_->first == event.cutover()) {
+      file_->StoreWeight(forward_->first, forward_->second);
+      forward_.reset();
+    }
+    return !local_only;
+  }
+  std::vector<state::RecordSnapshot> Pool(
+      const std::vector<state::RecordSnapshot>& local) override {
+    auto out = local;
+    extra_green_errors += other_nodes_green_errors_per_tick;
+    for (auto& r : out) {
+      auto& green = r.slots[static_cast<std::size_t>(state::Slot::kGreen)];
+      green.requests += extra_green_errors;
+      green.responses[4] += extra_green_errors;
+    }
+    return out;
+  }
+  bool Deciding() const override { return deciding; }
+  std::uint64_t Generation() const override { return generation; }
+  bool Applied(const std::string&) const override { return applied; }
+
+  bool refuse = false, deciding = true, applied = true;
+  bool local_only = false;  // Commit: the event stands here alone (unreachable database)
+  std::uint64_t generation = 1;
+  std::uint64_t other_nodes_green_errors_per_tick = 0, extra_green_errors = 0;
+  std::vector<std::string> stored, committed;
+
+ private:
+  state::StateFile* file_ = nullptr;
+  std::optional<std::pair<std::string, std::uint32_t>> forward_;
+};
+
 class ControllerTest : public ::testing::Test {
  protected:
   ControllerTest() : file_(state::StateFile::Create(dir_ / "cutover.state")) {
@@ -188,6 +238,11 @@ class ControllerTest : public ::testing::Test {
       return set;
     };
     deps.new_rollout_id = [this] { return "r" + std::to_string(++ids_); };
+    if (fleet_ != nullptr) {
+      deps.decisions = fleet_;
+      deps.pool = fleet_;
+      deps.role = fleet_;
+    }
     deps.metric_query = [this](const v1::MetricCheck& check) {
       ++metric_queries_;
       last_metric_query_ = check.query();
@@ -285,11 +340,22 @@ class ControllerTest : public ::testing::Test {
   std::atomic<int> sync_gates_evaluated_{0};
   FakeSyncs syncs_;  // outlives the controller, as the agent's do
   int ids_ = 0;
+  FakeFleet* fleet_ = nullptr;
   std::function<MetricResult()> metric_answer_ = [] { return MetricResult{true, 1, "1", {}}; };
   Worker* metric_runner_ = nullptr;
   std::atomic<int> metric_queries_{0};
   std::string last_metric_query_;
   std::unique_ptr<Controller> controller_;
+};
+
+// One node of a fleet, through the controller's seams.
+class FleetControllerTest : public ControllerTest {
+ protected:
+  FleetControllerTest() {
+    fleet_ = &fake_;
+    controller_ = MakeController();
+  }
+  FakeFleet fake_;
 };
 
 TEST_F(ControllerTest, SetWeightStoresAndJournals) {
@@ -606,6 +672,109 @@ TEST_F(ControllerTest, PreflightEvaluatesEveryGate) {
   auto no_go = controller_->Preflight(req);
   EXPECT_FALSE(no_go.go());
   EXPECT_FALSE(no_go.gates(0).passed());
+}
+
+TEST_F(FleetControllerTest, AStepsHoldStartsOnlyWhenEveryLiveNodeAppliedIt) {
+  fake_.applied = false;
+  controller_->StartRollout(Rollout({10, 100}, 2s), "ci");
+  EXPECT_EQ(fake_.stored, std::vector<std::string>{"step_advanced"});
+  for (int s = 0; s < 5; ++s) RunSecond(500);
+  auto rollout = controller_->GetStatus("app").rollout();
+  EXPECT_TRUE(rollout.awaiting_apply());
+  EXPECT_EQ(rollout.step(), 0);
+  EXPECT_EQ(FromProto(rollout.hold_elapsed()), 0s);
+  fake_.applied = true;
+  RunSecond(500);
+  EXPECT_EQ(JournalKinds(),
+            (std::vector<std::string>{"rollout_started", "step_advanced", "step_applied"}));
+  EXPECT_FALSE(controller_->GetStatus("app").rollout().awaiting_apply());
+  for (int s = 0;
+       s < 10 && controller_->GetStatus("app").rollout().state() == v1::ROLLOUT_STATE_RUNNING; ++s)
+    RunSecond(500);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_COMPLETED);
+  // A restore starts the hold where the journal says every node applied it.
+  auto restored = MakeController();
+  restored->RestoreFromJournal();
+  EXPECT_EQ(restored->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_COMPLETED);
+}
+
+TEST_F(FleetControllerTest, ABreachIsJudgedEvenBeforeEveryNodeAppliedTheStep) {
+  fake_.applied = false;
+  controller_->StartRollout(Rollout({25, 100}, 60s), "ci");
+  RunSecond(400);
+  RunSecond(400, /*green_fails=*/true);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_REVERTED);
+}
+
+TEST_F(FleetControllerTest, RolloutsAreJudgedOnThePooledCounters) {
+  controller_->StartRollout(Rollout({25, 100}, 60s), "ci");
+  RunSecond(400);
+  ASSERT_DOUBLE_EQ(GreenPercent(), 25);
+  fake_.other_nodes_green_errors_per_tick = 20;  // green fails behind the other nodes
+  RunSecond(400);                                // while it is healthy here
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);
+  EXPECT_EQ(journal_->ReadAll().back().kind(), "reverted");
+}
+
+TEST_F(FleetControllerTest, OnlyTheDeciderTicksAndANewGenerationRebuildsFromTheJournal) {
+  controller_->StartRollout(Rollout({10, 100}, 1s), "ci");
+  fake_.deciding = false;
+  for (int s = 0; s < 4; ++s) RunSecond(500);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 10);  // a follower decides nothing
+  EXPECT_EQ(journal_->ReadAll().size(), 2u);
+  // The decider (another node) finished the rollout; its events are in the
+  // shared journal, and a new generation says so.
+  v1::Event completed = journal_->ReadAll().back();
+  completed.set_kind("completed");
+  completed.set_weight_before(10);
+  completed.set_weight_after(100);
+  journal_->Append(completed);
+  RunSecond(500);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_RUNNING);
+  ++fake_.generation;
+  RunSecond(500);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_COMPLETED);
+}
+
+TEST_F(FleetControllerTest, ARefusedDecisionLeavesNoTrace) {
+  fake_.refuse = true;
+  std::string msg;
+  EXPECT_EQ(CodeOf(
+                [&] {
+                  controller_->StartRollout(Rollout({10, 100}), "ci");
+                },
+                &msg),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(msg.find("stale"), std::string::npos) << msg;
+  EXPECT_TRUE(journal_->ReadAll().empty());
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);
+  v1::SetWeightRequest set;
+  set.set_cutover("app");
+  set.set_percent(40);
+  EXPECT_EQ(CodeOf([&] { controller_->SetWeight(set, "op"); }), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(journal_->ReadAll().empty());
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);  // a move forward is stored only once committed
+  // Refused before it was published: no watcher heard of it either.
+  EXPECT_EQ(controller_->bus().last_sequence(), 0u);
+  EXPECT_TRUE(fake_.committed.empty());
+}
+
+// A revert made while the fleet's database is out of reach stands here at
+// once and is published, but only the fleet numbers and journals it (when
+// it is delivered): the journal writer is never handed an event the fleet
+// did not commit.
+TEST_F(FleetControllerTest, ARevertThatStandsHereAloneIsNotJournaledHere) {
+  controller_->StartRollout(Rollout({25, 100}, 60s), "ci");
+  RunSecond(400);
+  ASSERT_DOUBLE_EQ(GreenPercent(), 25);
+  fake_.local_only = true;
+  RunSecond(400, /*green_fails=*/true);
+  EXPECT_DOUBLE_EQ(GreenPercent(), 0);
+  EXPECT_EQ(controller_->GetStatus("app").rollout().state(), v1::ROLLOUT_STATE_REVERTED);
+  EXPECT_EQ(fake_.committed.back(), "reverted");
+  EXPECT_EQ(JournalKinds(),
+            (std::vector<std::string>{"rollout_started", "step_advanced", "step_applied"}));
 }
 
 // ---------------------------------------------------------------- judge (issue 11)

@@ -90,5 +90,42 @@ TEST(Flags, Errors) {
             "--tls-cert and --tls-key go together");
 }
 
+TEST(Flags, AFleetNodeJournalsIntoTheFleetsDatabase) {
+  AgentFlags f =
+      ParseFlags({"--state-file", "/s", "--fleet", "postgresql://u@db/fleet", "--node=lb-1"});
+  EXPECT_EQ(f.fleet, "postgresql://u@db/fleet");
+  EXPECT_EQ(f.node, "lb-1");
+  EXPECT_EQ(f.journal, "postgresql://u@db/fleet");
+  // The same database named twice is fine.
+  EXPECT_EQ(ParseFlags({"--state-file", "/s", "--fleet", "postgresql://u@db/fleet", "--node",
+                        "lb-1", "--journal", "postgresql://u@db/fleet"})
+                .journal,
+            "postgresql://u@db/fleet");
+}
+
+TEST(Flags, FleetErrorsNameTheFlagAndNeverThePassword) {
+  const std::string fleet = "postgresql://u:Hunter2-Fleet@db/fleet";
+  const std::string elsewhere =
+      ErrorOf({"--state-file", "/s", "--fleet", fleet, "--node", "a", "--journal", "/var/j"});
+  EXPECT_EQ(elsewhere.rfind("--journal: with --fleet the journal is the fleet's database", 0), 0u)
+      << elsewhere;
+  EXPECT_NE(elsewhere.find("/var/j"), std::string::npos);
+  EXPECT_EQ(elsewhere.find("Hunter2"), std::string::npos) << elsewhere;
+  EXPECT_EQ(ErrorOf({"--state-file", "/s", "--fleet", fleet}),
+            "--fleet needs --node NAME (this node's name)");
+  EXPECT_EQ(ErrorOf({"--state-file", "/s", "--node", "a"}), "--node: only with --fleet");
+  const std::string not_pg =
+      ErrorOf({"--state-file", "/s", "--fleet", "mysql://u:Hunter2-Fleet@db", "--node", "a"});
+  EXPECT_EQ(not_pg.rfind("--fleet: expected a postgresql:// URI", 0), 0u) << not_pg;
+  EXPECT_EQ(not_pg.find("Hunter2"), std::string::npos) << not_pg;
+  EXPECT_EQ(ErrorOf({"--state-file", "/s", "--fleet", "postgresql://db/f", "--node", "a b"})
+                .rfind("--node:", 0),
+            0u);
+  EXPECT_EQ(ErrorOf({"--state-file", "/s", "--fleet", "postgresql://db/f", "--node",
+                     std::string(64, 'n')})
+                .rfind("--node:", 0),
+            0u);
+}
+
 }  // namespace
 }  // namespace cutover::agent
