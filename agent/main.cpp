@@ -5,6 +5,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -53,6 +57,28 @@ std::string ReadSecret(const std::string& flag, const std::string& path) {
     return secret;
   } catch (const SecretFileError& e) {
     throw UsageError(e.what());
+  }
+}
+
+// A certificate and key gRPC and cpp-httplib could serve, or a UsageError
+// naming the flag: both would only say they "cannot listen".
+void CheckTlsPair(const std::string& cert_pem, const std::string& key_pem) {
+  const auto bio = [](const std::string& pem) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  };
+  auto cert_bio = bio(cert_pem);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) throw UsageError("--tls-cert: not a PEM certificate");
+  auto key_bio = bio(key_pem);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  ERR_clear_error();
+  if (!key) throw UsageError("--tls-key: not a PEM private key (or one with a passphrase)");
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    throw UsageError("--tls-key: not the private key of --tls-cert's certificate");
   }
 }
 
@@ -104,6 +130,8 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back(
         {ReadSecret("--tls-key", flags.tls_key), ReadSecret("--tls-cert", flags.tls_cert)});
+    CheckTlsPair(ssl.pem_key_cert_pairs.back().cert_chain,
+                 ssl.pem_key_cert_pairs.back().private_key);
     tcp_credentials = grpc::SslServerCredentials(ssl);
   }
 

@@ -300,21 +300,24 @@ std::vector<v1::Event> FileJournal::ReadEntries(const Segment& segment,
   return events;
 }
 
+std::optional<std::uint32_t> FileJournal::CutoverFilter(const std::string& cutover) const {
+  if (cutover.empty()) return kNoCutover;
+  const auto it = cutover_ids_.find(cutover);
+  if (it == cutover_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::vector<v1::Event> FileJournal::History(const std::string& cutover, std::size_t limit) {
   std::shared_ptr<Segment> segment;
   std::vector<Entry> picked;
   {
     std::shared_lock lock(index_mutex_);
     segment = segment_;
-    std::uint32_t id = kNoCutover;
-    if (!cutover.empty()) {
-      const auto it = cutover_ids_.find(cutover);
-      if (it == cutover_ids_.end()) return {};
-      id = it->second;
-    }
+    const std::optional<std::uint32_t> id = CutoverFilter(cutover);
+    if (!id) return {};
     const auto& entries = segment->entries;
     for (auto it = entries.rbegin(); it != entries.rend() && picked.size() < limit; ++it)
-      if (id == kNoCutover || it->cutover == id) picked.push_back(*it);
+      if (*id == kNoCutover || it->cutover == *id) picked.push_back(*it);
   }
   return ReadEntries(*segment, picked);
 }
@@ -326,17 +329,13 @@ std::vector<v1::Event> FileJournal::Since(const std::string& cutover, std::uint6
   {
     std::shared_lock lock(index_mutex_);
     segment = segment_;
-    std::uint32_t id = kNoCutover;
-    if (!cutover.empty()) {
-      const auto it = cutover_ids_.find(cutover);
-      if (it == cutover_ids_.end()) return {};
-      id = it->second;
-    }
+    const std::optional<std::uint32_t> id = CutoverFilter(cutover);
+    if (!id) return {};
     const auto& entries = segment->entries;
     auto it = std::lower_bound(entries.begin(), entries.end(), since,
                                [](const Entry& e, std::uint64_t s) { return e.sequence < s; });
     for (; it != entries.end() && picked.size() < max; ++it)
-      if (id == kNoCutover || it->cutover == id) picked.push_back(*it);
+      if (*id == kNoCutover || it->cutover == *id) picked.push_back(*it);
   }
   return ReadEntries(*segment, picked);
 }

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,9 @@ class FileJournal final : public Journal {
   void Scan(Segment& segment);
   std::uint32_t CutoverId(const std::string& cutover);     // under index_mutex_ (exclusive)
   void Track(const Entry& entry, const v1::Event& event);  // likewise
+  // The id a read filters on: kNoCutover for "" (every cutover), nullopt
+  // for a name the journal has never seen. Under index_mutex_ (shared).
+  std::optional<std::uint32_t> CutoverFilter(const std::string& cutover) const;
   void Rotate();
   bool TruncateBack();
   std::vector<v1::Event> ReadEntries(const Segment& segment, const std::vector<Entry>& entries);

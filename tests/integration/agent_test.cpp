@@ -402,6 +402,31 @@ class AgentTlsTest : public AgentTest {
   }
 };
 
+TEST_F(AgentTest, ABadTlsCertificateOrKeyIsAUsageErrorNamingTheFlag) {
+  std::string error;
+  TempDir other("agent-tls-other");
+  ASSERT_TRUE(MakeCertificate(dir_, "DNS:localhost", &error)) << error;
+  ASSERT_TRUE(MakeCertificate(other, "DNS:localhost", &error)) << error;
+  WriteFile(dir_ / "not-a-cert.pem", "hello\n");
+  const auto start = [&](const std::string& cert, const std::string& key) {
+    return test::Run({CUTOVER_AGENT_BINARY, "--state-file", site_.nginx().state_path(), "--listen",
+                      "127.0.0.1:" + std::to_string(FreePort()), "--journal", dir_ / "journal-tls",
+                      "--tls-cert", cert, "--tls-key", key});
+  };
+  // Before, all three exited 1 with "cannot listen on every --listen address".
+  auto r = start(dir_ / "not-a-cert.pem", dir_ / "key.pem");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--tls-cert: not a PEM certificate"), std::string::npos) << r.err;
+  r = start(dir_ / "cert.pem", dir_ / "not-a-cert.pem");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--tls-key: not a PEM private key"), std::string::npos) << r.err;
+  r = start(dir_ / "cert.pem", other / "key.pem");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--tls-key: not the private key of --tls-cert's certificate"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(AgentTlsTest, ServesTlsAndRefusesPlaintext) {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadFile(dir_ / "cert.pem");
