@@ -12,7 +12,9 @@
 # run it through a wrapper that preloads them (the Nginx fixture takes
 # $CUTOVER_NGINX_BINARY). Any report fails the test that provoked it.
 # Leak checking is off: gRPC and protobuf keep process-lifetime allocations
-# that LeakSanitizer would report at every exit.
+# that LeakSanitizer would report at every exit. SIGSEGV is left to the
+# program (handle_segv=0): a test kills a worker with it on purpose and
+# expects nginx to say "exited on signal 11".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build-sanitize}
@@ -41,7 +43,7 @@ WRAPPER
 chmod +x "$wrapper"
 
 export CUTOVER_NGINX_BINARY=$wrapper
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:strict_string_checks=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:strict_string_checks=1:handle_segv=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$dir"
 ctest --output-on-failure --timeout 1800 "$@"
