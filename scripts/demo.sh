@@ -152,7 +152,9 @@ MODULE=$BUILD_DIR/ngx_module/ngx_http_cutover_module.so
 # Where agent/ builds them; else wherever they are in the tree.
 built() {
   [[ -x $BUILD_DIR/$1 ]] && { echo "$BUILD_DIR/$1"; return; }
-  find "$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x | head -n 1
+  # Wherever else it is in the tree, but never in cpack's staging directories.
+  find "$BUILD_DIR" -type f -name "$(basename "$1")" -perm -u+x \
+    -not -path '*/_CPack_Packages/*' | head -n 1
 }
 AGENT=$(built agent/cutover-agent)
 CTL=$(built agent/cli/cutoverctl)

@@ -91,9 +91,9 @@ std::string ParityGate::CompareTable(TableSource& source, TableSource& target,
   return "";
 }
 
-GateOutcome ParityGate::Evaluate(const GateContext& /*context*/) {
+GateOutcome ParityGate::Evaluate(const GateContext& context) {
   return Evaluated(name(), [&] {
-    const Deadline deadline(timeout_);
+    const Deadline deadline(timeout_, context.cancel);
     auto source = OpenTableSource(spec_.source, deadline);
     auto target = OpenTableSource(spec_.target, deadline);
     const std::vector<std::string> tables = spec_.all_tables ? source->Tables() : spec_.tables;

@@ -40,9 +40,9 @@ ReplicationLagGate::ReplicationLagGate(std::string dsn, std::chrono::millisecond
                                        std::string query, std::chrono::milliseconds timeout)
     : dsn_(std::move(dsn)), max_(max), query_(std::move(query)), timeout_(timeout) {}
 
-GateOutcome ReplicationLagGate::Evaluate(const GateContext& /*context*/) {
+GateOutcome ReplicationLagGate::Evaluate(const GateContext& context) {
   return Evaluated(name(), [&] {
-    const Deadline deadline(timeout_);
+    const Deadline deadline(timeout_, context.cancel);
     PgSession session(dsn_, deadline);
     Lag lag;
     if (!query_.empty()) {

@@ -23,9 +23,9 @@ std::string Shortened(const std::string& query) {
 SqlGate::SqlGate(std::string dsn, std::string query, std::chrono::milliseconds timeout)
     : dsn_(std::move(dsn)), query_(std::move(query)), timeout_(timeout) {}
 
-GateOutcome SqlGate::Evaluate(const GateContext& /*context*/) {
+GateOutcome SqlGate::Evaluate(const GateContext& context) {
   return Evaluated(name(), [&] {
-    const Deadline deadline(timeout_);
+    const Deadline deadline(timeout_, context.cancel);
     PgSession session(dsn_, deadline);
     PgResult result = session.QueryReadOnly(query_);
     const std::string said = "\"" + Shortened(query_) + "\" on " + session.redacted_dsn();

@@ -1,8 +1,12 @@
 #include "agent/http/server.hpp"
 
+#include <dirent.h>
 #include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include "agent/core/socket_path.hpp"
@@ -23,6 +28,7 @@ struct HttpServer::Listener {
   std::string address;
   bool unix_socket = false;
   std::string socket_path;
+  int port = 0;  // TCP: the port it listens on
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
 };
@@ -56,6 +62,82 @@ std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view que
     pos = amp + 1;
   }
   return out;
+}
+
+// "127.0.0.1", 8080 for a TCP socket's address, as httplib writes remote_addr.
+std::optional<std::pair<std::string, int>> NumericAddress(const sockaddr_storage& addr,
+                                                          socklen_t len) {
+  if (addr.ss_family != AF_INET && addr.ss_family != AF_INET6) return std::nullopt;
+  char host[NI_MAXHOST];
+  char port[NI_MAXSERV];
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host, port,
+                    sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return std::nullopt;
+  return std::make_pair(std::string(host), std::atoi(port));
+}
+
+// The descriptor of the connection a request came on, or -1. httplib 0.11
+// hands a handler no socket, so it is found among the process's sockets by
+// its two ends: for TCP the listener's port and the client's address; for a
+// unix socket the listener's path, when this connection is its only one (the
+// clients of a unix socket have no address to tell them apart).
+int FindConnection(bool unix_socket, const std::string& socket_path, int port,
+                   const std::string& remote_addr, int remote_port) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int found = -1;
+  int candidates = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
+    struct stat st {};
+    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t local_len = sizeof local;
+    socklen_t peer_len = sizeof peer;
+    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        ::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0)
+      continue;  // a listener, or not connected
+    if (unix_socket) {
+      if (local.ss_family != AF_UNIX) continue;
+      const auto& un = reinterpret_cast<const sockaddr_un&>(local);
+      if (socket_path != un.sun_path) continue;
+    } else {
+      const auto local_end = NumericAddress(local, local_len);
+      const auto peer_end = NumericAddress(peer, peer_len);
+      if (!local_end || !peer_end || (port != 0 && local_end->second != port) ||
+          peer_end->first != remote_addr || peer_end->second != remote_port)
+        continue;
+    }
+    found = static_cast<int>(fd);
+    ++candidates;
+  }
+  ::closedir(dir);
+  return candidates == 1 ? found : -1;
+}
+
+// Whether the client of a request being served has hung up: asked by a call
+// that waits (Preflight, while its gates run) so it can stop when nobody is
+// left to read the answer. The connection is looked for once, when first
+// asked; it stays open while the handler runs.
+std::function<bool()> CallerGoneProbe(bool unix_socket, std::string socket_path, int port,
+                                      std::string remote_addr, int remote_port) {
+  struct Connection {
+    bool looked = false;
+    int fd = -1;
+  };
+  auto connection = std::make_shared<Connection>();
+  return [=] {
+    if (!connection->looked) {
+      connection->looked = true;
+      connection->fd = FindConnection(unix_socket, socket_path, port, remote_addr, remote_port);
+    }
+    if (connection->fd < 0) return false;
+    pollfd p{connection->fd, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  };
 }
 
 }  // namespace
@@ -159,6 +241,7 @@ void HttpServer::Listen(const std::string& address) {
     if (host.size() > 2 && host.front() == '[' && host.back() == ']')
       host = host.substr(1, host.size() - 2);
     const int port = std::stoi(address.substr(colon + 1));
+    listener->port = port;
     if (!s.bind_to_port(host, port))
       throw std::runtime_error("--http " + address + ": cannot listen on this address");
   }
@@ -205,6 +288,8 @@ void HttpServer::Serve(const Listener& listener, const httplib::Request& req,
         std::to_string(req.remote_port);
   }
   request.caller.credentials = request.header("authorization");
+  request.caller.cancelled = CallerGoneProbe(listener.unix_socket, listener.socket_path,
+                                             listener.port, req.remote_addr, req.remote_port);
 
   HttpResponse response = router_.Dispatch(request);
   if (response.stream) {

@@ -59,13 +59,18 @@ static MetricResult QueryMetric(const v1::MetricCheck& check) {
 }
 
 Controller::Controller(Dependencies deps, Options options)
-    : deps_(std::move(deps)), options_(options), history_(options.default_window) {
+    : deps_(std::move(deps)),
+      options_(options),
+      history_(options.default_window),
+      preflights_(PreflightRuns::Create(deps_.sync)) {
   if (deps_.journal_writer == nullptr)
     own_writer_ = std::make_unique<JournalWriter>(*deps_.journal, JournalWriter::Mode::kInline);
   writer_ = deps_.journal_writer != nullptr ? deps_.journal_writer : own_writer_.get();
   writer_->Observe([this](const JournalWriter::Outcome& outcome) { OnJournalWrite(outcome); });
   if (!deps_.metric_query) deps_.metric_query = QueryMetric;
 }
+
+Controller::~Controller() { preflights_->Shutdown(); }
 
 // ------------------------------------------------------------------ state file
 
@@ -813,46 +818,7 @@ v1::PreflightResponse Controller::Preflight(const v1::PreflightRequest& request,
     if (auto it = rollouts_.find(request.cutover()); it != rollouts_.end())
       context.writes_on_new_slot = it->second.engine->writes_on_new_slot();
   }
-  context.sync = deps_.sync;
-  if (preflights_->fetch_add(1) >= kMaxPreflights) {
-    preflights_->fetch_sub(1);
-    throw ApiError(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                   "preflight: " + std::to_string(kMaxPreflights) +
-                       " are evaluating gates already; try again when one has ended");
-  }
-  struct Job {
-    std::mutex mutex;
-    std::condition_variable done_cv;
-    bool done = false;
-    v1::PreflightResponse response;
-  };
-  auto job = std::make_shared<Job>();
-  // Owns what it uses (the gates, a copy of the context, the count), so a
-  // caller that leaves, or an agent that stops, never waits for it.
-  std::thread([job, gates, context, running = preflights_] {
-    v1::PreflightResponse response;
-    bool go = true;
-    // Every gate, whatever it guards: preflight is the go/no-go table.
-    for (auto& gate : *gates) {
-      gates::GateContext c = context;
-      c.before_revert = !gate->checks_steps() && gate->checks_reverts();
-      const gates::GateOutcome outcome = EvaluateGate(*gate, c);
-      go = go && outcome.passed;
-      ToProto(outcome, response.add_gates());
-    }
-    response.set_go(go);
-    std::lock_guard lock(job->mutex);
-    job->response = std::move(response);
-    job->done = true;
-    running->fetch_sub(1);
-    job->done_cv.notify_all();
-  }).detach();
-  std::unique_lock lock(job->mutex);
-  while (!job->done_cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return job->done; }))
-    if (cancelled && cancelled())
-      throw ApiError(grpc::StatusCode::CANCELLED,
-                     "preflight: the caller has gone; its gates end at their timeouts");
-  return std::move(job->response);
+  return preflights_->Run(std::move(gates), std::move(context), cancelled);
 }
 
 }  // namespace cutover::agent

@@ -22,24 +22,15 @@
 #include "agent/engine/rollout_engine.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/journal/journal_writer.hpp"
+#include "agent/server/api_error.hpp"
 #include "agent/server/event_bus.hpp"
 #include "agent/server/gate_runner.hpp"
+#include "agent/server/preflight_runs.hpp"
 #include "agent/server/worker.hpp"
 #include "cutover/state_file.hpp"
 #include "cutover/v1/cutover.pb.h"
 
 namespace cutover::agent {
-
-// An API error with its gRPC status code.
-class ApiError : public std::runtime_error {
- public:
-  ApiError(grpc::StatusCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
-  grpc::StatusCode code() const { return code_; }
-
- private:
-  grpc::StatusCode code_;
-};
 
 // Told about every tick and decision: the metrics exporter, the notifier.
 class ControllerListener {
@@ -87,6 +78,9 @@ class Controller {
   };
 
   Controller(Dependencies deps, Options options);
+  // Tells running Preflight evaluations to give up; they never reach the
+  // syncs again (they may outlive the controller, never its dependencies).
+  ~Controller();
 
   // Rebuilds every cutover's last rollout from the journal (call once).
   // Throws JournalError naming the line of an event it cannot trust.
@@ -116,11 +110,10 @@ class Controller {
   void RequireKnownCutover(const std::string& field, const std::string& cutover);
   // Journals an event of the agent's own (agent_started) and tells watchers.
   void PublishAgentEvent(v1::Event event);
-  // Evaluates on a thread of its own, at most kMaxPreflights at once
-  // (RESOURCE_EXHAUSTED beyond), and returns CANCELLED as soon as
-  // `cancelled` says the caller has gone: a gate's evaluation ends at its
-  // own timeout, but never holds the caller's thread past its departure.
-  static constexpr int kMaxPreflights = 4;
+  // Evaluates on a thread of its own (PreflightRuns), at most kMaxPreflights
+  // at once (RESOURCE_EXHAUSTED beyond), and returns CANCELLED as soon as
+  // `cancelled` says the caller has gone, telling its gates to give up.
+  static constexpr int kMaxPreflights = PreflightRuns::kMax;
   v1::PreflightResponse Preflight(const v1::PreflightRequest& request,
                                   const std::function<bool()>& cancelled = {});
 
@@ -205,8 +198,7 @@ class Controller {
   std::map<std::string, std::array<std::string, state::kSlotCount>> releases_;
   EventBus bus_;
 
-  // Preflight evaluations running (their threads may outlive the controller).
-  std::shared_ptr<std::atomic<int>> preflights_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<PreflightRuns> preflights_;
   std::mutex replies_mutex_;  // gate and metric replies arrive from worker threads
   std::vector<EngineReply> replies_;
   std::map<std::string, Evidence> evidence_;  // by cutover

@@ -2,8 +2,12 @@
 // real nginx, called as curl would: every route, its status codes and JSON,
 // auth on TCP, bad input naming the field, a body above the limit, TLS, and
 // the event stream delivering a revert (read by the curl binary itself).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -345,6 +349,29 @@ class Curl {
   }
   Process process_;
 };
+
+// Issue 15 #2 over HTTP: a Preflight whose client hung up kept its gates
+// waiting to their timeouts, holding one of the few evaluations the agent
+// allows, so the next Preflight was refused (429) for up to 10 minutes.
+TEST_F(HttpApiTest, APreflightWhoseClientHangsUpTellsItsGatesToGiveUp) {
+  SilentListener silent;
+  const std::string waits = R"({"plan": {"steps": [{"percent": 100}], "analysis": {"window": "1s"},
+      "gates": [{"http": {"url": "http://127.0.0.1:)" +
+                            std::to_string(silent.port()) + R"(/"}, "timeout": "600s"}]}})";
+  // More clients than evaluations may run at once, each gone after a second.
+  for (int i = 0; i < 5; ++i) {
+    const RunResult curl =
+        test::Run({"curl", "-sS", "-m", "1", "-H", std::string("Authorization: Bearer ") + kToken,
+                   "-d", waits, stack_.http_url("/v1/preflight")});
+    EXPECT_EQ(curl.exit_code, 28) << curl.out << curl.err;  // curl's "timed out"
+  }
+  const std::string quick = R"({"plan": {"steps": [{"percent": 100}], "analysis": {"window": "1s"},
+      "gates": [{"exec": {"command": ["/bin/true"]}}]}})";
+  HttpResponse last;
+  EXPECT_TRUE(WaitFor([&] { return (last = Post("/v1/preflight", quick)).status == 200; }))
+      << last.status << " " << last.body;
+  EXPECT_EQ(Parse(last)["go"], true) << last.body;
+}
 
 TEST_F(HttpApiTest, TheEventStreamDeliversARevertAsSseAndAsJsonLines) {
   const std::string events = "http://localhost/v1/cutovers/app/events";

@@ -34,6 +34,22 @@ class TempDir {
 // A loopback TCP port that was free when asked.
 int FreePort();
 
+// A loopback TCP listener nobody accepts on: a client's connection completes
+// (the kernel's backlog) and is never answered, for what must wait on a
+// silent server (gates, their timeouts and cancellation).
+class SilentListener {
+ public:
+  SilentListener();
+  ~SilentListener();
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
 // Polls `ready` until it holds or `timeout` passes; returns whether it held.
 bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds timeout = 20s);
 

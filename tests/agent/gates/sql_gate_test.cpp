@@ -1,12 +1,11 @@
 // The sql gate against a real PostgreSQL cluster, and what every PostgreSQL
 // gate shares: timeouts, unreachable servers, and passwords kept out of sight.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "support/gate_specs.hpp"
 #include "support/postgres.hpp"
@@ -117,20 +116,11 @@ TEST_F(SqlGateTest, AnUnreachableDatabaseFailsWithTheReason) {
 }
 
 TEST_F(SqlGateTest, AServerThatNeverAnswersTimesOut) {
-  // A listening socket nobody accepts on: the TCP handshake completes, the
-  // PostgreSQL one never does.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  // The TCP handshake completes, the PostgreSQL one never does.
+  const SilentListener listener;
   const std::string silent =
-      "postgresql://app@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/app?sslmode=disable";
+      "postgresql://app@127.0.0.1:" + std::to_string(listener.port()) + "/app?sslmode=disable";
   const auto outcome = EvaluateOnce(WithTimeout(SqlSpec(silent, "select true"), 300ms));
-  ::close(fd);
   EXPECT_FALSE(outcome.passed);
   EXPECT_NE(outcome.detail.find("timed out after 300ms connecting"), std::string::npos)
       << outcome.detail;
@@ -147,6 +137,32 @@ TEST_F(SqlGateTest, ASlowQueryTimesOutAndTheServerStopsIt) {
                "select count(*) from pg_stat_activity where query like '%pg_sleep(60)%'"
                " and pid <> pg_backend_pid()") == "0\n";
   }));
+}
+
+// Issue 15 #2: a Preflight whose caller left, or an agent that stops, tells
+// its gates to give up; a PostgreSQL gate went on to its timeout (up to 10
+// minutes) holding one of the few evaluations.
+TEST_F(SqlGateTest, ASlowQueryGivesUpWhenNobodyWaitsForTheGate) {
+  std::atomic<bool> cancel{false};
+  gates::GateContext context;
+  context.cancel = &cancel;
+  gates::GateOutcome outcome;
+  std::thread evaluation([&] {
+    outcome = EvaluateOnce(
+        WithTimeout(SqlSpec(pg_->Uri(), "select pg_sleep(600) is not null"), 600s), context);
+  });
+  const auto running = [] {
+    return pg_->Psql(
+        "select count(*) from pg_stat_activity where query like '%pg_sleep(600)%'"
+        " and pid <> pg_backend_pid()");
+  };
+  ASSERT_TRUE(WaitFor([&] { return running() == "1\n"; }));
+  cancel = true;
+  evaluation.join();
+  EXPECT_FALSE(outcome.passed);
+  EXPECT_NE(outcome.detail.find("given up"), std::string::npos) << outcome.detail;
+  // The server ends the query when its session goes.
+  EXPECT_TRUE(WaitFor([&] { return running() == "0\n"; }));
 }
 
 // The agent evaluates a failing gate every window for as long as it fails:

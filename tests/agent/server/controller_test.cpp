@@ -81,6 +81,71 @@ class BlockingGate final : public gates::Gate {
   std::shared_ptr<GateLatch> latch_;
 };
 
+// A gate that waits until its evaluation is told to give up
+// (GateContext::cancel), as the http and exec gates do, or the latch opens.
+class CancellableGate final : public gates::Gate {
+ public:
+  CancellableGate(std::shared_ptr<GateLatch> latch, std::atomic<int>* gave_up)
+      : latch_(std::move(latch)), gave_up_(gave_up) {}
+  std::string name() const override { return "cancellable"; }
+  gates::GateOutcome Evaluate(const gates::GateContext& context) override {
+    ++latch_->waiting;
+    std::unique_lock lock(latch_->mutex);
+    while (!latch_->open && !(context.cancel != nullptr && context.cancel->load()))
+      latch_->opened.wait_for(lock, 1ms);
+    --latch_->waiting;
+    if (!latch_->open) ++*gave_up_;
+    gates::GateOutcome o;
+    o.name = "cancellable";
+    o.passed = latch_->open;
+    return o;
+  }
+
+ private:
+  std::shared_ptr<GateLatch> latch_;
+  std::atomic<int>* gave_up_;
+};
+
+// The syncs as the gates see them; it counts the reads that reached it after
+// the test retired it (what would be a use after free of the agent's).
+class FakeSyncs final : public SyncStatusSource {
+ public:
+  std::optional<v1::Sync> SyncOf(const std::string&) const override {
+    ++reads;
+    if (retired) ++reads_after_retired;
+    return std::nullopt;
+  }
+  mutable std::atomic<int> reads{0};
+  mutable std::atomic<int> reads_after_retired{0};
+  std::atomic<bool> retired{false};
+};
+
+// A sync gate that reads the syncs once the latch opens, whatever it is told.
+class LatchedSyncGate final : public gates::Gate {
+ public:
+  LatchedSyncGate(std::shared_ptr<GateLatch> latch, std::atomic<int>* evaluated)
+      : latch_(std::move(latch)), evaluated_(evaluated) {}
+  std::string name() const override { return "sync"; }
+  gates::GateOutcome Evaluate(const gates::GateContext& context) override {
+    ++latch_->waiting;
+    {
+      std::unique_lock lock(latch_->mutex);
+      latch_->opened.wait(lock, [&] { return latch_->open; });
+    }
+    --latch_->waiting;
+    if (context.sync != nullptr) context.sync->SyncOf(context.cutover);
+    ++*evaluated_;
+    gates::GateOutcome o;
+    o.name = "sync";
+    o.passed = true;
+    return o;
+  }
+
+ private:
+  std::shared_ptr<GateLatch> latch_;
+  std::atomic<int>* evaluated_;
+};
+
 class ControllerTest : public ::testing::Test {
  protected:
   ControllerTest() : file_(state::StateFile::Create(dir_ / "cutover.state")) {
@@ -106,6 +171,14 @@ class ControllerTest : public ::testing::Test {
           set->push_back(std::make_unique<BlockingGate>(latch_));
           continue;
         }
+        if (spec.has_exec()) {
+          set->push_back(std::make_unique<CancellableGate>(latch_, &gates_gave_up_));
+          continue;
+        }
+        if (spec.has_sync()) {
+          set->push_back(std::make_unique<LatchedSyncGate>(latch_, &sync_gates_evaluated_));
+          continue;
+        }
         auto gate = std::make_unique<FakeGate>(&gate_passes_, spec.has_reversibility());
         last_gate_ = gate.get();
         set->push_back(std::move(gate));
@@ -119,6 +192,7 @@ class ControllerTest : public ::testing::Test {
       return metric_answer_();
     };
     deps.metric_runner = metric_runner_;
+    deps.sync = &syncs_;
     return std::make_unique<Controller>(deps, Controller::Options{});
   }
 
@@ -205,6 +279,9 @@ class ControllerTest : public ::testing::Test {
   bool gate_passes_ = true;
   FakeGate* last_gate_ = nullptr;  // the last one the factory made
   std::shared_ptr<GateLatch> latch_ = std::make_shared<GateLatch>();
+  std::atomic<int> gates_gave_up_{0};
+  std::atomic<int> sync_gates_evaluated_{0};
+  FakeSyncs syncs_;  // outlives the controller, as the agent's do
   int ids_ = 0;
   std::function<MetricResult()> metric_answer_ = [] { return MetricResult{true, 1, "1", {}}; };
   Worker* metric_runner_ = nullptr;
@@ -437,6 +514,52 @@ TEST_F(ControllerTest, APreflightReturnsWhenItsCallerLeavesAndFewEvaluateAtOnce)
   EXPECT_TRUE(test::WaitFor([&] {
     return CodeOf([&] { EXPECT_TRUE(controller_->Preflight(req).go()); }) == grpc::StatusCode::OK;
   }));
+}
+
+// Issue 15 #2: a caller that left freed its thread, but its gates went on to
+// their timeouts (up to 10 minutes each), holding one of the few evaluations.
+TEST_F(ControllerTest, APreflightTellsItsGatesToGiveUpWhenItsCallerLeaves) {
+  v1::PreflightRequest req;
+  *req.mutable_plan() = Rollout({10, 100}).plan();
+  req.mutable_plan()->add_gates()->mutable_exec()->add_command("/bin/true");
+  std::atomic<bool> gone{false};
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  std::thread caller(
+      [&] { code = CodeOf([&] { controller_->Preflight(req, [&] { return gone.load(); }); }); });
+  ASSERT_TRUE(test::WaitFor([&] { return latch_->waiting == 1; }));
+  gone = true;
+  caller.join();
+  EXPECT_EQ(code, grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(test::WaitFor([&] { return gates_gave_up_ == 1; }));
+}
+
+// Issue 15 #2: a Preflight's thread outlived the controller holding the
+// agent's syncs by a raw pointer: a gate that ended after the agent stopped
+// read them after they were gone.
+TEST_F(ControllerTest, APreflightThatOutlivesTheControllerNeverReachesTheSyncs) {
+  v1::PreflightRequest req;
+  *req.mutable_plan() = Rollout({10, 100}).plan();
+  req.mutable_plan()->add_gates()->mutable_sync();
+  std::atomic<bool> gone{false};
+  std::thread caller(
+      [&] { CodeOf([&] { controller_->Preflight(req, [&] { return gone.load(); }); }); });
+  ASSERT_TRUE(test::WaitFor([&] { return latch_->waiting == 1; }));
+  gone = true;
+  caller.join();
+  controller_.reset();  // the agent stops; its syncs go next
+  syncs_.retired = true;
+  latch_->Open();  // the gate ends only now, and reads the syncs it was given
+  ASSERT_TRUE(test::WaitFor([&] { return sync_gates_evaluated_ == 1; }));
+  EXPECT_EQ(syncs_.reads_after_retired, 0);
+}
+
+TEST_F(ControllerTest, APreflightsSyncGateReadsTheAgentsSyncs) {
+  v1::PreflightRequest req;
+  *req.mutable_plan() = Rollout({10, 100}).plan();
+  req.mutable_plan()->add_gates()->mutable_sync();
+  latch_->Open();
+  EXPECT_TRUE(controller_->Preflight(req).go());
+  EXPECT_EQ(syncs_.reads, 1);
 }
 
 // Issue 15 #19: the reversibility gate of a Preflight always saw 0 writes,
