@@ -245,6 +245,15 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
   if (tcp && flags.tls_cert.empty())
     LogWarning("listening on TCP without TLS: the token travels in clear text");
   builder.RegisterService(&service);
+  // Journaled before anyone is served: the first history a client reads has it.
+  {
+    cutover::v1::Event started;
+    *started.mutable_time() = ToProtoTimestamp(clock.Now());
+    started.set_kind(event_kind::kAgentStarted);
+    started.set_actor("agent");
+    started.set_reason("pid " + std::to_string(::getpid()));
+    controller.PublishAgentEvent(started);
+  }
   const mode_t old_umask = ::umask(0117);  // sockets come out 0660
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ::umask(old_umask);
@@ -284,15 +293,6 @@ int RunAgent(const AgentFlags& flags, const sigset_t& signals) {
     return 1;
   }
   http_server.Start();
-
-  {
-    cutover::v1::Event started;
-    *started.mutable_time() = ToProtoTimestamp(clock.Now());
-    started.set_kind(event_kind::kAgentStarted);
-    started.set_actor("agent");
-    started.set_reason("pid " + std::to_string(::getpid()));
-    controller.PublishAgentEvent(started);
-  }
 
   TickLoop loop(controller, flags.tick);
   std::string listening;

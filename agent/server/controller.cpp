@@ -209,8 +209,9 @@ void Controller::Record(v1::Event event) {
 }
 
 void Controller::PublishAgentEvent(v1::Event event) {
-  writer_->Submit(event);
+  const std::uint64_t sequence = writer_->Submit(event);
   bus_.Publish(event);
+  AwaitJournal(sequence);
 }
 
 void Controller::AwaitJournal(std::uint64_t sequence) {

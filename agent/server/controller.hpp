@@ -108,7 +108,8 @@ class Controller {
   // INVALID_ARGUMENT unless `cutover` is in the state file, has a rollout or
   // has journaled events.
   void RequireKnownCutover(const std::string& field, const std::string& cutover);
-  // Journals an event of the agent's own (agent_started) and tells watchers.
+  // Journals an event of the agent's own (agent_started), tells watchers,
+  // and returns once it is written (or its write failed).
   void PublishAgentEvent(v1::Event event);
   // Evaluates on a thread of its own (PreflightRuns), at most kMaxPreflights
   // at once (RESOURCE_EXHAUSTED beyond), and returns CANCELLED as soon as

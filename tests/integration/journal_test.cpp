@@ -53,6 +53,27 @@ TEST_F(PgJournalTest, TheAgentJournalsToPostgresAndKeepsItAcrossARestart) {
             "2\n");
 }
 
+// agent_started was journaled after the agent began to serve: a client
+// quick enough read a history without it.
+TEST_F(PgJournalTest, TheFirstHistoryAnAgentAnswersHasItsStart) {
+  pg().Psql("CREATE DATABASE started");
+  TempDir dir("agent-pg-started");
+  AgentOptions o = LocalAgent(dir, MakeAppStateFile(dir));
+  o.journal = pg().Uri("started");
+  o.http_socket = dir / "http.sock";  // the agent answers once this one does
+  for (int run = 0; run < 10; ++run) {
+    AgentProcess agent(o, dir / ("agent" + std::to_string(run)));
+    agent.Start();
+    v1::GetHistoryRequest req;
+    req.set_limit(1);
+    v1::GetHistoryResponse resp;
+    ASSERT_TRUE(agent.UnixStub()->GetHistory(Context().get(), req, &resp).ok());
+    ASSERT_EQ(resp.events_size(), 1) << "run " << run;
+    EXPECT_EQ(resp.events(0).kind(), "agent_started");
+    EXPECT_EQ(resp.events(0).reason(), "pid " + std::to_string(agent.pid()));
+  }
+}
+
 TEST_F(PgJournalTest, AnAgentThatCannotReachItsJournalSaysSoWithoutThePassword) {
   TempDir dir("agent-pg-down");
   AgentOptions o = LocalAgent(dir, MakeAppStateFile(dir));
