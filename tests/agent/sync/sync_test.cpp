@@ -380,6 +380,11 @@ TEST_F(SyncConflictTest, PausePolicyPausesTheSyncAndTheRolloutAndJournalsTableAn
   ASSERT_EQ(conflicts.size(), 1u);
   EXPECT_EQ(conflicts[0].sync_conflict().key(), "id=1");
   EXPECT_NE(conflicts[0].reason().find("sync paused"), std::string::npos);
+  // The rollout is told just after the state says paused.
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mutex_);
+    return !paused_.empty();
+  }));
   {
     std::lock_guard lock(mutex_);
     ASSERT_EQ(paused_.size(), 1u);
