@@ -442,7 +442,13 @@ void CutoverSync::ApplyGreen(bool force) {
       writer.Trim(std::min(state.echoed_seq, applied_seq_));
       last_trim_ = now;
     }
-    writer.Commit(state);
+    PublishGreenToBlue(state.applied, state.green_lsn, state.conflicts, done);
+    try {
+      writer.Commit(state);
+    } catch (...) {
+      PublishGreenToBlue(applied_to_blue_, green_lsn_, conflicts_, 0);
+      throw;
+    }
   }
   green_lsn_ = persisted_lsn_ = state.green_lsn;
   echoed_seq_ = state.echoed_seq;
@@ -514,7 +520,15 @@ void CutoverSync::CheckBlue() {
   blue_dirty_ = changes.size() == deps_.tuning.batch;  // more waiting
   std::uint64_t app_changes = 0;
   for (const auto& c : changes) app_changes += (c.op == 'I' || c.op == 'U' || c.op == 'D') ? 1 : 0;
-  green_->Apply(changes, changes.back().seq, applied_to_green_ + app_changes);
+  PublishBlueToGreen(applied_to_green_ + app_changes, changes.back().seq);
+  try {
+    green_->Apply(changes, changes.back().seq, applied_to_green_ + app_changes);
+  } catch (...) {
+    // Not committed, or not known to be: the position SetUp reads back from
+    // green settles it.
+    PublishBlueToGreen(applied_to_green_, applied_seq_);
+    throw;
+  }
   applied_seq_ = changes.back().seq;
   applied_to_green_ += app_changes;
   if (app_changes > 0) last_blue_commit_ = Now();
@@ -642,35 +656,46 @@ void CutoverSync::SetState(v1::SyncState state, const std::string& reason) {
 }
 
 void CutoverSync::UpdateStatus() {
+  PublishBlueToGreen(applied_to_green_, applied_seq_);
+  PublishGreenToBlue(applied_to_blue_, green_lsn_, conflicts_, 0);
+}
+
+void CutoverSync::PublishBlueToGreen(std::uint64_t applied, std::int64_t seq) {
   const agent::WallTime now = Now();
-  const BlueDatabase::Pending blue_pending = blue_->PendingAfter(applied_seq_);
-  std::uint64_t green_pending = open_ ? open_->changes.size() : 0;
-  std::optional<std::int64_t> oldest_green;
-  if (open_) oldest_green = open_->commit_unix_us;
-  for (const Ready& r : ready_)
-    if (const auto* txn = std::get_if<GreenTxn>(&r)) {
-      green_pending += txn->changes.size();
-      if (!txn->changes.empty() && !oldest_green) oldest_green = txn->commit_unix_us;
+  const BlueDatabase::Pending pending = blue_->PendingAfter(seq);
+  std::lock_guard lock(mutex_);
+  auto* b2g = status_.mutable_blue_to_green();
+  b2g->set_pending(pending.count);
+  b2g->set_applied(applied);
+  b2g->set_lag_ms(pending.oldest_ms ? AgeMs(now, *pending.oldest_ms * 1000) : 0);
+  b2g->set_streaming(true);
+  b2g->set_position(std::to_string(seq));
+}
+
+void CutoverSync::PublishGreenToBlue(std::uint64_t applied, Lsn lsn, std::uint64_t conflicts,
+                                     std::size_t committing) {
+  const agent::WallTime now = Now();
+  std::uint64_t pending = open_ ? open_->changes.size() : 0;
+  std::optional<std::int64_t> oldest;
+  if (open_) oldest = open_->commit_unix_us;
+  for (std::size_t i = committing; i < ready_.size(); ++i)
+    if (const auto* txn = std::get_if<GreenTxn>(&ready_[i])) {
+      pending += txn->changes.size();
+      if (!txn->changes.empty() && !oldest) oldest = txn->commit_unix_us;
     }
-  double green_lag = oldest_green && green_pending > 0 ? AgeMs(now, *oldest_green) : 0;
+  double lag = oldest && pending > 0 ? AgeMs(now, *oldest) : 0;
   // Right after an apply, the lag it had (a stream working through a backlog
   // shows it between transactions too).
   if (Clock::now() - last_green_apply_ < std::chrono::seconds(1))
-    green_lag = std::max(green_lag, last_green_lag_ms_);
+    lag = std::max(lag, last_green_lag_ms_);
   std::lock_guard lock(mutex_);
-  auto* b2g = status_.mutable_blue_to_green();
-  b2g->set_pending(blue_pending.count);
-  b2g->set_applied(applied_to_green_);
-  b2g->set_lag_ms(blue_pending.oldest_ms ? AgeMs(now, *blue_pending.oldest_ms * 1000) : 0);
-  b2g->set_streaming(true);
-  b2g->set_position(std::to_string(applied_seq_));
   auto* g2b = status_.mutable_green_to_blue();
-  g2b->set_pending(green_pending);
-  g2b->set_applied(applied_to_blue_);
-  g2b->set_lag_ms(green_lag);
+  g2b->set_pending(pending);
+  g2b->set_applied(applied);
+  g2b->set_lag_ms(lag);
   g2b->set_streaming(true);
-  g2b->set_position(FormatLsn(green_lsn_));
-  status_.set_conflicts(conflicts_);
+  g2b->set_position(FormatLsn(lsn));
+  status_.set_conflicts(conflicts);
 }
 
 v1::Sync CutoverSync::Status() const {

@@ -159,6 +159,14 @@ class CutoverSync {
   void PublishConflict(const v1::SyncConflict& conflict);
   std::string KeyText(std::size_t table, const std::vector<Value>& key) const;
   void UpdateStatus();
+  // One direction's part of the status. Called with a commit's counts before
+  // the commit (and again with the old ones if it fails), so that whoever
+  // sees the rows on the other side sees them counted: the counters may lead
+  // the rows by a commit's duration, never trail them.
+  void PublishBlueToGreen(std::uint64_t applied, std::int64_t seq);
+  // `committing`: the ready_ entries the commit under way carries.
+  void PublishGreenToBlue(std::uint64_t applied, Lsn lsn, std::uint64_t conflicts,
+                          std::size_t committing);
   void SetState(v1::SyncState state, const std::string& reason);
   agent::WallTime Now() const { return deps_.clock->Now(); }
 

@@ -3,15 +3,19 @@
 // cutover, shows a revert live (its DOM follows the rollout and the event
 // stream while green fails), puts user text on the page as text only, and
 // acts through the JSON routes with the token it is given, showing the API's
-// refusal without one. A screenshot of the reverted view is kept as
+// refusal without one; and, on the demo's stack with a sync running, the
+// sync's panel. A screenshot of the reverted view is kept as
 // build/test-artifacts/web-view.png.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "support/chromium.hpp"
+#include "support/demo_site.hpp"
 #include "support/http.hpp"
+#include "support/postgres_suite.hpp"
 #include "support/stack.hpp"
 
 namespace cutover::test {
@@ -32,32 +36,14 @@ std::string Rate(double fraction) {
   return out;
 }
 
-class WebViewTest : public ::testing::Test {
+// The page in headless Chromium: how a test reads and drives it.
+class WebViewPage {
  protected:
-  WebViewTest() : stack_({.token = kToken, .http = true}), unix_(stack_.http_socket()) {}
+  explicit WebViewPage(std::function<std::string()> agent_log) : agent_log_(std::move(agent_log)) {}
 
-  // The API itself, over the unix socket (trusted): how the test sets the scene.
-  json Post(const std::string& path, const std::string& body) {
-    auto r = unix_.Post("http://localhost" + path, body);
-    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
-    return json::parse(r.body, nullptr, false);
-  }
-  json Get(const std::string& path) {
-    auto r = unix_.Get("http://localhost" + path);
-    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
-    return json::parse(r.body, nullptr, false);
-  }
-  // The newest event of `kind` in the journal.
-  json Newest(const std::string& kind) {
-    const json history = Get("/v1/cutovers/app/history?limit=50");
-    for (const auto& e : history["events"])
-      if (e["kind"] == kind) return e;
-    return json();
-  }
-
-  // The page, over TCP as an operator's browser reaches it.
-  void Open() {
-    browser_.Navigate(stack_.http_url("/"));
+  // The page at `url`, over TCP as an operator's browser reaches it.
+  void OpenAt(const std::string& url) {
+    browser_.Navigate(url);
     ASSERT_TRUE(browser_.WaitUntil(std::string("document.body.dataset.ready === 'true' && "
                                                "!!document.querySelector('") +
                                    kApp + "')"))
@@ -90,7 +76,7 @@ class WebViewTest : public ::testing::Test {
     }
     out += "\npage reports:";
     for (const auto& r : browser_.Reports()) out += "\n  " + r;
-    return out + "\nagent:\n" + stack_.AgentLog();
+    return out + "\nagent:\n" + agent_log_();
   }
   // Nothing the page did was blocked by its own policy or threw.
   void ExpectACleanPage() {
@@ -100,10 +86,40 @@ class WebViewTest : public ::testing::Test {
     }
   }
 
-  Stack stack_;
-  HttpClient unix_;
+  std::function<std::string()> agent_log_;
   TempDir browser_dir_{"web-view"};
   Chromium browser_{browser_dir_};
+};
+
+class WebViewTest : public ::testing::Test, protected WebViewPage {
+ protected:
+  WebViewTest()
+      : WebViewPage([this] { return stack_.AgentLog(); }),
+        stack_({.token = kToken, .http = true}),
+        unix_(stack_.http_socket()) {}
+
+  // The API itself, over the unix socket (trusted): how the test sets the scene.
+  json Post(const std::string& path, const std::string& body) {
+    auto r = unix_.Post("http://localhost" + path, body);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  json Get(const std::string& path) {
+    auto r = unix_.Get("http://localhost" + path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  // The newest event of `kind` in the journal.
+  json Newest(const std::string& kind) {
+    const json history = Get("/v1/cutovers/app/history?limit=50");
+    for (const auto& e : history["events"])
+      if (e["kind"] == kind) return e;
+    return json();
+  }
+  void Open() { OpenAt(stack_.http_url("/")); }
+
+  Stack stack_;
+  HttpClient unix_;
 };
 
 TEST_F(WebViewTest, LoadsTheCutoverAndShowsARevertLive) {
@@ -232,6 +248,62 @@ TEST_F(WebViewTest, ActsWithItsTokenAndShowsTheRefusalWithout) {
   EXPECT_TRUE(TextIs("[data-field=rollout-state]", "aborted")) << Text("[data-field=message]");
   EXPECT_TRUE(TextIs("[data-field=split]", "blue 100% · green 0%"));
   EXPECT_EQ(Get("/v1/cutovers/app")["cutover"]["rollout"]["state"], "ROLLOUT_STATE_ABORTED");
+  ExpectACleanPage();
+}
+
+// The demo's stack with a sync running between its SQLite and PostgreSQL.
+class WebViewSyncTest : public LogicalPostgresSuite, protected WebViewPage {
+ protected:
+  WebViewSyncTest()
+      : WebViewPage([this] { return site_ ? site_->agent().Log() : std::string(); }) {}
+  void SetUp() override {
+    DemoSiteOptions options;
+    options.http = true;
+    options.token = kToken;
+    site_ = std::make_unique<DemoSite>(pg(), "web_view_sync", options);
+  }
+  void TearDown() override { site_.reset(); }
+
+  std::unique_ptr<DemoSite> site_;
+};
+
+TEST_F(WebViewSyncTest, ShowsTheSyncsStateAndEachDirectionsCounters) {
+  HttpClient api(site_->http_socket());
+  const json spec = {
+      {"spec",
+       {{"blue", site_->blue_dsn()}, {"green", site_->green_dsn()}, {"tables", {"orders"}}}}};
+  const auto started = api.Post("http://localhost/v1/cutovers/app:startSync", spec.dump(),
+                                {{"Content-Type", "application/json"}});
+  ASSERT_EQ(started.status, 200) << started.body << site_->agent().Log();
+  ASSERT_NO_FATAL_FAILURE(OpenAt(site_->http_url("/")));
+  EXPECT_TRUE(TextIs("[data-field=sync-state]", "running")) << Diagnostics();
+  EXPECT_EQ(Text("[data-field=sync-tables]"), "orders");
+  EXPECT_EQ(Text("[data-field=sync-conflicts]"), "0");
+
+  // An order on green reaches blue; the page follows the counters.
+  HttpClient http;
+  ASSERT_EQ(http.Post(site_->green().Url("/orders"),
+                      R"({"customer_id": 4, "item": "teapot", "quantity": 1})",
+                      {{"Content-Type", "application/json"}})
+                .status,
+            201);
+  const std::string g2b = "tr[data-direction=green_to_blue] ";
+  EXPECT_TRUE(TextIs(g2b + "[data-metric=applied]", "1")) << Diagnostics();
+  EXPECT_TRUE(TextIs(g2b + "[data-metric=pending]", "0"));
+  EXPECT_EQ(Text("tr[data-direction=blue_to_green] [data-metric=applied]"), "0");
+  EXPECT_EQ(Text("tr[data-direction=green_to_blue] th"), "green → blue");
+  const json sync = json::parse(api.Get("http://localhost/v1/cutovers/app/sync").body)["sync"];
+  EXPECT_EQ(Text(g2b + "[data-metric=position]"), sync["green_to_blue"]["position"]) << sync;
+  EXPECT_EQ(Text(g2b + "[data-metric=lag]").substr(Text(g2b + "[data-metric=lag]").size() - 3),
+            " ms");
+
+  // Stopped: the panel says so, with why.
+  const auto stopped = api.Post("http://localhost/v1/cutovers/app:stopSync",
+                                R"({"reason": "done"})", {{"Content-Type", "application/json"}});
+  ASSERT_EQ(stopped.status, 200) << stopped.body;
+  EXPECT_TRUE(TextIs("[data-field=sync-state]", "stopped")) << Diagnostics();
+  EXPECT_EQ(Text("[data-field=sync-reason]"),
+            json::parse(stopped.body)["sync"]["reason"].get<std::string>());
   ExpectACleanPage();
 }
 

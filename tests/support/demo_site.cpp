@@ -38,6 +38,11 @@ DemoSite::DemoSite(const Postgres& pg, const std::string& database, DemoSiteOpti
   AgentOptions agent = LocalAgent(dir_, nginx_->state_path());
   if (options.metrics) agent.metrics = "127.0.0.1:" + std::to_string(FreePort());
   if (options.http) agent.http_socket = dir_ / "http.sock";
+  if (options.http && !options.token.empty()) {
+    agent.http_port = FreePort();
+    agent.token_file = dir_ / "token";
+    WriteFile(agent.token_file, options.token + "\n");
+  }
   agent_ = std::make_unique<AgentProcess>(agent, dir_ / "agent");
   agent_->Start();
 }

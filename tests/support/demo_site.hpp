@@ -25,6 +25,8 @@ struct DemoSiteOptions {
   std::int64_t blue_ids_from = 1'000'000'000;
   bool metrics = false;  // the agent serves /metrics (DemoSite::metrics_url)
   bool http = false;     // the agent serves the HTTP/JSON API on DemoSite::http_socket
+  // With http: on TCP too (DemoSite::http_url, the web view), acting only with this token.
+  std::string token;
 };
 
 class DemoSite {
@@ -46,6 +48,7 @@ class DemoSite {
   const TempDir& dir() const { return dir_; }
   std::string metrics_url() const { return "http://" + agent_->options().metrics + "/metrics"; }
   std::string http_socket() const { return agent_->options().http_socket; }
+  std::string http_url(const std::string& path = "") const { return agent_->HttpUrl(path); }
   // cutoverctl with --agent pointing at this site's agent.
   RunResult Ctl(std::vector<std::string> args) const;
 

@@ -36,11 +36,13 @@ class SyncTest : public LogicalPostgresSuite {
   }
   void TearDown() override {
     manager_.reset();
-    // A test that ended without stopping its sync leaves the slot behind.
-    pg().Psql(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-        " WHERE database = '" +
-        db_ + "' AND NOT active");
+    // A test that ended without stopping its sync leaves the slot behind,
+    // held by its walsender for a moment after the sync let go of it; a
+    // slot is the cluster's (16 at most here), so none may outlive its test.
+    const std::string slots = " FROM pg_replication_slots WHERE database = current_database()";
+    EXPECT_TRUE(WaitFor(
+        [&] { return green_->Query("SELECT count(*)" + slots + " AND active") == Rows{{"0"}}; }));
+    green_->Query("SELECT pg_drop_replication_slot(slot_name)" + slots);
   }
 
   sync::SyncManager& Manager() {
@@ -101,17 +103,11 @@ class SyncTest : public LogicalPostgresSuite {
                            << Dump(blue_->Rows(blue_sql)) << "green:\n"
                            << Dump(green_->Query(green_sql))
                            << "sync: " << Manager().Get(cutover()).DebugString();
-  }  // The sync once its counters reach these: they follow the commit that
-  // carried the rows (the status is updated after it), so a test waits for
-  // them and then asserts them exact (never above: nothing applied twice).
-  v1::Sync SyncOnceApplied(std::uint64_t to_green, std::uint64_t to_blue) {
-    v1::Sync s;
-    WaitFor([&] {
-      s = Manager().Get(cutover());
-      return s.blue_to_green().applied() >= to_green && s.green_to_blue().applied() >= to_blue;
-    });
-    return s;
   }
+  // Once converged, the counters hold every row either side shows (they are
+  // published before the commit that carries the rows), so they are asserted
+  // exact: nothing applied twice.
+  v1::Sync Status() { return Manager().Get(cutover()); }
 
   static std::string Dump(const Rows& rows) {
     std::string out;
@@ -200,7 +196,7 @@ TEST_F(SyncTest, CarriesBothDirectionsUnderConcurrentWritesIntoAGreenWithAnExtra
   green_thread.join();
 
   ExpectConverged(kItems, kItems);
-  const v1::Sync s = SyncOnceApplied(on_blue.changes(), on_green.changes());
+  const v1::Sync s = Status();
   // Applied exactly once: as many changes applied each way as each side made.
   EXPECT_EQ(s.blue_to_green().applied(), on_blue.changes());
   EXPECT_EQ(s.green_to_blue().applied(), on_green.changes());
@@ -212,6 +208,84 @@ TEST_F(SyncTest, CarriesBothDirectionsUnderConcurrentWritesIntoAGreenWithAnExtra
   EXPECT_EQ(blue_->Rows("SELECT count(*) FROM pragma_table_info('items') WHERE name = 'note'"),
             (Rows{{"0"}}));
   EXPECT_EQ(Events(agent::event_kind::kSyncStarted).size(), 1u);
+}
+
+// A clock that runs a probe whenever it is asked the time.
+class ProbingClock final : public agent::Clock {
+ public:
+  explicit ProbingClock(std::function<void()> probe) : probe_(std::move(probe)) {}
+  agent::WallTime Now() const override {
+    probe_();
+    return agent::WallClock::now();
+  }
+
+ private:
+  std::function<void()> probe_;
+};
+
+// The sync asks its clock the time many times an iteration, right after each
+// commit among them (to stamp it): at every one of those moments the status
+// must count every row the other side already shows. Failed before the
+// counters were published ahead of the commit (they were set at the end of
+// the iteration, after it).
+TEST_F(SyncTest, TheAppliedCountersNeverTrailTheRowsTheOtherSideShows) {
+  CreateItems();
+  SqliteFile blue_reader(blue_->path());
+  PgClient green_reader(pg().Uri(db_));
+  std::mutex probe_mutex;
+  std::atomic<bool> probing{false};
+  std::vector<std::string> trailing;
+  std::uint64_t most_seen = 0;
+  ProbingClock clock([&] {
+    if (!probing) return;
+    std::lock_guard lock(probe_mutex);
+    // The rows first, then the status: a count that trails them is the bug.
+    const auto on_green =
+        std::stoull(green_reader.Query("SELECT count(*) FROM items WHERE owner = 'blue'")[0][0]);
+    const auto on_blue =
+        std::stoull(blue_reader.Rows("SELECT count(*) FROM items WHERE owner = 'green'")[0][0]);
+    const v1::Sync s = manager_->Get(cutover());
+    if (s.blue_to_green().applied() < on_green || s.green_to_blue().applied() < on_blue)
+      trailing.push_back("green shows " + std::to_string(on_green) + " blue rows, applied " +
+                         std::to_string(s.blue_to_green().applied()) + "; blue shows " +
+                         std::to_string(on_blue) + " green rows, applied " +
+                         std::to_string(s.green_to_blue().applied()));
+    most_seen = std::min(on_green, on_blue);
+  });
+  sync::SyncDependencies deps = Deps();
+  deps.clock = &clock;
+  manager_ = std::make_unique<sync::SyncManager>(deps);
+  Start({"items"});
+  probing = true;
+
+  constexpr int kRows = 100;
+  std::thread blue_thread([&] {
+    SqliteFile app(blue_->path());
+    for (int id = 1; id <= kRows; ++id)
+      app.Exec("INSERT INTO items VALUES (" + std::to_string(id) + ", 'blue', 0)");
+  });
+  std::thread green_thread([&] {
+    PgClient app(pg().Uri(db_));
+    for (int id = 1001; id <= 1000 + kRows; ++id)
+      app.Exec("INSERT INTO items (id, owner, n) VALUES (" + std::to_string(id) + ", 'green', 0)");
+  });
+  blue_thread.join();
+  green_thread.join();
+  ExpectConverged(kItems, kItems);
+  // The probe has run since both sides showed every row.
+  EXPECT_TRUE(WaitFor([&] {
+    std::lock_guard lock(probe_mutex);
+    return most_seen == kRows;
+  }));
+  probing = false;
+  {
+    std::lock_guard lock(probe_mutex);
+    EXPECT_TRUE(trailing.empty()) << trailing.size()
+                                  << " probes saw counters trail, first: " << trailing.front();
+  }
+  EXPECT_EQ(Status().blue_to_green().applied(), static_cast<std::uint64_t>(kRows));
+  EXPECT_EQ(Status().green_to_blue().applied(), static_cast<std::uint64_t>(kRows));
+  manager_.reset();  // before the clock goes
 }
 
 TEST_F(SyncTest, NeverEchoesAndFiresNoTriggerOfTheAppForGreensChanges) {
@@ -226,7 +300,7 @@ TEST_F(SyncTest, NeverEchoesAndFiresNoTriggerOfTheAppForGreensChanges) {
                  ", 'green', 0)");
   blue_->Exec("INSERT INTO items VALUES (100, 'blue', 0)");
   ExpectConverged(kItems, kItems);
-  const v1::Sync s = SyncOnceApplied(1, 5);
+  const v1::Sync s = Status();
   EXPECT_EQ(s.green_to_blue().applied(), 5u);
   EXPECT_EQ(s.blue_to_green().applied(), 1u);  // green's rows did not come back as blue's
   EXPECT_EQ(blue_->Rows("SELECT item FROM audit"), (Rows{{"100"}}));  // the app's own write only
@@ -253,7 +327,9 @@ TEST_F(SyncTest, RefusesTablesItCannotSyncByNameAndInstallsNothing) {
   EXPECT_EQ(blue_->Rows("SELECT name FROM sqlite_master WHERE name LIKE '\\_cutover\\_sync%' "
                         "ESCAPE '\\'"),
             Rows{});
-  EXPECT_EQ(green_->Query("SELECT count(*) FROM pg_replication_slots"), (Rows{{"0"}}));
+  EXPECT_EQ(green_->Query(
+                "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"),
+            (Rows{{"0"}}));
   EXPECT_EQ(Manager().Get(cutover()).state(), v1::SYNC_STATE_UNSPECIFIED);
 }
 
@@ -304,6 +380,11 @@ TEST_F(SyncConflictTest, PausePolicyPausesTheSyncAndTheRolloutAndJournalsTableAn
   ASSERT_EQ(conflicts.size(), 1u);
   EXPECT_EQ(conflicts[0].sync_conflict().key(), "id=1");
   EXPECT_NE(conflicts[0].reason().find("sync paused"), std::string::npos);
+  // The rollout is told just after the state says paused.
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mutex_);
+    return !paused_.empty();
+  }));
   {
     std::lock_guard lock(mutex_);
     ASSERT_EQ(paused_.size(), 1u);
@@ -358,7 +439,7 @@ TEST_F(SyncTest, ChangesWhileNoSyncRunsArriveOnceWhenItResumes) {
   on_green.Run(100, 6);
   Manager().Restore(journal);
   ExpectConverged(kItems, kItems);
-  const v1::Sync s = SyncOnceApplied(on_blue.changes(), on_green.changes());
+  const v1::Sync s = Status();
   EXPECT_EQ(s.blue_to_green().applied(), on_blue.changes());
   EXPECT_EQ(s.green_to_blue().applied(), on_green.changes());
 }
@@ -398,7 +479,7 @@ TEST_F(SyncTest, RidesOutAPostgresRestartMidStream) {
   Writer more_green([&](const std::string& sql) { green_->Exec(sql); }, 8000, "green");
   more_green.Run(150, 10);
   ExpectConverged(kItems, kItems);
-  const v1::Sync s = SyncOnceApplied(on_blue.changes(), on_green.changes() + more_green.changes());
+  const v1::Sync s = Status();
   EXPECT_EQ(s.blue_to_green().applied(), on_blue.changes());
   EXPECT_EQ(s.green_to_blue().applied(), on_green.changes() + more_green.changes());
 }
@@ -412,7 +493,9 @@ TEST_F(SyncTest, StopRemovesEveryObjectFromBothDatabases) {
   EXPECT_EQ(blue_->Rows("SELECT name FROM sqlite_master WHERE name LIKE '\\_cutover\\_sync%' "
                         "ESCAPE '\\'"),
             Rows{});
-  EXPECT_EQ(green_->Query("SELECT count(*) FROM pg_replication_slots"), (Rows{{"0"}}));
+  EXPECT_EQ(green_->Query(
+                "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"),
+            (Rows{{"0"}}));
   EXPECT_EQ(green_->Query("SELECT count(*) FROM pg_publication"), (Rows{{"0"}}));
   EXPECT_EQ(green_->Query("SELECT count(*) FROM cutover_sync.position"), (Rows{{"0"}}));
   blue_->Exec("INSERT INTO items VALUES (1, 'after', 0)");  // the app writes as before
