@@ -99,8 +99,11 @@ analysis:
   const auto reverted = EventsOf(id, "reverted");
   ASSERT_EQ(reverted.size(), 1u);
   const auto& m = reverted[0].measurement();
-  EXPECT_EQ(m.signal(), "stall") << reverted[0].reason();
-  EXPECT_GE(m.stalled(), 3u);
+  // The waiting requests decide, whichever rule saw them first: "stall" when
+  // min_stalled of them crossed max_p99 within one tick, "p99" (the waits
+  // counted into the P99) when fewer had yet.
+  EXPECT_TRUE(m.signal() == "stall" || m.signal() == "p99") << reverted[0].reason();
+  EXPECT_GE(m.stalled(), m.signal() == "stall" ? 3u : 1u) << reverted[0].reason();
   EXPECT_GE(m.p99_ms(), 500.0);
   EXPECT_DOUBLE_EQ(m.max_p99_ms(), 500.0);
   EXPECT_TRUE(Status().green().waits_counted());
