@@ -53,6 +53,11 @@ void AddWarnings(const v1::Analysis& a, const WindowStats& new_slot, const Windo
                 a.warn_error_ratio_vs_blue())});
   }
 }
+// "1 request", "3 requests".
+std::string Requests(std::uint64_t n) {
+  return std::to_string(n) + (n == 1 ? " request" : " requests");
+}
+
 }  // namespace
 
 double P99WithStalledMs(const WindowStats& w, double limit_ms) {
@@ -99,7 +104,7 @@ Verdict JudgeWindow(const v1::Analysis& analysis, const WindowStats& new_slot,
     v.kind = Verdict::Kind::kFailing;
     m.set_signal("stall");
     m.set_p99_ms(std::max(p99_ms, max_p99_ms));
-    v.reason = std::to_string(stalled) + " requests have waited longer than " +
+    v.reason = Requests(stalled) + (stalled == 1 ? " has" : " have") + " waited longer than " +
                FormatDuration(FromProto(analysis.max_p99())) +
                " without a response: P99 at least the maximum (" + std::to_string(stalled) +
                " of " + std::to_string(seen) + " requests in the window)";
@@ -128,7 +133,8 @@ Verdict JudgeWindow(const v1::Analysis& analysis, const WindowStats& new_slot,
     v.kind = Verdict::Kind::kFailing;
     m.set_signal("p99");
     v.reason = Format("P99 %.1fms above the maximum %.1fms", p99_ms, max_p99_ms);
-    if (stalled > 0) v.reason += " (" + std::to_string(stalled) + " requests still waiting)";
+    if (stalled > 0)
+      v.reason += " (" + Requests(stalled) + (stalled == 1 ? " is" : " are") + " still waiting)";
     return v;
   }
   const double max_ratio = analysis.max_error_ratio_vs_blue();

@@ -62,6 +62,20 @@ TEST(JudgeWindow, AStallIsFailingWhateverMinRequestsSays) {
   EXPECT_NE(v.reason.find("3 requests have waited longer than 1s"), std::string::npos) << v.reason;
 }
 
+TEST(JudgeWindow, OneRequestWaitingIsNamedInTheSingular) {
+  v1::Analysis a = WithMaxP99(/*min_requests=*/10, /*max_p99_ms=*/1000);
+  WindowStats w = Served(50);
+  w.stalled = 1;
+  const Verdict p99 = JudgeWindow(a, w, Served(1000));
+  ASSERT_TRUE(p99.failing()) << p99.reason;
+  EXPECT_EQ(p99.measurement.signal(), "p99");
+  EXPECT_NE(p99.reason.find("(1 request is still waiting)"), std::string::npos) << p99.reason;
+  a.set_min_stalled(1);
+  const Verdict stall = JudgeWindow(a, w, Served(1000));
+  ASSERT_TRUE(stall.failing()) << stall.reason;
+  EXPECT_EQ(stall.reason.rfind("1 request has waited longer than 1s", 0), 0u) << stall.reason;
+}
+
 TEST(JudgeWindow, FewerStalledThanMinStalledWaitForMore) {
   v1::Analysis a = WithMaxP99(50, 1000);
   WindowStats w = Served(10);
